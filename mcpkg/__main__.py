@@ -1,0 +1,3 @@
+from mcpkg.cli import main
+
+main()

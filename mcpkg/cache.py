@@ -1,0 +1,282 @@
+"""The content-addressed cache (SPEC.md section 6).
+
+Layout under the cache root (platformdirs user cache dir, `MCPKG_CACHE_DIR` overrides):
+
+    blobs/sha256/<hex>    manifests, configs and layers, by digest (read-only files)
+    entries/<hex>.json    one per pulled manifest: references, layer, size, last use
+    tmp/                  downloads in progress (same filesystem, so rename is atomic)
+    locks/<hex>.lock      per-digest file locks: concurrent processes download once
+
+A blob appears under `blobs/` only after its size and sha256 were verified: a download
+goes to `tmp/`, and is renamed into place by `os.replace` once it checks out. Nothing
+partial is ever visible, and a crash leaves at most a stray file in `tmp/` that
+`cache prune` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from mcpkg.errors import ConfigError, IntegrityError
+from mcpkg.reference import Digest
+
+COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    manifest: Digest
+    config: Digest
+    layer: Digest
+    size: int
+    references: tuple[str, ...]
+    last_used: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest": str(self.manifest),
+            "config": str(self.config),
+            "layer": str(self.layer),
+            "size": self.size,
+            "references": list(self.references),
+            "last-used": self.last_used,
+        }
+
+
+def default_cache_root() -> Path:
+    override = os.environ.get("MCPKG_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("mcpkg"))
+
+
+def hash_file(path: Path) -> tuple[Digest, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(COPY_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return Digest("sha256", hasher.hexdigest()), size
+
+
+def atomic_write_bytes(dest: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `dest` through a temp file beside it and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class Cache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs" / "sha256"
+        self.entries_dir = root / "entries"
+        self.tmp = root / "tmp"
+        self.locks = root / "locks"
+
+    @classmethod
+    def default(cls) -> Cache:
+        return cls(default_cache_root())
+
+    def _ensure(self) -> None:
+        for path in (self.blobs, self.entries_dir, self.tmp, self.locks):
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot create the cache directory {path}: {exc.strerror}",
+                    "set MCPKG_CACHE_DIR to a writable directory",
+                ) from exc
+
+    def blob_path(self, digest: Digest) -> Path:
+        return self.blobs / digest.hex
+
+    def has_blob(self, digest: Digest) -> bool:
+        return self.blob_path(digest).is_file()
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        from filelock import FileLock
+
+        self._ensure()
+        with FileLock(str(self.locks / f"{name}.lock")):
+            yield
+
+    def read_blob(self, digest: Digest) -> bytes | None:
+        """A small cached blob (manifest, config), verified; None when absent or corrupt
+        (a corrupt entry is evicted)."""
+        path = self.blob_path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if hashlib.sha256(data).hexdigest() != digest.hex:
+            self.evict(digest)
+            return None
+        return data
+
+    def store_bytes(self, digest: Digest, data: bytes) -> Path:
+        if hashlib.sha256(data).hexdigest() != digest.hex:
+            raise IntegrityError(f"refusing to cache content that does not hash to {digest}")
+        self._ensure()
+        path = self.blob_path(digest)
+        if not path.exists():
+            atomic_write_bytes(path, data, 0o444)
+        return path
+
+    def store_stream(self, digest: Digest, fill: Callable[[IO[bytes]], None]) -> Path:
+        """Create the blob `digest` by letting `fill` write (and verify) it into a temp
+        file; only if `fill` returns normally is the file renamed into place. Several
+        processes asking for the same digest download it once."""
+        self._ensure()
+        path = self.blob_path(digest)
+        with self.lock(digest.hex):
+            if path.is_file():
+                return path
+            fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{digest.hex[:16]}.")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    fill(f)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+        return path
+
+    def evict(self, digest: Digest) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.blob_path(digest).unlink()
+
+    def copy_out(self, digest: Digest, size: int, dest: Path) -> None:
+        """Copy a cached blob to `dest` atomically, re-hashing it on the way. A cache
+        entry that no longer matches its digest is evicted and reported."""
+        source = self.blob_path(digest)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        try:
+            hasher = hashlib.sha256()
+            copied = 0
+            with source.open("rb") as src, os.fdopen(fd, "wb") as out:
+                while chunk := src.read(COPY_CHUNK):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    copied += len(chunk)
+            if copied != size or hasher.hexdigest() != digest.hex:
+                self.evict(digest)
+                raise IntegrityError(
+                    f"the cached copy of {digest} is corrupt; it was removed from the cache",
+                    "run the command again to download it afresh",
+                )
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    # -- entries ------------------------------------------------------------------
+
+    def record(
+        self, manifest: Digest, config: Digest, layer: Digest, size: int, reference: str | None
+    ) -> None:
+        """Remember that `manifest` was used now (and under which reference)."""
+        self._ensure()
+        path = self.entries_dir / f"{manifest.hex}.json"
+        with self.lock(f"entry-{manifest.hex}"):
+            references: list[str] = []
+            existing = self._load_entry(path)
+            if existing:
+                references = list(existing.references)
+            if reference and reference not in references:
+                references.append(reference)
+            entry = CacheEntry(manifest, config, layer, size, tuple(sorted(references)), time.time())
+            atomic_write_bytes(path, json.dumps(entry.to_json(), indent=1).encode())
+
+    @staticmethod
+    def _load_entry(path: Path) -> CacheEntry | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return CacheEntry(
+                Digest.parse(data["manifest"]),
+                Digest.parse(data["config"]),
+                Digest.parse(data["layer"]),
+                int(data["size"]),
+                tuple(str(r) for r in data.get("references", [])),
+                float(data["last-used"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, Exception):
+            return None
+
+    def entries(self) -> list[CacheEntry]:
+        if not self.entries_dir.is_dir():
+            return []
+        found = [self._load_entry(p) for p in sorted(self.entries_dir.glob("*.json"))]
+        return [e for e in found if e is not None]
+
+    def verify(self) -> tuple[int, list[Digest]]:
+        """Re-hash every blob; evict and return the corrupt ones."""
+        corrupt: list[Digest] = []
+        checked = 0
+        if not self.blobs.is_dir():
+            return 0, corrupt
+        for path in sorted(self.blobs.iterdir()):
+            checked += 1
+            try:
+                digest = Digest("sha256", path.name)
+                actual, _ = hash_file(path)
+            except OSError:
+                continue
+            if actual != digest:
+                corrupt.append(digest)
+                self.evict(digest)
+        return checked, corrupt
+
+    def prune(self, older_than_days: float | None, keep: set[Digest] | None = None) -> tuple[int, int]:
+        """Remove entries unused for `older_than_days` (unless in `keep`), then every blob
+        no entry refers to, and stray temp files. Returns (entries, bytes) removed."""
+        keep = keep or set()
+        now = time.time()
+        removed_entries = 0
+        live: set[str] = set()
+        for entry in self.entries():
+            stale = older_than_days is not None and now - entry.last_used > older_than_days * 86400
+            if stale and entry.manifest not in keep:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.entries_dir / f"{entry.manifest.hex}.json").unlink()
+                removed_entries += 1
+                continue
+            live.update({entry.manifest.hex, entry.config.hex, entry.layer.hex})
+        live.update(d.hex for d in keep)
+        freed = 0
+        if self.blobs.is_dir():
+            for path in self.blobs.iterdir():
+                # A blob written in the last hour may belong to a pull still in flight.
+                if path.name not in live and now - path.stat().st_mtime > 3600:
+                    freed += path.stat().st_size
+                    path.unlink()
+        if self.tmp.is_dir():
+            for path in self.tmp.iterdir():
+                if now - path.stat().st_mtime > 3600:
+                    freed += path.stat().st_size
+                    path.unlink()
+        return removed_entries, freed

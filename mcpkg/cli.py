@@ -1,0 +1,89 @@
+"""The typer application: global options, command registration, the one error handler.
+
+Each command module in `mcpkg/commands/` only parses options, calls one function of the
+core, and renders the result. Heavy modules (requests, wasmtime) are imported inside
+the commands so that `mcpkg --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from mcpkg import __version__
+from mcpkg.errors import McpkgError
+from mcpkg.ui import OUT, emit_json
+
+app = typer.Typer(
+    name="mcpkg",
+    help="Package manager for the WebAssembly components MCP servers are built from.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mcpkg {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print results and errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail; tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    OUT.quiet, OUT.verbose, OUT.json = quiet, verbose, False
+
+
+def handle_errors(func: F) -> F:
+    """Run a command body; turn an McpkgError into a message (or JSON) and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except McpkgError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print("mcpkg: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def report_error(exc: McpkgError) -> None:
+    if OUT.verbose:
+        traceback.print_exc(file=sys.stderr)
+    if OUT.json:
+        emit_json({"error": {"type": exc.kind, "message": exc.message, "hint": exc.hint}})
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+
+
+def _register() -> None:
+    from mcpkg.commands import cache, inspect, pull, push, tags
+
+    for module in (pull, push, tags, inspect, cache):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()

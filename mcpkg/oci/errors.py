@@ -1,0 +1,72 @@
+"""Translate registry responses and connection failures into mcpkg's error tree.
+
+This is the one place where HTTP status codes become `NotFoundError`, `AuthError`,
+`RegistryError`...; nothing above `mcpkg/oci/` sees an HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcpkg.errors import AuthError, McpkgError, NotFoundError, RegistryError
+
+MAX_ERROR_BODY = 64 * 1024
+
+
+def registry_error_detail(body: bytes) -> str:
+    """The `errors[].code: message` list of an OCI error body, or ''."""
+    try:
+        data: Any = json.loads(body[:MAX_ERROR_BODY])
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if not isinstance(data, dict) or not isinstance(data.get("errors"), list):
+        return ""
+    parts = []
+    for err in data["errors"][:5]:
+        if isinstance(err, dict):
+            code, message = err.get("code"), err.get("message")
+            parts.append(": ".join(str(p) for p in (code, message) if p))
+    return "; ".join(parts)[:500]
+
+
+def translate_status(
+    status: int, body: bytes, what: str, registry: str, had_credentials: bool
+) -> McpkgError:
+    detail = registry_error_detail(body)
+    suffix = f" ({detail})" if detail else ""
+    if status == 404:
+        return NotFoundError(
+            f"{what} not found{suffix}", "check the repository name and tag (`mcpkg tags REPO`)"
+        )
+    if status == 401:
+        if had_credentials:
+            return AuthError(
+                f"{registry} rejected the credentials for {what}{suffix}",
+                f"check the username and password, then run `mcpkg login {registry}`",
+            )
+        return AuthError(
+            f"{registry} requires authentication for {what}{suffix}",
+            f"run `mcpkg login {registry}` or set MCPKG_REGISTRY_USERNAME and MCPKG_REGISTRY_PASSWORD",
+        )
+    if status == 403:
+        return AuthError(
+            f"{registry} denied access to {what}{suffix}",
+            "the account lacks permission for this repository; check its access rights",
+        )
+    if status == 429:
+        return RegistryError(f"{registry} is rate limiting requests ({what}){suffix}", "wait and retry")
+    if status >= 500:
+        return RegistryError(
+            f"{registry} failed with HTTP {status} for {what}{suffix}",
+            "the registry has a problem; retry later",
+        )
+    return RegistryError(f"{registry} answered HTTP {status} for {what}{suffix}")
+
+
+def connection_error(registry: str, exc: Exception) -> RegistryError:
+    kind = type(exc).__name__
+    return RegistryError(
+        f"cannot reach registry {registry} ({kind})",
+        "check the registry address and your network; for a local registry, is it running?",
+    )

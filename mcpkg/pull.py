@@ -1,0 +1,178 @@
+"""`mcpkg pull`: resolve, fetch manifest + config + layer, verify, cache, copy out.
+
+Order of work (each step verified before the next; nothing partial becomes visible):
+1. resolve the reference to a tag or digest (tags over every page for a bare reference);
+2. the manifest: from the cache when the reference is a digest we hold, else from the
+   registry, digest-checked; validated as a Wasm component artifact;
+3. the config and the layer: from the cache by digest, else streamed from the registry
+   into `tmp/` with size, sha256 and component preamble checked, then renamed into place;
+4. optionally copy the layer to the user's path (temp file + rename, re-hashed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcpkg.artifact import (
+    ComponentInfo,
+    WasmConfig,
+    WasmManifest,
+    check_preamble,
+    parse_config,
+    parse_manifest,
+)
+from mcpkg.context import Context
+from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, UsageError
+from mcpkg.reference import Digest, Reference
+from mcpkg.resolve import parse_target, resolve_reference
+from mcpkg.ui import Progress
+
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PulledComponent:
+    reference: Reference  # with the tag it resolved to (if any) and the manifest digest
+    manifest: WasmManifest
+    config: WasmConfig
+    layer_path: Path  # the verified layer in the cache
+    signature: str
+    from_cache: bool
+    output: Path | None = None
+
+    @property
+    def declared(self) -> ComponentInfo | None:
+        return self.config.component
+
+    def to_json(self) -> dict[str, Any]:
+        declared = self.declared
+        return {
+            "reference": str(self.reference.with_digest(None)),
+            "digest": str(self.reference.digest),
+            "layer-digest": str(self.manifest.layer.digest),
+            "size": self.manifest.layer.size,
+            "signature": self.signature,
+            "from-cache": self.from_cache,
+            "output": str(self.output) if self.output else None,
+            "declared": declared.to_json() if declared else None,
+            "annotations": self.manifest.annotations,
+        }
+
+
+def _manifest_bytes(ctx: Context, ref: Reference) -> tuple[bytes, Digest, bool]:
+    if ref.digest is not None:
+        cached = ctx.cache.read_blob(ref.digest)
+        if cached is not None:
+            return cached, ref.digest, True
+    reference = str(ref.digest) if ref.digest else ref.tag
+    assert reference is not None
+    fetched = ctx.client(ref.registry).get_manifest(ref.repository, reference)
+    return fetched.data, fetched.digest, False
+
+
+def _config(ctx: Context, ref: Reference, manifest: WasmManifest, offline: bool) -> WasmConfig:
+    desc = manifest.config
+    what = str(ref)
+    if desc.size > MAX_CONFIG_BYTES:
+        raise InvalidArtifactError(f"{what}: config of {desc.size} bytes exceeds mcpkg's limit")
+    data = ctx.cache.read_blob(desc.digest)
+    if data is None:
+        if offline:
+            raise IntegrityError(f"{what}: config {desc.digest} missing from the cache")
+        client = ctx.client(ref.registry)
+        path = ctx.cache.store_stream(
+            desc.digest,
+            lambda out: client.download_blob(ref.repository, desc.digest, desc.size, out),
+        )
+        data = path.read_bytes()
+    return parse_config(data, what)
+
+
+def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, bool]:
+    layer = manifest.layer
+    path = ctx.cache.blob_path(layer.digest)
+    if path.is_file() and path.stat().st_size == layer.size:
+        return path, True
+    if path.exists():
+        ctx.cache.evict(layer.digest)
+    client = ctx.client(ref.registry)
+    progress = Progress(f"pulling {ref.repository}", layer.size)
+    try:
+        stored = ctx.cache.store_stream(
+            layer.digest,
+            lambda out: client.download_blob(
+                ref.repository,
+                layer.digest,
+                layer.size,
+                out,
+                check_head=lambda head: check_preamble(head, f"layer of {ref}"),
+                progress=progress,
+            ),
+        )
+    finally:
+        progress.finish()
+    return stored, False
+
+
+def signature_status(ctx: Context, ref: Reference) -> str:
+    """Whether a cosign signature manifest exists (verification arrives with trust
+    policies; until then the status is reported, never enforced)."""
+    assert ref.digest is not None
+    exists = ctx.client(ref.registry).manifest_exists(ref.repository, f"sha256-{ref.digest.hex}.sig")
+    return "signed (not verified)" if exists else "unsigned"
+
+
+def output_path(output: Path, ref: Reference) -> Path:
+    if output.is_dir():
+        return output / f"{ref.repository.rsplit('/', 1)[-1]}.wasm"
+    if not output.parent.is_dir():
+        raise UsageError(
+            f"cannot write {output}: directory {output.parent} does not exist",
+            "create the directory first or choose another -o path",
+        )
+    return output
+
+
+def pull_reference(
+    ctx: Context, ref: Reference, output: Path | None = None, *, with_signature: bool = True
+) -> PulledComponent:
+    manifest_data, manifest_digest, manifest_cached = _manifest_bytes(ctx, ref)
+    what = str(ref)
+    manifest = parse_manifest(manifest_data, what)
+    config = _config(ctx, ref, manifest, offline=False)
+    if config.layer_digests and config.layer_digests != (str(manifest.layer.digest),):
+        raise InvalidArtifactError(
+            f"{what}: config layerDigests {list(config.layer_digests)} disagree with the manifest layer"
+        )
+    layer_path, layer_cached = _layer(ctx, ref, manifest)
+    if not manifest_cached:
+        ctx.cache.store_bytes(manifest_digest, manifest_data)
+    resolved = ref.with_digest(manifest_digest)
+    from_cache = manifest_cached and layer_cached
+    signature = "not checked (served from cache)"
+    if with_signature and not manifest_cached:
+        signature = signature_status(ctx, resolved)
+    dest = None
+    if output is not None:
+        dest = output_path(output, ref)
+        try:
+            ctx.cache.copy_out(manifest.layer.digest, manifest.layer.size, dest)
+        except PermissionError as exc:
+            raise ConfigError(f"cannot write {dest}: permission denied") from exc
+    ctx.cache.record(
+        manifest_digest,
+        manifest.config.digest,
+        manifest.layer.digest,
+        manifest.layer.size,
+        str(resolved.with_digest(None)) if resolved.tag else None,
+    )
+    return PulledComponent(resolved, manifest, config, layer_path, signature, from_cache, dest)
+
+
+def pull(ctx: Context, text: str, output: Path | None = None) -> PulledComponent:
+    ref, requirement = parse_target(text, ctx.config)
+    if ref.digest is None or not ctx.cache.has_blob(ref.digest):
+        ref = resolve_reference(ctx, ref, requirement)
+    return pull_reference(ctx, ref, output)

@@ -1,0 +1,1 @@
+"""Everything that uses wasmtime lives here (validation, type inspection)."""
