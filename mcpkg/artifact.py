@@ -107,9 +107,7 @@ def build_config(info: ComponentInfo, layer_digest: Digest, created: str) -> byt
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def build_manifest(
-    config: Descriptor, layer: Descriptor, annotations: dict[str, str] | None = None
-) -> bytes:
+def build_manifest(config: Descriptor, layer: Descriptor, annotations: dict[str, str] | None = None) -> bytes:
     body: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -134,9 +132,7 @@ def _load_json_object(data: bytes, what: str) -> dict[str, Any]:
 def _annotations(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InvalidArtifactError(f"{what}: annotations must map strings to strings")
     return dict(value)
 
@@ -180,14 +176,10 @@ def parse_manifest(data: bytes, what: str) -> WasmManifest:
     layers = body.get("layers")
     if not isinstance(layers, list) or len(layers) != 1:
         count = len(layers) if isinstance(layers, list) else 0
-        raise InvalidArtifactError(
-            f"{what} has {count} layers; a Wasm component artifact has exactly one"
-        )
+        raise InvalidArtifactError(f"{what} has {count} layers; a Wasm component artifact has exactly one")
     layer = parse_descriptor(layers[0], f"layer of {what}")
     if layer.media_type != WASM_LAYER:
-        raise InvalidArtifactError(
-            f"{what}: layer media type is {layer.media_type!r}, expected {WASM_LAYER!r}"
-        )
+        raise InvalidArtifactError(f"{what}: layer media type is {layer.media_type!r}, expected {WASM_LAYER!r}")
     return WasmManifest(config, layer, _annotations(body.get("annotations"), what))
 
 

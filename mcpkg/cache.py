@@ -196,9 +196,7 @@ class Cache:
 
     # -- entries ------------------------------------------------------------------
 
-    def record(
-        self, manifest: Digest, config: Digest, layer: Digest, size: int, reference: str | None
-    ) -> None:
+    def record(self, manifest: Digest, config: Digest, layer: Digest, size: int, reference: str | None) -> None:
         """Remember that `manifest` was used now (and under which reference)."""
         self._ensure()
         path = self.entries_dir / f"{manifest.hex}.json"

@@ -134,7 +134,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         ca = body.get("ca-file")
         ca_path = None
         if ca is not None:
-            ca_path = (path.parent / Path(_expect(ca, str, f"{key}.ca-file", path)).expanduser())
+            ca_path = path.parent / Path(_expect(ca, str, f"{key}.ca-file", path)).expanduser()
         registries[host] = RegistrySettings(plain, ca_path)
     trust = parse_trust_table(data.get("trust", {}), path)
     return Config(default_registry, dict(namespaces), registries, trust, path)

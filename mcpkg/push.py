@@ -84,7 +84,10 @@ def parse_annotations(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"annotation {pair!r} is not KEY=VALUE", "e.g. --annotation org.opencontainers.image.description=Echo tools")
+            raise UsageError(
+                f"annotation {pair!r} is not KEY=VALUE",
+                "e.g. --annotation org.opencontainers.image.description=Echo tools",
+            )
         result[key] = value
     return result
 

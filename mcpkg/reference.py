@@ -46,13 +46,9 @@ class Digest:
         if not sep:
             raise UsageError(f"{text!r} is not a digest", "digests look like sha256:<64 hex digits>")
         if algorithm != "sha256":
-            raise UsageError(
-                f"digest algorithm {algorithm!r} is not supported", "mcpkg uses sha256 digests"
-            )
+            raise UsageError(f"digest algorithm {algorithm!r} is not supported", "mcpkg uses sha256 digests")
         if not _HEX64.match(hexpart):
-            raise UsageError(
-                f"{text!r} is not a valid sha256 digest", "expected sha256: and 64 lowercase hex digits"
-            )
+            raise UsageError(f"{text!r} is not a valid sha256 digest", "expected sha256: and 64 lowercase hex digits")
         return cls(algorithm, hexpart)
 
     def __str__(self) -> str:

@@ -39,9 +39,7 @@ class Version:
         """Parse a semver string (leading `v` allowed); raise UsageError if it is not one."""
         version = cls.try_parse(text)
         if version is None:
-            raise UsageError(
-                f"{text!r} is not a semantic version", "write it as MAJOR.MINOR.PATCH, e.g. 1.2.0"
-            )
+            raise UsageError(f"{text!r} is not a semantic version", "write it as MAJOR.MINOR.PATCH, e.g. 1.2.0")
         return version
 
     @classmethod
@@ -140,9 +138,7 @@ class _Comparator:
             if op == ">=":
                 return v >= full
             if op == "<":
-                return v < full if self.pre else v < Version(
-                    full.major, full.minor, full.patch, ("0",)
-                )
+                return v < full if self.pre else v < Version(full.major, full.minor, full.patch, ("0",))
             # "<="
             if self.minor is None:
                 return v < Version(self.major + 1, 0, 0, ("0",))
@@ -176,9 +172,7 @@ class Requirement:
 
     def matches(self, version: Version) -> bool:
         if version.is_prerelease and not any(
-            c.pre
-            and (c.major, c.minor or 0, c.patch or 0)
-            == (version.major, version.minor, version.patch)
+            c.pre and (c.major, c.minor or 0, c.patch or 0) == (version.major, version.minor, version.patch)
             for c in self.comparators
         ):
             return False

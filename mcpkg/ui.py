@@ -77,8 +77,7 @@ class Progress:
         width = 30
         bar = "#" * int(fraction * width)
         sys.stderr.write(
-            f"\r{self.label} [{bar:<{width}}] {fraction * 100:5.1f}% "
-            f"{human_size(self.done)}/{human_size(self.total)}"
+            f"\r{self.label} [{bar:<{width}}] {fraction * 100:5.1f}% {human_size(self.done)}/{human_size(self.total)}"
         )
         sys.stderr.flush()
         self.drawn = True

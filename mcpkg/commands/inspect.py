@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     @app.command("inspect")
     @handle_errors
     def inspect_command(
-        target: str = typer.Argument(..., help="A .wasm file, REF or ns:name[@req]."),
+        target: str = typer.Argument(..., metavar="REF|FILE", help="A .wasm file, REF or ns:name[@req]."),
         json_output: bool = JSON_OPTION,
         plain_http: bool = PLAIN_HTTP_OPTION,
     ) -> None:

@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
     @app.command("pull")
     @handle_errors
     def pull_command(
-        reference: str = typer.Argument(..., help="REF ([registry/]repo[:tag][@digest]) or ns:name[@req]."),
+        reference: str = typer.Argument(
+            ..., metavar="REF", help="REF ([registry/]repo[:tag][@digest]) or ns:name[@req]."
+        ),
         output: Path | None = typer.Option(None, "--output", "-o", help="Also write the .wasm here."),
         json_output: bool = JSON_OPTION,
         plain_http: bool = PLAIN_HTTP_OPTION,

@@ -13,8 +13,8 @@ def register(app: typer.Typer) -> None:
     @app.command("push")
     @handle_errors
     def push_command(
-        file: Path = typer.Argument(..., help="The component (.wasm) to publish."),
-        reference: str = typer.Argument(..., help="Where to publish: [registry/]repo:tag."),
+        file: Path = typer.Argument(..., metavar="FILE", help="The component (.wasm) to publish."),
+        reference: str = typer.Argument(..., metavar="REF", help="Where to publish: [registry/]repo:tag."),
         annotation: list[str] = typer.Option([], "--annotation", "-a", help="Manifest annotation KEY=VALUE."),
         target: str | None = typer.Option(None, "--target", help="The world this component targets."),
         force: bool = typer.Option(False, "--force", help="Move a release tag that names other content."),

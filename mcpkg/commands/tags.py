@@ -11,7 +11,7 @@ def register(app: typer.Typer) -> None:
     @app.command("tags")
     @handle_errors
     def tags_command(
-        repository: str = typer.Argument(..., help="[registry/]repo or ns:name."),
+        repository: str = typer.Argument(..., metavar="REPO", help="[registry/]repo or ns:name."),
         all_tags: bool = typer.Option(False, "--all", help="Include signature tags (sha256-...)."),
         json_output: bool = JSON_OPTION,
         plain_http: bool = PLAIN_HTTP_OPTION,

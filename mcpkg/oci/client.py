@@ -189,9 +189,7 @@ class RegistryClient:
         if response.status_code not in ok:
             payload = response.raw.read(64 * 1024) if stream else response.content[: 64 * 1024]
             response.close()
-            raise translate_status(
-                response.status_code, payload, what, self.registry, self._auth_header is not None
-            )
+            raise translate_status(response.status_code, payload, what, self.registry, self._auth_header is not None)
         return response
 
     def _read_bounded(self, response: requests.Response, limit: int, what: str) -> bytes:
@@ -235,9 +233,7 @@ class RegistryClient:
                 "the registry or a proxy altered the content; do not use it",
             )
         if header_digest and header_digest.startswith("sha256:") and header_digest != str(digest):
-            raise IntegrityError(
-                f"{what}: Docker-Content-Digest says {header_digest} but the bytes hash to {digest}"
-            )
+            raise IntegrityError(f"{what}: Docker-Content-Digest says {header_digest} but the bytes hash to {digest}")
         return FetchedManifest(data, digest, media_type)
 
     def manifest_exists(self, repository: str, reference: str) -> bool:
@@ -264,9 +260,7 @@ class RegistryClient:
         stored = response.headers.get("Docker-Content-Digest")
         response.close()
         if stored and stored != str(digest):
-            raise IntegrityError(
-                f"{self.registry} stored the manifest under {stored}, but mcpkg sent {digest}"
-            )
+            raise IntegrityError(f"{self.registry} stored the manifest under {stored}, but mcpkg sent {digest}")
         return digest
 
     # -- blobs --------------------------------------------------------------------
@@ -305,9 +299,7 @@ class RegistryClient:
                     f"mcpkg follows at most {MAX_REDIRECTS} redirects for a blob",
                 )
             target = urlsplit(url)
-            if target.scheme != "https" and not (
-                target.scheme == "http" and is_loopback_host(target.netloc)
-            ):
+            if target.scheme != "https" and not (target.scheme == "http" and is_loopback_host(target.netloc)):
                 raise RegistryError(f"{what}: refusing a redirect to insecure URL scheme {target.scheme!r}")
             try:
                 response = self.session.get(
@@ -391,9 +383,7 @@ class RegistryClient:
     def upload_blob(self, repository: str, digest: Digest, size: int, body: Body) -> None:
         """Monolithic upload: POST for a session, then PUT the bytes with `?digest=`."""
         what = f"upload of blob {digest} to {self.registry}/{repository}"
-        response = self.request(
-            "POST", f"/v2/{repository}/blobs/uploads/", what=what, ok=(202,)
-        )
+        response = self.request("POST", f"/v2/{repository}/blobs/uploads/", what=what, ok=(202,))
         location = response.headers.get("Location")
         response.close()
         if not location:
@@ -453,7 +443,7 @@ def _next_link(header: str | None, current: str) -> str | None:
     if not header:
         return None
     for part in header.split(","):
-        match = re.match(r'\s*<([^>]*)>\s*;(.*)', part)
+        match = re.match(r"\s*<([^>]*)>\s*;(.*)", part)
         if match and re.search(r'rel="?next"?', match.group(2)):
-            return urljoin(current, match.group(1))
+            return str(urljoin(current, match.group(1)))
     return None

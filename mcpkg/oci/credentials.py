@@ -44,9 +44,7 @@ def read_docker_config(path: Path | None = None) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot read Docker config {path}: {exc}", "fix or remove the file, then retry"
-        ) from exc
+        raise ConfigError(f"cannot read Docker config {path}: {exc}", "fix or remove the file, then retry") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"Docker config {path} is not a JSON object")
     return data

@@ -30,15 +30,11 @@ def registry_error_detail(body: bytes) -> str:
     return "; ".join(parts)[:500]
 
 
-def translate_status(
-    status: int, body: bytes, what: str, registry: str, had_credentials: bool
-) -> McpkgError:
+def translate_status(status: int, body: bytes, what: str, registry: str, had_credentials: bool) -> McpkgError:
     detail = registry_error_detail(body)
     suffix = f" ({detail})" if detail else ""
     if status == 404:
-        return NotFoundError(
-            f"{what} not found{suffix}", "check the repository name and tag (`mcpkg tags REPO`)"
-        )
+        return NotFoundError(f"{what} not found{suffix}", "check the repository name and tag (`mcpkg tags REPO`)")
     if status == 401:
         if had_credentials:
             return AuthError(

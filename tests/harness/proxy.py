@@ -20,8 +20,9 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 
 
 def ghcr_order(tags: list[str]) -> list[str]:
-    """A stable, deliberately non-lexical order (ghcr.io does not sort its tag lists)."""
-    return sorted(tags, key=lambda t: (len(t) % 3, t[::-1]))
+    """A stable order that is not version order (ghcr.io does not sort by version):
+    byte order, which puts `0.1.10` before `0.1.2` and `v1.0.0` after every digit."""
+    return sorted(tags)
 
 
 class PagingProxy:

@@ -73,9 +73,7 @@ def _write_htpasswd(path: Path, username: str, password: str) -> None:
     path.write_text(f"{username}:{hashed}\n")
 
 
-def start_registry(
-    username: str | None = None, password: str | None = None, *, timeout: float = 20.0
-) -> Registry:
+def start_registry(username: str | None = None, password: str | None = None, *, timeout: float = 20.0) -> Registry:
     workdir = Path(tempfile.mkdtemp(prefix="mcpkg-registry-"))
     storage = workdir / "storage"
     storage.mkdir()
@@ -93,9 +91,7 @@ def start_registry(
     config_path = workdir / "config.yml"
     config_path.write_text(yaml.safe_dump(config))
     log = (workdir / "registry.log").open("wb")
-    process = subprocess.Popen(
-        [registry_binary(), "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT
-    )
+    process = subprocess.Popen([registry_binary(), "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT)
     registry = Registry(f"127.0.0.1:{port}", storage, process, workdir, username, password)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,0 +1,116 @@
+"""Shared fixtures: built fixture components, real registries, an isolated environment
+per test, and a runner that invokes the real CLI in-process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.harness.proxy import PagingProxy, paging_proxy
+from tests.harness.registry import Registry, running_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    """Directory of built fixture components (built once per source change)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "registry-fixtures" / "build.py")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[Registry]:
+    with running_registry() as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def auth_registry() -> Iterator[Registry]:
+    with running_registry("alice", "s3cret-pass") as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def paging(registry: Registry) -> Iterator[PagingProxy]:
+    with paging_proxy(registry.host, page_size=100) as proxy:
+        yield proxy
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+class Mcpkg:
+    """Runs the real CLI in-process with an isolated cache, config and Docker config."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.cache = home / "cache"
+        self.config = home / "config.toml"
+        self.docker = home / "docker"
+        self.docker.mkdir(parents=True, exist_ok=True)
+        self.env: dict[str, str | None] = {
+            "MCPKG_CACHE_DIR": str(self.cache),
+            "MCPKG_CONFIG": str(self.config),
+            "DOCKER_CONFIG": str(self.docker),
+            "MCPKG_REGISTRY_USERNAME": None,
+            "MCPKG_REGISTRY_PASSWORD": None,
+            "SOURCE_DATE_EPOCH": None,
+            "NO_COLOR": "1",
+        }
+
+    def __call__(self, *args: str, env: dict[str, str | None] | None = None, input: str | None = None) -> Result:
+        from mcpkg.cli import app
+
+        runner = CliRunner()
+        merged = {**self.env, **(env or {})}
+        result = runner.invoke(app, list(args), env=merged, input=input, catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    def ok(self, *args: str, **kwargs: Any) -> Result:
+        result = self(*args, **kwargs)
+        assert result.exit_code == 0, f"mcpkg {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def cached_blobs(self) -> list[str]:
+        blobs = self.cache / "blobs" / "sha256"
+        return sorted(p.name for p in blobs.iterdir()) if blobs.is_dir() else []
+
+    def write_config(self, text: str) -> None:
+        self.config.write_text(text)
+
+
+@pytest.fixture
+def mcpkg(tmp_path: Path) -> Mcpkg:
+    return Mcpkg(tmp_path / "home")
+
+
+_counter = 0
+
+
+@pytest.fixture
+def repo(registry: Registry) -> str:
+    """A fresh repository name in the session registry, `127.0.0.1:PORT/t/repoN`."""
+    global _counter
+    _counter += 1
+    return f"{registry.host}/t/repo{_counter}"

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from mcpkg.cache import Cache
+from mcpkg.errors import IntegrityError
+from mcpkg.reference import Digest
+
+
+def digest_of(data: bytes) -> Digest:
+    return Digest("sha256", hashlib.sha256(data).hexdigest())
+
+
+def test_failed_fill_leaves_nothing(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    digest = digest_of(b"hello")
+
+    def fill(out: IO[bytes]) -> None:
+        out.write(b"hel")
+        raise IntegrityError("boom")
+
+    with pytest.raises(IntegrityError):
+        cache.store_stream(digest, fill)
+    assert not cache.has_blob(digest)
+    assert list(cache.tmp.iterdir()) == []
+
+
+def test_concurrent_stores_fill_once(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    data = os.urandom(1 << 16)
+    digest = digest_of(data)
+    calls: list[int] = []
+
+    def fill(out: IO[bytes]) -> None:
+        calls.append(1)
+        time.sleep(0.05)
+        out.write(data)
+
+    threads = [threading.Thread(target=cache.store_stream, args=(digest, fill)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert cache.blob_path(digest).read_bytes() == data
+
+
+def test_copy_out_detects_a_tampered_cache(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    data = b"component bytes"
+    digest = digest_of(data)
+    path = cache.store_bytes(digest, data)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"component bytez")
+    dest = tmp_path / "out.wasm"
+    with pytest.raises(IntegrityError, match="corrupt"):
+        cache.copy_out(digest, len(data), dest)
+    assert not dest.exists() and not cache.has_blob(digest)
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]  # no temp file left beside dest
+
+
+def test_verify_and_prune(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    good, bad, orphan = b"good", b"bad", b"orphan"
+    for data in (good, bad, orphan):
+        cache.store_bytes(digest_of(data), data)
+    cache.record(digest_of(good), digest_of(good), digest_of(bad), 3, "r/x:1")
+    p = cache.blob_path(digest_of(bad))
+    os.chmod(p, 0o644)
+    p.write_bytes(b"BAD")
+    checked, corrupt = cache.verify()
+    assert checked == 3 and corrupt == [digest_of(bad)]
+    old = time.time() - 7200
+    os.utime(cache.blob_path(digest_of(orphan)), (old, old))
+    entries, freed = cache.prune(None)
+    assert entries == 0 and freed == len(orphan)
+    assert cache.has_blob(digest_of(good)) and not cache.has_blob(digest_of(orphan))
+    entries, _ = cache.prune(0)
+    assert entries == 1 and cache.entries() == []
