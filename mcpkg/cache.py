@@ -194,6 +194,26 @@ class Cache:
                 os.unlink(tmp)
             raise
 
+    # -- where blobs live in registries (for cross-repository mounts) --------------
+
+    def remember_location(self, digest: Digest, location: str) -> None:
+        """Record that `digest` exists at `registry/repository` (best effort)."""
+        self._ensure()
+        path = self.root / "locations" / f"{digest.hex}.json"
+        path.parent.mkdir(exist_ok=True)
+        with self.lock(f"loc-{digest.hex}"):
+            known = self.locations(digest)
+            if location in known:
+                return
+            atomic_write_bytes(path, json.dumps(sorted({*known, location})).encode())
+
+    def locations(self, digest: Digest) -> list[str]:
+        try:
+            data = json.loads((self.root / "locations" / f"{digest.hex}.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return [str(x) for x in data] if isinstance(data, list) else []
+
     # -- entries ------------------------------------------------------------------
 
     def record(self, manifest: Digest, config: Digest, layer: Digest, size: int, reference: str | None) -> None:

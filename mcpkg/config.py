@@ -18,8 +18,15 @@ from mcpkg.reference import DEFAULT_REGISTRY, PackageName, Reference, validate_r
 
 @dataclass(frozen=True)
 class RegistrySettings:
-    plain_http: bool = False
+    plain_http: bool | None = None  # None: decided by the host (loopback -> HTTP)
     ca_file: Path | None = None
+
+    def uses_plain_http(self, loopback: bool) -> bool:
+        """SPEC.md section 5: loopback hosts speak plain HTTP unless the config says
+        `plain-http = false` or gives a `ca-file`; other hosts only with `plain-http = true`."""
+        if self.plain_http is not None:
+            return self.plain_http
+        return loopback and self.ca_file is None
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,9 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         key = f'registries."{host}"'
         _expect(body, dict, key, path)
         _unknown(body, {"plain-http", "ca-file"}, f"{key}.", path)
-        plain = _expect(body.get("plain-http", False), bool, f"{key}.plain-http", path)
+        plain = body.get("plain-http")
+        if plain is not None:
+            _expect(plain, bool, f"{key}.plain-http", path)
         ca = body.get("ca-file")
         ca_path = None
         if ca is not None:

@@ -25,6 +25,7 @@ from mcpkg.artifact import (
 )
 from mcpkg.context import Context
 from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, UsageError
+from mcpkg.oci.blobs import download_blob
 from mcpkg.reference import Digest, Reference
 from mcpkg.resolve import parse_target, resolve_reference
 from mcpkg.ui import Progress
@@ -84,7 +85,7 @@ def _config(ctx: Context, ref: Reference, manifest: WasmManifest, offline: bool)
         client = ctx.client(ref.registry)
         path = ctx.cache.store_stream(
             desc.digest,
-            lambda out: client.download_blob(ref.repository, desc.digest, desc.size, out),
+            lambda out: download_blob(client, ref.repository, desc.digest, desc.size, out),
         )
         data = path.read_bytes()
     return parse_config(data, what)
@@ -102,7 +103,8 @@ def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, 
     try:
         stored = ctx.cache.store_stream(
             layer.digest,
-            lambda out: client.download_blob(
+            lambda out: download_blob(
+                client,
                 ref.repository,
                 layer.digest,
                 layer.size,
@@ -161,6 +163,7 @@ def pull_reference(
             ctx.cache.copy_out(manifest.layer.digest, manifest.layer.size, dest)
         except PermissionError as exc:
             raise ConfigError(f"cannot write {dest}: permission denied") from exc
+    ctx.cache.remember_location(manifest.layer.digest, ref.location)
     ctx.cache.record(
         manifest_digest,
         manifest.config.digest,

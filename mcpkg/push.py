@@ -37,9 +37,10 @@ from mcpkg.artifact import (
 from mcpkg.cache import hash_file
 from mcpkg.context import Context
 from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
-from mcpkg.oci.client import Body
+from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import Version
+from mcpkg.ui import Progress
 from mcpkg.wasm.inspect import describe_component
 
 
@@ -52,6 +53,7 @@ class PushResult:
     status: str  # "pushed" | "already published"
     uploaded: int
     skipped: int
+    mounted: int
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class PushResult:
             "status": self.status,
             "blobs-uploaded": self.uploaded,
             "blobs-skipped": self.skipped,
+            "blobs-mounted": self.mounted,
         }
 
 
@@ -108,7 +111,7 @@ def _existing_component(ctx: Context, ref: Reference) -> tuple[Digest, Digest, C
     info = None
     try:
         buffer = io.BytesIO()
-        client.download_blob(ref.repository, manifest.config.digest, manifest.config.size, buffer)
+        download_blob(client, ref.repository, manifest.config.digest, manifest.config.size, buffer)
         info = parse_config(buffer.getvalue(), str(ref)).component
     except McpkgError:
         info = None
@@ -141,7 +144,7 @@ def push(
     if existing is not None:
         digest, existing_layer, existing_info = existing
         if existing_layer == layer_digest and existing_info == info:
-            return PushResult(ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2)
+            return PushResult(ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0)
         if Version.try_parse(ref.tag) is not None and not force:
             raise ConflictError(
                 f"{ref} already names different content ({digest})",
@@ -157,13 +160,35 @@ def push(
     manifest_annotations.update(annotations or {})
     manifest_bytes = build_manifest(config_desc, layer_desc, manifest_annotations)
 
-    uploaded = skipped = 0
-    body: Body
-    for desc, body in ((layer_desc, lambda: file.open("rb")), (config_desc, config_bytes)):
-        if client.blob_exists(ref.repository, desc.digest):
-            skipped += 1
+    counts = {"uploaded": 0, "mounted": 0, "skipped": 0}
+    source: bytes | Path
+    for desc, source in ((layer_desc, file), (config_desc, config_bytes)):
+        if blob_exists(client, ref.repository, desc.digest):
+            counts["skipped"] += 1
             continue
-        client.upload_blob(ref.repository, desc.digest, desc.size, body)
-        uploaded += 1
+        mount_from = [
+            loc.split("/", 1)[1]
+            for loc in ctx.cache.locations(desc.digest)
+            if loc.split("/", 1)[0] == ref.registry and loc != ref.location
+        ]
+        progress = Progress(f"pushing {ref.repository}", desc.size)
+        try:
+            how = upload_blob(
+                client, ref.repository, desc.digest, desc.size, source, mount_from=mount_from, progress=progress
+            )
+        finally:
+            progress.finish()
+        counts[how] += 1
+    for desc in (layer_desc, config_desc):
+        ctx.cache.remember_location(desc.digest, ref.location)
     digest = client.put_manifest(ref.repository, ref.tag, manifest_bytes, OCI_MANIFEST)
-    return PushResult(ref.with_digest(digest), digest, layer_digest, size, "pushed", uploaded, skipped)
+    return PushResult(
+        ref.with_digest(digest),
+        digest,
+        layer_digest,
+        size,
+        "pushed",
+        counts["uploaded"],
+        counts["skipped"],
+        counts["mounted"],
+    )

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         if result.status == "already published":
             note(f"{result.reference.with_digest(None)} already published with these contents; nothing pushed")
         else:
-            note(f"uploaded {result.uploaded} blob(s), {result.skipped} already present")
+            note(f"uploaded {result.uploaded} blob(s), mounted {result.mounted}, {result.skipped} already present")
         print(f"reference:    {result.reference.with_digest(None)}")
         print(f"digest:       {result.digest}")
         print(f"layer:        {result.layer_digest}")

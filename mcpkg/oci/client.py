@@ -1,22 +1,28 @@
 """`RegistryClient`: one registry, spoken to over OCI Distribution v1.1.
 
 Design:
-- One `requests.Session` per client (connection reuse); scheme from SPEC.md section 5:
-  plain HTTP for loopback hosts or registries configured `plain-http`, HTTPS otherwise,
-  never an automatic downgrade.
-- Authentication is lazy: a request goes out anonymously, a 401 challenge decides what
-  to send (`auth.py` builds the header), and the header is reused for later requests.
-  Credentials are never sent over plain HTTP to a non-loopback host.
-- Manifests are read as exact bytes (bounded in size) and their digest is checked;
-  blobs are streamed into a caller-provided file while size and sha256 are checked.
-- Every HTTP failure becomes an mcpkg error in `errors.py`.
+- One `requests.Session` per client (connection reuse). Scheme from SPEC.md section 5
+  (`RegistrySettings.uses_plain_http`), never an automatic downgrade. TLS trust: the
+  registry's `ca-file`, else `REQUESTS_CA_BUNDLE`/`SSL_CERT_FILE`, else the system store.
+  Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+- Every request names its authorization scope (`repository:<name>:pull` or
+  `...:pull,push`); `auth.Authenticator` answers 401 challenges (basic or bearer) and
+  caches tokens per scope.
+- Transient failures (connection errors, 429, 500, 502, 503, 504) are retried at most
+  `MAX_ATTEMPTS` times with exponential backoff, honouring `Retry-After` up to
+  `MAX_RETRY_AFTER` seconds; only requests that are safe to repeat are retried.
+- Manifests are read as exact bytes (bounded in size) and digest-checked; blob transfers
+  live in `blobs.py`. Every HTTP failure becomes an mcpkg error in `errors.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import random
 import re
-from collections.abc import Callable, Iterator
+import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -24,12 +30,15 @@ from urllib.parse import urljoin, urlsplit
 from mcpkg import __version__
 from mcpkg.artifact import MANIFEST_ACCEPT
 from mcpkg.config import Config
-from mcpkg.errors import AuthError, IntegrityError, InvalidArtifactError, RegistryError
+from mcpkg.errors import IntegrityError, InvalidArtifactError, RegistryError
+from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
 from mcpkg.oci.errors import connection_error, translate_status
 from mcpkg.reference import Digest, is_loopback_host
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import requests
 
 # Limits (docs/limits.md). They protect memory and time against a hostile registry.
@@ -37,13 +46,15 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_TAG_PAGE_BYTES = 4 * 1024 * 1024
 MAX_TAG_PAGES = 1000
 MAX_TAGS = 100_000
-MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
-CHUNK = 1024 * 1024
+MAX_ATTEMPTS = 4
+BACKOFF_BASE = 0.25
+MAX_RETRY_AFTER = 30.0
+TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
+RETRYABLE_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 
-Body = bytes | Callable[[], IO[bytes]] | None
-ProgressFn = Callable[[int], None]
+Body = bytes | None
 
 
 @dataclass(frozen=True)
@@ -53,14 +64,37 @@ class FetchedManifest:
     media_type: str
 
 
-def _sha256(data: bytes) -> Digest:
+def sha256_digest(data: bytes) -> Digest:
     return Digest("sha256", hashlib.sha256(data).hexdigest())
 
 
-def _parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    scheme, _, rest = header.strip().partition(" ")
-    params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
-    return scheme.lower(), params
+def _read_timeout() -> float:
+    value = os.environ.get("MCPKG_HTTP_TIMEOUT")
+    try:
+        return float(value) if value else READ_TIMEOUT
+    except ValueError:
+        return READ_TIMEOUT
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    if value:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def backoff(attempt: int) -> float:
+    return float(BACKOFF_BASE * (2**attempt) * (0.5 + random.random() / 2))
+
+
+_SCOPE_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags)/")
 
 
 class RegistryClient:
@@ -77,16 +111,23 @@ class RegistryClient:
         self.registry = registry
         settings = config.registry_settings(registry)
         self.loopback = is_loopback_host(registry)
-        self.plain_http = plain_http or settings.plain_http or self.loopback
+        self.plain_http = plain_http or settings.uses_plain_http(self.loopback)
         self.base_url = f"{'http' if self.plain_http else 'https'}://{registry}"
-        self._explicit_credentials = credentials
-        self._credentials_loaded = credentials is not None
         self._credentials = credentials
-        self._auth_header: str | None = None
+        self._credentials_loaded = credentials is not None
+        self.read_timeout = _read_timeout()
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"mcpkg/{__version__}"
+        self.verify: str | bool = True
         if settings.ca_file is not None:
-            self.session.verify = str(settings.ca_file)
+            if not settings.ca_file.is_file():
+                from mcpkg.errors import ConfigError
+
+                raise ConfigError(f"ca-file {settings.ca_file} for {registry} does not exist")
+            self.verify = str(settings.ca_file)
+        else:
+            self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+        self.auth = Authenticator(registry, self.base_url, self.credentials, self._raw_get)
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -105,33 +146,35 @@ class RegistryClient:
             self._credentials_loaded = True
         return self._credentials
 
-    def _same_origin(self, url: str) -> bool:
+    def _raw_get(self, url: str, **kwargs: Any) -> requests.Response:
+        """A GET outside the registry's own API (token realm, redirect target)."""
+        return self.session.get(
+            url,
+            stream=True,
+            allow_redirects=False,
+            timeout=(CONNECT_TIMEOUT, self.read_timeout),
+            verify=self.verify,
+            **kwargs,
+        )
+
+    def same_origin(self, url: str) -> bool:
         return urlsplit(url).netloc == urlsplit(self.base_url).netloc
 
-    def _authorize(self, response: requests.Response, what: str) -> bool:
-        """React to a 401 challenge; True when a new Authorization header is ready."""
-        header = response.headers.get("WWW-Authenticate", "")
-        scheme, _params = _parse_challenge(header)
-        creds = self.credentials()
-        if scheme == "basic":
-            if creds is None:
-                return False
-            if self.plain_http and not self.loopback:
-                raise AuthError(
-                    f"{self.registry} asks for credentials over plain HTTP",
-                    "mcpkg never sends credentials unencrypted to a non-loopback host; use HTTPS",
-                )
-            new = creds.basic_header()
-            if new == self._auth_header:
-                return False
-            self._auth_header = new
-            return True
-        if scheme == "bearer":
-            raise AuthError(
-                f"{self.registry} uses token authentication, which this mcpkg build does not speak yet",
-                "use a registry with basic authentication",
+    def absolute(self, location: str, current: str | None = None) -> str:
+        url = str(urljoin(current or self.base_url + "/", location))
+        if not self.same_origin(url):
+            raise RegistryError(
+                f"{self.registry} pointed mcpkg at another host ({urlsplit(url).netloc})",
+                "mcpkg only talks to the registry named in the reference",
             )
-        return False
+        return url
+
+    @staticmethod
+    def scope_for(method: str, url: str) -> str | None:
+        match = _SCOPE_PATH.match(urlsplit(url).path)
+        if not match:
+            return None
+        return repository_scope(match["name"], push=method not in ("GET", "HEAD"))
 
     def request(
         self,
@@ -141,58 +184,77 @@ class RegistryClient:
         what: str,
         ok: tuple[int, ...] = (200,),
         headers: dict[str, str] | None = None,
-        body: Body = None,
+        body: Body | Callable[[], IO[bytes]] = None,
         stream: bool = False,
         params: dict[str, str] | None = None,
+        scope: str | None = None,
+        retry: bool = True,
     ) -> requests.Response:
-        """Send one request with auth handling; raise a translated error unless the
-        status is in `ok`."""
+        """Send one request (with auth and bounded retries); raise a translated error
+        unless the final status is in `ok`."""
         import requests
 
-        if not url.startswith(("http://", "https://")):
-            url = self.base_url + url
-        if not self._same_origin(url):
-            raise RegistryError(
-                f"{self.registry} pointed mcpkg at another host ({urlsplit(url).netloc}) for {what}",
-                "mcpkg only talks to the registry named in the reference",
-            )
-        for attempt in range(2):
-            sent = dict(headers or {})
-            if self._auth_header:
-                sent["Authorization"] = self._auth_header
+        url = self.absolute(url)
+        scope = scope or self.scope_for(method, url)
+        retry = retry and method in RETRYABLE_METHODS
+        attempt = 0
+        challenged = False
+        while True:
+            sent_headers = dict(headers or {})
+            authorization = self.auth.header(scope)
+            if authorization:
+                sent_headers["Authorization"] = authorization
             data: Any = body() if callable(body) else body
             try:
                 response = self.session.request(
                     method,
                     url,
-                    headers=sent,
+                    headers=sent_headers,
                     data=data,
                     params=params,
                     stream=stream,
                     allow_redirects=False,
-                    timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                    timeout=(CONNECT_TIMEOUT, self.read_timeout),
+                    verify=self.verify,
                 )
             except requests.exceptions.SSLError as exc:
                 raise RegistryError(
                     f"TLS verification failed for {self.registry}",
-                    "set `ca-file` for this registry in the mcpkg config, or SSL_CERT_FILE",
+                    "trust its CA with `ca-file` for this registry in the mcpkg config (or SSL_CERT_FILE)",
                 ) from exc
             except requests.exceptions.RequestException as exc:
+                if retry and attempt + 1 < MAX_ATTEMPTS:
+                    time.sleep(backoff(attempt))
+                    attempt += 1
+                    continue
                 raise connection_error(self.registry, exc) from exc
             finally:
                 if hasattr(data, "close"):
                     data.close()
-            if response.status_code == 401 and attempt == 0 and self._authorize(response, what):
-                response.close()
-                continue
+            status = response.status_code
+            if status == 401 and not challenged:
+                challenged = True
+                if self.auth.handle_challenge(response, scope, authorization):
+                    response.close()
+                    continue
+            if status in TRANSIENT_STATUSES and retry and attempt + 1 < MAX_ATTEMPTS:
+                delay = _retry_after(response) if status in (429, 503) else None
+                if delay is None or delay <= MAX_RETRY_AFTER:
+                    response.close()
+                    time.sleep(backoff(attempt) if delay is None else delay)
+                    attempt += 1
+                    continue
             break
         if response.status_code not in ok:
-            payload = response.raw.read(64 * 1024) if stream else response.content[: 64 * 1024]
+            payload = response.raw.read(64 * 1024, decode_content=True) if stream else response.content[: 64 * 1024]
             response.close()
-            raise translate_status(response.status_code, payload, what, self.registry, self._auth_header is not None)
+            error = translate_status(response.status_code, payload, what, self.registry, self.auth.used_credentials)
+            if response.status_code in TRANSIENT_STATUSES and retry:
+                error.message += f" (after {attempt + 1} attempts)"
+            raise error
         return response
 
-    def _read_bounded(self, response: requests.Response, limit: int, what: str) -> bytes:
+    def read_bounded(self, response: requests.Response, limit: int, what: str) -> bytes:
         chunks: list[bytes] = []
         total = 0
         try:
@@ -201,33 +263,52 @@ class RegistryClient:
                 if total > limit:
                     raise InvalidArtifactError(
                         f"{what} is larger than mcpkg's limit of {limit} bytes",
-                        "the registry sent more than a manifest or tag list can need; see docs/limits.md",
+                        "the registry sent more than such a document can need; see docs/limits.md",
                     )
                 chunks.append(chunk)
         except OSError as exc:
-            raise RegistryError(f"transfer of {what} from {self.registry} was interrupted") from exc
+            raise RegistryError(f"transfer of {what} from {self.registry} was interrupted", "retry") from exc
+        except Exception as exc:  # requests wraps socket errors in its own classes
+            import requests
+
+            if isinstance(exc, requests.exceptions.RequestException):
+                raise RegistryError(f"transfer of {what} from {self.registry} was interrupted", "retry") from exc
+            raise
         finally:
             response.close()
         return b"".join(chunks)
+
+    def ping(self, scope: str | None = None) -> None:
+        """GET /v2/: checks reachability and (with credentials) authentication."""
+        response = self.request("GET", "/v2/", what=f"registry {self.registry}", scope=scope)
+        response.close()
 
     # -- manifests ----------------------------------------------------------------
 
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
         """Fetch a manifest by tag or digest; its digest is verified when asked by
         digest and checked against `Docker-Content-Digest` otherwise."""
-        what = f"manifest {self.registry}/{repository}:{reference}".replace(":sha256:", "@sha256:")
-        response = self.request(
-            "GET",
-            f"/v2/{repository}/manifests/{reference}",
-            what=what,
-            headers={"Accept": MANIFEST_ACCEPT},
-            stream=True,
-        )
-        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        header_digest = response.headers.get("Docker-Content-Digest")
-        data = self._read_bounded(response, MAX_MANIFEST_BYTES, what)
-        digest = _sha256(data)
-        if reference.startswith("sha256:") and str(digest) != reference:
+        sep = "@" if reference.startswith("sha256:") else ":"
+        what = f"manifest {self.registry}/{repository}{sep}{reference}"
+        for attempt in range(MAX_ATTEMPTS):
+            response = self.request(
+                "GET",
+                f"/v2/{repository}/manifests/{reference}",
+                what=what,
+                headers={"Accept": MANIFEST_ACCEPT},
+                stream=True,
+            )
+            media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            header_digest = response.headers.get("Docker-Content-Digest")
+            try:
+                data = self.read_bounded(response, MAX_MANIFEST_BYTES, what)
+                break
+            except RegistryError:
+                if attempt + 1 == MAX_ATTEMPTS:
+                    raise
+                time.sleep(backoff(attempt))
+        digest = sha256_digest(data)
+        if sep == "@" and str(digest) != reference:
             raise IntegrityError(
                 f"{what}: the registry sent a manifest whose digest is {digest}",
                 "the registry or a proxy altered the content; do not use it",
@@ -248,7 +329,7 @@ class RegistryClient:
         return response.status_code == 200
 
     def put_manifest(self, repository: str, tag: str, data: bytes, media_type: str) -> Digest:
-        digest = _sha256(data)
+        digest = sha256_digest(data)
         response = self.request(
             "PUT",
             f"/v2/{repository}/manifests/{tag}",
@@ -263,169 +344,28 @@ class RegistryClient:
             raise IntegrityError(f"{self.registry} stored the manifest under {stored}, but mcpkg sent {digest}")
         return digest
 
-    # -- blobs --------------------------------------------------------------------
-
-    def blob_exists(self, repository: str, digest: Digest) -> bool:
-        response = self.request(
-            "HEAD",
-            f"/v2/{repository}/blobs/{digest}",
-            what=f"blob {digest} in {self.registry}/{repository}",
-            ok=(200, 404),
-        )
-        response.close()
-        return response.status_code == 200
-
-    def _open_blob(self, repository: str, digest: Digest) -> requests.Response:
-        """GET a blob, following redirects (at most 5, never sending credentials on)."""
-        import requests
-
-        what = f"blob {digest} in {self.registry}/{repository}"
-        response = self.request(
-            "GET",
-            f"/v2/{repository}/blobs/{digest}",
-            what=what,
-            stream=True,
-            ok=(200, 301, 302, 303, 307, 308),
-        )
-        hops = 0
-        while response.status_code != 200:
-            location = response.headers.get("Location")
-            url = urljoin(response.url, location) if location else None
-            response.close()
-            hops += 1
-            if url is None or hops > MAX_REDIRECTS:
-                raise RegistryError(
-                    f"{what}: too many redirects or a redirect without a target",
-                    f"mcpkg follows at most {MAX_REDIRECTS} redirects for a blob",
-                )
-            target = urlsplit(url)
-            if target.scheme != "https" and not (target.scheme == "http" and is_loopback_host(target.netloc)):
-                raise RegistryError(f"{what}: refusing a redirect to insecure URL scheme {target.scheme!r}")
-            try:
-                response = self.session.get(
-                    url, stream=True, allow_redirects=False, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
-                )
-            except requests.exceptions.RequestException as exc:
-                raise connection_error(target.netloc, exc) from exc
-            if response.status_code not in (200, 301, 302, 303, 307, 308):
-                status = response.status_code
-                response.close()
-                raise translate_status(status, b"", what, self.registry, False)
-        return response
-
-    def download_blob(
-        self,
-        repository: str,
-        digest: Digest,
-        size: int,
-        out: IO[bytes],
-        *,
-        check_head: Callable[[bytes], None] | None = None,
-        progress: ProgressFn | None = None,
-    ) -> None:
-        """Stream a blob into `out`, verifying size and sha256 as the bytes arrive.
-        Raises IntegrityError (and leaves `out` to be discarded) on any mismatch."""
-        import requests
-
-        what = f"blob {digest} of {self.registry}/{repository}"
-        response = self._open_blob(repository, digest)
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) != size:
-            response.close()
-            raise IntegrityError(
-                f"{what}: the registry announces {length} bytes but the manifest says {size}",
-                "the artifact is inconsistent; ask its publisher to push it again",
-            )
-        hasher = hashlib.sha256()
-        received = 0
-        head_checked = check_head is None
-        try:
-            for chunk in self._iter_raw(response):
-                received += len(chunk)
-                if received > size:
-                    raise IntegrityError(f"{what}: the registry sent more than the expected {size} bytes")
-                if not head_checked and received >= 8:
-                    assert check_head is not None
-                    check_head(chunk[:8])
-                    head_checked = True
-                hasher.update(chunk)
-                out.write(chunk)
-                if progress:
-                    progress(len(chunk))
-        except (requests.exceptions.RequestException, OSError) as exc:
-            raise RegistryError(
-                f"transfer of {what} was interrupted after {received} of {size} bytes",
-                "retry; nothing partial was kept",
-            ) from exc
-        finally:
-            response.close()
-        if received != size:
-            raise IntegrityError(f"{what}: received {received} bytes, expected {size}")
-        if not head_checked and check_head is not None:
-            check_head(b"")
-        if hasher.hexdigest() != digest.hex:
-            raise IntegrityError(
-                f"{what}: content hashes to sha256:{hasher.hexdigest()}, not the digest requested",
-                "the registry's copy is corrupt or was tampered with; nothing was kept",
-            )
-
-    @staticmethod
-    def _iter_raw(response: requests.Response) -> Iterator[bytes]:
-        # Read undecoded bytes straight from urllib3: blobs are never content-encoded by
-        # registries, and the digest is over the stored bytes.
-        raw = response.raw
-        while True:
-            chunk = raw.read(CHUNK, decode_content=False)
-            if not chunk:
-                return
-            yield chunk
-
-    def upload_blob(self, repository: str, digest: Digest, size: int, body: Body) -> None:
-        """Monolithic upload: POST for a session, then PUT the bytes with `?digest=`."""
-        what = f"upload of blob {digest} to {self.registry}/{repository}"
-        response = self.request("POST", f"/v2/{repository}/blobs/uploads/", what=what, ok=(202,))
-        location = response.headers.get("Location")
-        response.close()
-        if not location:
-            raise RegistryError(f"{what}: the registry gave no upload location")
-        url = urljoin(self.base_url + "/", location)
-        separator = "&" if "?" in url else "?"
-        response = self.request(
-            "PUT",
-            f"{url}{separator}digest={digest}",
-            what=what,
-            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-            body=body,
-            ok=(201, 204),
-        )
-        response.close()
-
     # -- tags ---------------------------------------------------------------------
 
     def list_tags(self, repository: str) -> list[str]:
         """Every tag of a repository, following `Link: <...>; rel="next"` over all pages."""
-        import json
-
         url: str | None = f"{self.base_url}/v2/{repository}/tags/list"
         seen: set[str] = set()
         tags: list[str] = []
-        pages = 0
+        what = f"repository {self.registry}/{repository}"
         while url:
-            if url in seen or pages >= MAX_TAG_PAGES:
+            if url in seen or len(seen) >= MAX_TAG_PAGES:
                 raise RegistryError(
                     f"the tag list of {self.registry}/{repository} does not end "
                     f"(page loop or more than {MAX_TAG_PAGES} pages)",
                     "the registry is misbehaving; see docs/limits.md",
                 )
             seen.add(url)
-            pages += 1
-            what = f"repository {self.registry}/{repository}"
             response = self.request("GET", url, what=what, stream=True)
             link = response.headers.get("Link")
-            data = self._read_bounded(response, MAX_TAG_PAGE_BYTES, f"tag list of {what}")
+            data = self.read_bounded(response, MAX_TAG_PAGE_BYTES, f"tag list of {what}")
             try:
                 body = json.loads(data)
-            except ValueError as exc:
+            except (ValueError, UnicodeDecodeError) as exc:
                 raise RegistryError(f"the tag list of {what} is not valid JSON") from exc
             page = body.get("tags") if isinstance(body, dict) else None
             if page is None:
@@ -435,11 +375,12 @@ class RegistryClient:
             tags.extend(page)
             if len(tags) > MAX_TAGS:
                 raise RegistryError(f"{what} has more than {MAX_TAGS} tags; mcpkg stops there")
-            url = _next_link(link, url)
+            next_url = next_link(link, url)
+            url = self.absolute(next_url, url) if next_url else None
         return list(dict.fromkeys(tags))
 
 
-def _next_link(header: str | None, current: str) -> str | None:
+def next_link(header: str | None, current: str) -> str | None:
     if not header:
         return None
     for part in header.split(","):

@@ -1,24 +1,34 @@
-"""Where credentials for a registry come from, in order (SPEC.md section 6):
+"""Where credentials for a registry come from, and where `mcpkg login` puts them.
 
+Lookup order (SPEC.md section 6):
 1. `MCPKG_REGISTRY_USERNAME` / `MCPKG_REGISTRY_PASSWORD` (for the registry in the command);
-2. Docker's `config.json` (`$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`),
-   its `auths` entries;
+2. Docker's `config.json` (`$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`)
+   the way Docker reads it: `credHelpers[<registry>]`, else `credsStore`, through
+   `docker-credential-<name> get`; else the `auths[<registry>]` entry;
 3. anonymous.
 
-Passwords live in a field excluded from `repr` so they never reach logs or tracebacks.
+`store_credentials` / `erase_credentials` write through the same helper when one is
+configured, else into `auths` (file mode 0600, atomic), so other OCI tools share the
+login. Passwords live in a field excluded from `repr` and never reach messages.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpkg.errors import ConfigError
+from mcpkg.errors import AuthError, ConfigError
+
+HELPER_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
@@ -46,13 +56,73 @@ def read_docker_config(path: Path | None = None) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read Docker config {path}: {exc}", "fix or remove the file, then retry") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"Docker config {path} is not a JSON object")
+        raise ConfigError(f"Docker config {path} is not a JSON object", "fix or remove the file, then retry")
     return data
+
+
+def write_docker_config(data: dict[str, Any], path: Path | None = None) -> Path:
+    """Write config.json atomically with mode 0600."""
+    path = path or docker_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.json.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent="\t")
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def _auth_keys(registry: str) -> list[str]:
     """The spellings under which tools store a registry in `auths`."""
     return [registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/"]
+
+
+def helper_for(registry: str, config: dict[str, Any]) -> str | None:
+    helpers = config.get("credHelpers")
+    if isinstance(helpers, dict) and isinstance(helpers.get(registry), str) and helpers[registry]:
+        return str(helpers[registry])
+    store = config.get("credsStore")
+    return store if isinstance(store, str) and store else None
+
+
+def _run_helper(name: str, action: str, payload: str) -> subprocess.CompletedProcess[str]:
+    program = shutil.which(f"docker-credential-{name}")
+    if program is None:
+        raise ConfigError(
+            f"credential helper docker-credential-{name} (named in {docker_config_path()}) is not on PATH",
+            "install the helper or remove it from the Docker config",
+        )
+    try:
+        return subprocess.run(
+            [program, action], input=payload, capture_output=True, text=True, timeout=HELPER_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AuthError(f"credential helper docker-credential-{name} did not answer within {HELPER_TIMEOUT}s") from exc
+
+
+def _helper_get(name: str, registry: str) -> Credentials | None:
+    result = _run_helper(name, "get", registry)
+    if result.returncode != 0:
+        if "not found" in (result.stdout + result.stderr).lower():
+            return None
+        raise AuthError(
+            f"credential helper docker-credential-{name} failed for {registry} (exit {result.returncode})",
+            "check the helper, or log in again with `mcpkg login`",
+        )
+    try:
+        data = json.loads(result.stdout)
+        username, secret = data["Username"], data["Secret"]
+    except (ValueError, KeyError, TypeError):
+        raise AuthError(f"credential helper docker-credential-{name} returned malformed output") from None
+    if not isinstance(username, str) or not isinstance(secret, str):
+        raise AuthError(f"credential helper docker-credential-{name} returned malformed output")
+    return Credentials(username, secret, f"docker-credential-{name}")
 
 
 def lookup_credentials(registry: str) -> Credentials | None:
@@ -62,6 +132,11 @@ def lookup_credentials(registry: str) -> Credentials | None:
         return Credentials(user, password, "MCPKG_REGISTRY_USERNAME/PASSWORD")
     path = docker_config_path()
     config = read_docker_config(path)
+    helper = helper_for(registry, config)
+    if helper is not None:
+        found = _helper_get(helper, registry)
+        if found is not None:
+            return found
     auths = config.get("auths")
     if not isinstance(auths, dict):
         return None
@@ -85,3 +160,41 @@ def lookup_credentials(registry: str) -> Credentials | None:
         if isinstance(entry.get("username"), str) and isinstance(entry.get("password"), str):
             return Credentials(entry["username"], entry["password"], str(path))
     return None
+
+
+def store_credentials(registry: str, creds: Credentials) -> str:
+    """Store a login; returns where it went (helper name or config path)."""
+    config = read_docker_config()
+    helper = helper_for(registry, config)
+    if helper is not None:
+        payload = json.dumps({"ServerURL": registry, "Username": creds.username, "Secret": creds.password})
+        result = _run_helper(helper, "store", payload)
+        if result.returncode != 0:
+            raise AuthError(f"credential helper docker-credential-{helper} could not store the login")
+        return f"docker-credential-{helper}"
+    auths = config.setdefault("auths", {})
+    if not isinstance(auths, dict):
+        raise ConfigError(f"`auths` in {docker_config_path()} is not an object")
+    token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
+    auths[registry] = {"auth": token}
+    return str(write_docker_config(config))
+
+
+def erase_credentials(registry: str) -> bool:
+    """Remove a login; False when there was none."""
+    config = read_docker_config()
+    helper = helper_for(registry, config)
+    if helper is not None:
+        result = _run_helper(helper, "erase", registry)
+        return result.returncode == 0
+    auths = config.get("auths")
+    if not isinstance(auths, dict):
+        return False
+    removed = False
+    for key in _auth_keys(registry):
+        if key in auths:
+            del auths[key]
+            removed = True
+    if removed:
+        write_docker_config(config)
+    return removed
