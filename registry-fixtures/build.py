@@ -35,13 +35,56 @@ def run(*args: str) -> None:
 
 def source_hash(tool: str) -> str:
     hasher = hashlib.sha256()
-    version = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True).stdout
-    hasher.update(version.encode())
+    for program in (tool, componentize_py()):
+        version = subprocess.run([program, "--version"], capture_output=True, text=True, check=True).stdout
+        hasher.update(version.encode())
     hasher.update(Path(__file__).read_bytes())
     for path in sorted(SRC.rglob("*")):
         if path.is_file():
             hasher.update(str(path.relative_to(SRC)).encode() + b"\0" + path.read_bytes())
     return hasher.hexdigest()
+
+
+def componentize_py() -> str:
+    found = shutil.which("componentize-py") or str(Path(sys.executable).parent / "componentize-py")
+    if not Path(found).exists():
+        raise SystemExit("componentize-py not found: pip install componentize-py")
+    return found
+
+
+def write_corpus(path: Path, kilobytes: int) -> None:
+    """A deterministic Python module of about `kilobytes` KiB of text (no randomness, so the
+    build is reproducible)."""
+    import hashlib as _h
+
+    lines = []
+    seed = b"mcpkg"
+    for i in range(kilobytes * 1024 // 80):
+        seed = _h.sha256(seed).digest()
+        lines.append(f"    {seed.hex()[:64]!r},  # {i}")
+    path.write_text("LINES = [\n" + "\n".join(lines) + "\n]\n")
+
+
+def build_large(tmp: Path) -> str:
+    """componentize-py build of src/large against the `logger` world, over 20 MB."""
+    work = tmp / "large"
+    shutil.copytree(SRC / "large", work)
+    write_corpus(work / "corpus.py", 1024)
+    out = BUILD / "large.wasm"
+    run(
+        componentize_py(),
+        "-d",
+        str(SRC / "hello"),
+        "-w",
+        "logger",
+        "componentize",
+        "-p",
+        str(work),
+        "app",
+        "-o",
+        str(out),
+    )
+    return out.name
 
 
 def build(tool: str) -> dict[str, str]:
@@ -58,6 +101,7 @@ def build(tool: str) -> dict[str, str]:
         out = BUILD / f"{name}.wasm"
         run(tool, "parse", str(SRC / f"{name}.wat"), "-o", str(out))
         outputs[name] = out.name
+    outputs["large"] = build_large(tmp)
     shutil.rmtree(tmp)
     return outputs
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.harness.pki import TestCA
 from tests.harness.proxy import PagingProxy, paging_proxy
 from tests.harness.registry import Registry, running_registry
+from tests.harness.tokens import TokenServer, start_token_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,8 +47,27 @@ def auth_registry() -> Iterator[Registry]:
 
 
 @pytest.fixture(scope="session")
+def token_server() -> Iterator[TokenServer]:
+    server = start_token_server({"bob": "token-pass"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def token_registry(token_server: TokenServer) -> Iterator[Registry]:
+    with running_registry(token=token_server) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def tls_registry() -> Iterator[Registry]:
+    with running_registry(tls=TestCA()) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
 def paging(registry: Registry) -> Iterator[PagingProxy]:
-    with paging_proxy(registry.host, page_size=100) as proxy:
+    with paging_proxy(registry.host, page_size=100, storage=registry.root) as proxy:
         yield proxy
 
 
@@ -77,9 +98,15 @@ class Mcpkg:
             "MCPKG_REGISTRY_PASSWORD": None,
             "SOURCE_DATE_EPOCH": None,
             "NO_COLOR": "1",
+            "HTTP_PROXY": None,
+            "HTTPS_PROXY": None,
+            "http_proxy": None,
+            "https_proxy": None,
+            "NO_PROXY": None,
+            "no_proxy": None,
         }
 
-    def __call__(self, *args: str, env: dict[str, str | None] | None = None, input: str | None = None) -> Result:
+    def __call__(self, *args: str, env: Mapping[str, str | None] | None = None, input: str | None = None) -> Result:
         from mcpkg.cli import app
 
         runner = CliRunner()

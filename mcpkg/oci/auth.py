@@ -92,8 +92,7 @@ class Authenticator:
         """The Authorization header to send for a request in `scope`, if known."""
         if self._basic is not None:
             return self._basic
-        if scope is None:
-            return None
+        scope = scope or ""
         token = self._valid_token(scope)
         if token is None and scope.endswith(":pull"):
             token = self._valid_token(scope + ",push")  # a push token also reads
@@ -130,15 +129,16 @@ class Authenticator:
             return True
         if challenge.scheme == "bearer":
             self._bearer = challenge
-            wanted = scope or challenge.params.get("scope")
-            if sent and sent.startswith("Bearer ") and wanted:
-                self._tokens.pop(wanted, None)  # rejected or expired early: fetch anew, once
-            token = self.fetch_token(challenge, wanted)
+            if sent and sent.startswith("Bearer "):
+                self._tokens.pop(scope or "", None)  # rejected or expired early: fetch anew, once
+            token = self.fetch_token(challenge, scope)
             return token is not None and f"Bearer {token}" != sent
         return False
 
     def fetch_token(self, challenge: Challenge, scope: str | None) -> str | None:
-        """GET the realm for a token covering `scope` (space-separated scopes allowed)."""
+        """GET the realm for a token covering the request's `scope` (space-separated
+        scopes allowed; the challenge's own scope when the request has none), and cache
+        it under the request's scope."""
         import requests
 
         realm = challenge.params.get("realm")
@@ -150,7 +150,7 @@ class Authenticator:
         params: list[tuple[str, str]] = []
         if challenge.params.get("service"):
             params.append(("service", challenge.params["service"]))
-        for item in (scope or "").split():
+        for item in (scope or challenge.params.get("scope") or "").split():
             params.append(("scope", item))
         headers = {}
         creds = self._credentials()
@@ -190,8 +190,7 @@ class Authenticator:
             response.close()
         token, lifetime = _parse_token_response(body, self.registry)
         self.used_credentials = self.used_credentials or creds is not None
-        if scope:
-            self._tokens[scope] = _Token(token, time.monotonic() + max(lifetime - EXPIRY_MARGIN, 1.0))
+        self._tokens[scope or ""] = _Token(token, time.monotonic() + max(lifetime - EXPIRY_MARGIN, 1.0))
         return token
 
 

@@ -1,22 +1,33 @@
-"""A loopback HTTP server of ours in front of a real registry.
+"""A loopback HTTP server of ours in front of a real registry, misbehaving on purpose.
 
-It forwards every request unchanged, except tag lists, which it pages like ghcr.io
-(`docker-registry` 2.8 ignores `n`/`last`): a fixed page size, tags in a non-lexical
-order, and a *relative* `Link: </v2/<name>/tags/list?n=..&last=..>; rel="next"` header.
-Later issues extend it to inject faults.
+It forwards every request unchanged, except that:
+- tag lists are paged like ghcr.io (`docker-registry` 2.8 ignores `n`/`last`): a fixed
+  page size, an order that is not version order, and a *relative*
+  `Link: </v2/<name>/tags/list?n=..&last=..>; rel="next"` header;
+- queued faults answer matching requests instead of the registry (a status with
+  headers and body, a number of times), e.g. 503 then recovery, 429 + `Retry-After`;
+- with `redirect_blobs`, blob GETs are redirected to another origin (`localhost:<port>`
+  instead of `127.0.0.1:<port>`) that serves the bytes straight from the registry's
+  storage and records whether credentials were sent along;
+- requests in absolute form (`GET http://host/path`) are accepted, so it also serves as
+  an HTTP forward proxy for `HTTP_PROXY` tests.
+Every request is logged (method, path, whether it carried Authorization).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
 def ghcr_order(tags: list[str]) -> list[str]:
@@ -25,11 +36,36 @@ def ghcr_order(tags: list[str]) -> list[str]:
     return sorted(tags)
 
 
+@dataclass
+class Fault:
+    method: str
+    path: str  # regex searched in the request path
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    times: int = 1
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str
+    authorized: bool
+    absolute: bool = False
+    length: int = 0
+
+
 class PagingProxy:
-    def __init__(self, upstream: str, page_size: int = 100) -> None:
+    def __init__(self, upstream: str, page_size: int = 100, storage: Path | None = None) -> None:
         self.upstream = upstream
         self.page_size = page_size
+        self.storage = storage
+        self.redirect_blobs = False
         self.tag_requests = 0
+        self.faults: list[Fault] = []
+        self.log: list[Logged] = []
+        self.storage_requests: list[bool] = []  # Authorization present on redirected blob GETs
+        self._lock = threading.Lock()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,46 +74,114 @@ class PagingProxy:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def _forward(self) -> None:
-                parsed = urllib.parse.urlsplit(self.path)
-                if self.command == "GET" and parsed.path.endswith("/tags/list"):
-                    proxy._serve_tags(self, parsed)
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
-                body_iter = _reader(self.rfile, length) if length else None
-                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                for key, value in headers.items():
-                    conn.putheader(key, value)
-                conn.endheaders()
-                if body_iter:
-                    for chunk in body_iter:
-                        conn.send(chunk)
-                response = conn.getresponse()
-                self.send_response(response.status)
-                for key, value in response.getheaders():
-                    if key.lower() not in HOP_HEADERS:
-                        self.send_header(key, value)
-                if response.getheader("Content-Length") is None:
-                    data = response.read()
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(data)
-                else:
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        while chunk := response.read(1 << 20):
-                            self.wfile.write(chunk)
-                conn.close()
+            def handle_any(self) -> None:
+                proxy._handle(self)
 
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.port = self.server.server_address[1]
+        self.host = f"127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def inject(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        with self._lock:
+            self.faults.append(Fault(method, path, status, headers or {}, body, times))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.log.clear()
+            self.storage_requests.clear()
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.method in (method, "*") and re.search(fault.path, path) and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        absolute = handler.path.startswith("http://")
+        if absolute:
+            parts = urllib.parse.urlsplit(handler.path)
+            handler.path = parts.path + (f"?{parts.query}" if parts.query else "")
+        parsed = urllib.parse.urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        with self._lock:
+            self.log.append(Logged(handler.command, parsed.path, "Authorization" in handler.headers, absolute, length))
+        fault = self._take_fault(handler.command, parsed.path)
+        if fault is not None:
+            _drain(handler, length)
+            _reply(handler, fault.status, fault.body, fault.headers)
+            return
+        if parsed.path.startswith("/storage/"):
+            self._serve_storage(handler, parsed.path.rsplit("/", 1)[1])
+            return
+        if handler.command == "GET" and parsed.path.endswith("/tags/list"):
+            self._serve_tags(handler, parsed)
+            return
+        if self.redirect_blobs and handler.command == "GET" and "/blobs/sha256:" in parsed.path:
+            digest = parsed.path.rsplit("/", 1)[1]
+            _reply(handler, 307, b"", {"Location": f"http://localhost:{self.port}/storage/{digest}"})
+            return
+        self._forward(handler, length)
+
+    def _forward(self, handler: BaseHTTPRequestHandler, length: int) -> None:
+        conn = http.client.HTTPConnection(self.upstream, timeout=60)
+        conn.putrequest(handler.command, handler.path, skip_host=True, skip_accept_encoding=True)
+        for key, value in handler.headers.items():
+            if key.lower() not in HOP_HEADERS:
+                conn.putheader(key, value)
+        conn.endheaders()
+        remaining = length
+        while remaining > 0:
+            chunk = handler.rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            conn.send(chunk)
+        response = conn.getresponse()
+        handler.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in HOP_HEADERS:
+                handler.send_header(key, value)
+        if response.getheader("Content-Length") is None:
+            data = response.read()
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            if handler.command != "HEAD":
+                handler.wfile.write(data)
+        else:
+            handler.end_headers()
+            if handler.command != "HEAD":
+                while chunk := response.read(1 << 20):
+                    handler.wfile.write(chunk)
+        conn.close()
+
+    def _serve_storage(self, handler: BaseHTTPRequestHandler, digest: str) -> None:
+        with self._lock:
+            self.storage_requests.append("Authorization" in handler.headers)
+        hexpart = digest.split(":", 1)[-1]
+        if self.storage is None or not re.fullmatch(r"[0-9a-f]{64}", hexpart):
+            _reply(handler, 404, b"")
+            return
+        path = self.storage / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
+        if not path.is_file():
+            _reply(handler, 404, b"")
+            return
+        _reply(handler, 200, path.read_bytes(), {"Content-Type": "application/octet-stream"})
 
     def _serve_tags(self, handler: BaseHTTPRequestHandler, parsed: urllib.parse.SplitResult) -> None:
         self.tag_requests += 1
@@ -88,14 +192,10 @@ class PagingProxy:
         data = response.read()
         conn.close()
         if response.status != 200:
-            handler.send_response(response.status)
-            handler.send_header("Content-Type", response.getheader("Content-Type") or "application/json")
-            for key in ("WWW-Authenticate",):
-                if response.getheader(key):
-                    handler.send_header(key, response.getheader(key) or "")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
+            extra = {"Content-Type": response.getheader("Content-Type") or "application/json"}
+            if response.getheader("WWW-Authenticate"):
+                extra["WWW-Authenticate"] = response.getheader("WWW-Authenticate") or ""
+            _reply(handler, response.status, data, extra)
             return
         body = json.loads(data)
         tags = ghcr_order(body.get("tags") or [])
@@ -103,15 +203,11 @@ class PagingProxy:
         last = query.get("last", [None])[0]
         start = tags.index(last) + 1 if last in tags else 0
         page = tags[start : start + self.page_size]
-        out = json.dumps({"name": body.get("name"), "tags": page}).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(out)))
+        extra = {"Content-Type": "application/json"}
         if start + self.page_size < len(tags):
             next_query = urllib.parse.urlencode({"n": self.page_size, "last": page[-1]})
-            handler.send_header("Link", f'<{parsed.path}?{next_query}>; rel="next"')
-        handler.end_headers()
-        handler.wfile.write(out)
+            extra["Link"] = f'<{parsed.path}?{next_query}>; rel="next"'
+        _reply(handler, 200, json.dumps({"name": body.get("name"), "tags": page}).encode(), extra)
 
     def start(self) -> PagingProxy:
         self.thread.start()
@@ -122,19 +218,28 @@ class PagingProxy:
         self.server.server_close()
 
 
-def _reader(stream: object, length: int) -> Iterator[bytes]:
+def _drain(handler: BaseHTTPRequestHandler, length: int) -> None:
     remaining = length
     while remaining > 0:
-        chunk = stream.read(min(remaining, 1 << 20))  # type: ignore[attr-defined]
+        chunk = handler.rfile.read(min(remaining, 1 << 20))
         if not chunk:
             return
         remaining -= len(chunk)
-        yield chunk
+
+
+def _reply(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    if handler.command != "HEAD" and body:
+        handler.wfile.write(body)
 
 
 @contextmanager
-def paging_proxy(upstream: str, page_size: int = 100) -> Iterator[PagingProxy]:
-    proxy = PagingProxy(upstream, page_size).start()
+def paging_proxy(upstream: str, page_size: int = 100, storage: Path | None = None) -> Iterator[PagingProxy]:
+    proxy = PagingProxy(upstream, page_size, storage).start()
     try:
         yield proxy
     finally:

@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -18,8 +19,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+from tests.harness.pki import TestCA
+from tests.harness.tokens import ISSUER, SERVICE, TokenServer
 
 
 def free_port() -> int:
@@ -46,10 +51,11 @@ class Registry:
     workdir: Path
     username: str | None = None
     password: str | None = None
+    ca_file: Path | None = None  # set when the registry serves TLS
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.ca_file else 'http'}://{self.host}"
 
     def blob_data_path(self, digest: str) -> Path:
         hexpart = digest.split(":", 1)[1]
@@ -73,12 +79,21 @@ def _write_htpasswd(path: Path, username: str, password: str) -> None:
     path.write_text(f"{username}:{hashed}\n")
 
 
-def start_registry(username: str | None = None, password: str | None = None, *, timeout: float = 20.0) -> Registry:
+def start_registry(
+    username: str | None = None,
+    password: str | None = None,
+    *,
+    token: TokenServer | None = None,
+    tls: TestCA | None = None,
+    timeout: float = 20.0,
+) -> Registry:
+    """Start docker-registry: anonymous, htpasswd (username/password), token auth
+    (`token`), and/or TLS with a server certificate issued by `tls`."""
     workdir = Path(tempfile.mkdtemp(prefix="mcpkg-registry-"))
     storage = workdir / "storage"
     storage.mkdir()
     port = free_port()
-    config: dict[str, object] = {
+    config: dict[str, Any] = {
         "version": 0.1,
         "log": {"level": "error", "accesslog": {"disabled": True}},
         "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
@@ -88,11 +103,22 @@ def start_registry(username: str | None = None, password: str | None = None, *, 
         htpasswd = workdir / "htpasswd"
         _write_htpasswd(htpasswd, username, password)
         config["auth"] = {"htpasswd": {"realm": "mcpkg-test", "path": str(htpasswd)}}
+    if token is not None:
+        bundle = token.ca.write(workdir / "token-ca.pem")
+        config["auth"] = {
+            "token": {"realm": token.realm, "service": SERVICE, "issuer": ISSUER, "rootcertbundle": str(bundle)}
+        }
+    ca_file = None
+    if tls is not None:
+        cert, key = tls.issue("127.0.0.1", server=True).write(workdir, "server")
+        config["http"]["tls"] = {"certificate": str(cert), "key": str(key)}
+        ca_file = tls.write(workdir / "ca.pem")
     config_path = workdir / "config.yml"
     config_path.write_text(yaml.safe_dump(config))
     log = (workdir / "registry.log").open("wb")
     process = subprocess.Popen([registry_binary(), "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT)
-    registry = Registry(f"127.0.0.1:{port}", storage, process, workdir, username, password)
+    registry = Registry(f"127.0.0.1:{port}", storage, process, workdir, username, password, ca_file)
+    context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -100,7 +126,7 @@ def start_registry(username: str | None = None, password: str | None = None, *, 
             registry.stop()
             raise RuntimeError(f"docker-registry exited early:\n{output}")
         try:
-            urllib.request.urlopen(f"{registry.url}/v2/", timeout=1).close()
+            urllib.request.urlopen(f"{registry.url}/v2/", timeout=1, context=context).close()
             return registry
         except urllib.error.HTTPError as exc:
             if exc.code == 401:
@@ -113,8 +139,14 @@ def start_registry(username: str | None = None, password: str | None = None, *, 
 
 
 @contextlib.contextmanager
-def running_registry(username: str | None = None, password: str | None = None) -> Iterator[Registry]:
-    registry = start_registry(username, password)
+def running_registry(
+    username: str | None = None,
+    password: str | None = None,
+    *,
+    token: TokenServer | None = None,
+    tls: TestCA | None = None,
+) -> Iterator[Registry]:
+    registry = start_registry(username, password, token=token, tls=tls)
     try:
         yield registry
     finally:
