@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -168,26 +169,30 @@ class Cache:
         with contextlib.suppress(FileNotFoundError):
             self.blob_path(digest).unlink()
 
-    def copy_out(self, digest: Digest, size: int, dest: Path) -> None:
-        """Copy a cached blob to `dest` atomically, re-hashing it on the way. A cache
-        entry that no longer matches its digest is evicted and reported."""
+    def copy_out(self, digest: Digest, size: int, dest: Path, *, verify: bool = True) -> None:
+        """Put the cached blob at `dest` atomically (temp name beside it, then rename).
+
+        With `verify` (the default) the cached file is re-hashed first; a cache entry that
+        no longer matches its digest is evicted and reported. The file is hard-linked when
+        the cache and `dest` share a filesystem (as uv links from its cache: no second
+        write of a large component; the result is read-only, like the cache entry), and
+        copied otherwise."""
         source = self.blob_path(digest)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-        try:
-            hasher = hashlib.sha256()
-            copied = 0
-            with source.open("rb") as src, os.fdopen(fd, "wb") as out:
-                while chunk := src.read(COPY_CHUNK):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    copied += len(chunk)
-            if copied != size or hasher.hexdigest() != digest.hex:
+        if verify:
+            actual, actual_size = hash_file(source)
+            if actual != digest or actual_size != size:
                 self.evict(digest)
                 raise IntegrityError(
                     f"the cached copy of {digest} is corrupt; it was removed from the cache",
                     "run the command again to download it afresh",
                 )
-            os.chmod(tmp, 0o644)
+        tmp = dest.parent / f".{dest.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        try:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
+                os.chmod(tmp, 0o644)
             os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

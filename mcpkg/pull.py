@@ -160,7 +160,8 @@ def pull_reference(
     if output is not None:
         dest = output_path(output, ref)
         try:
-            ctx.cache.copy_out(manifest.layer.digest, manifest.layer.size, dest)
+            # a layer downloaded (and verified) moments ago needs no second hash
+            ctx.cache.copy_out(manifest.layer.digest, manifest.layer.size, dest, verify=layer_cached)
         except PermissionError as exc:
             raise ConfigError(f"cannot write {dest}: permission denied") from exc
     ctx.cache.remember_location(manifest.layer.digest, ref.location)

@@ -1,0 +1,202 @@
+"""mcpkg's benchmarks, each against the peers a user would otherwise run, in one process
+so the ratios come from one run on one machine.
+
+    ./scripts/bench [pull] [--runs N] [--size-mb 96]
+
+`pull`: a cold-cache pull of a large component from a loopback docker-registry, to a
+file: `mcpkg pull -o` vs `curl` of the same blob (the floor: no manifest, no
+verification) vs a minimal Python loop that streams, hashes and writes that blob (the
+floor for any Python tool) vs `skopeo copy` vs a plain oras-py pull (which verifies
+nothing). One
+warm-up, then N alternating rounds; medians and ratios to curl. Then mcpkg's peak RSS
+pulling 24 MB and 96 MB components (flat in size = streaming works).
+
+The component is a real one (`registry-fixtures/src/answer.wat`, built) padded with a
+custom section to the wanted size: custom sections are valid anywhere in a component,
+so wasmtime accepts it, and its size is exact and reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.harness.registry import Registry, running_registry  # noqa: E402
+
+VENV_BIN = ROOT / ".venv" / "bin"
+MCPKG = str(VENV_BIN / "mcpkg")
+PYTHON = str(VENV_BIN / "python")
+
+
+def leb128(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def padded_component(base: bytes, size: int) -> bytes:
+    """`base` with a custom section inserted after the preamble, `size` bytes in all."""
+    name = b"mcpkg-bench-padding"
+    header = leb128(len(name)) + name
+    room = size - len(base) - 1  # section id byte
+    payload_len = room - len(header)
+    # the section size prefix takes a few bytes itself: shrink the payload to fit exactly
+    for _ in range(3):
+        payload_len = room - len(leb128(len(header) + payload_len)) - len(header)
+    body = header + (b"\x5a" * payload_len)
+    section = b"\x00" + leb128(len(body)) + body
+    data = base[:8] + section + base[8:]
+    assert len(data) == size, (len(data), size)
+    return data
+
+
+def run_timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall time of one command."""
+    started = time.perf_counter()
+    result = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(argv)}\n{result.stderr.decode(errors='replace')}")
+    return elapsed
+
+
+def peak_rss_mib(argv: list[str], env: dict[str, str]) -> float:
+    """Peak RSS of one command, measured by GNU time: the child's own high-water mark
+    (`ru_maxrss` read by this process would include what it held itself at fork)."""
+    time_bin = shutil.which("time") or "/usr/bin/time"
+    if not Path(time_bin).exists():
+        raise SystemExit("GNU time is needed for memory figures: apt-get install time")
+    result = subprocess.run(
+        [time_bin, "-f", "%M", *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True
+    )
+    return int(result.stderr.decode().strip().splitlines()[-1]) / 1024
+
+
+PYTHON_LOOP = """
+import hashlib, sys, urllib.request
+hasher = hashlib.sha256()
+with urllib.request.urlopen(sys.argv[1]) as response, open(sys.argv[2], "wb") as out:
+    while chunk := response.read(1 << 20):
+        hasher.update(chunk)
+        out.write(chunk)
+assert "sha256:" + hasher.hexdigest() == sys.argv[3]
+"""
+
+ORAS_PULL = """
+import sys, oras.client
+client = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)
+client.pull(target=sys.argv[2], outdir=sys.argv[3])
+"""
+
+
+def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
+    base = (ROOT / "registry-fixtures" / "build" / "answer.wasm").read_bytes()
+    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), NO_COLOR="1")
+    env.pop("HTTP_PROXY", None)
+    components: dict[int, tuple[str, str]] = {}
+    for mb in sorted({24, size_mb}):
+        path = work / f"bench-{mb}.wasm"
+        path.write_bytes(padded_component(base, mb * 1024 * 1024))
+        ref = f"{registry.host}/bench/c{mb}:1.0.0"
+        subprocess.run(
+            [MCPKG, "-q", "push", str(path), ref],
+            env={**env, "MCPKG_CACHE_DIR": str(work / "push-cache")},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        import hashlib
+
+        components[mb] = (ref, "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest())
+        path.unlink()
+
+    ref, layer = components[size_mb]
+    repo = ref.split("/", 1)[1].rsplit(":", 1)[0]
+    counter = [0]
+
+    def fresh(name: str) -> Path:
+        counter[0] += 1
+        target = work / f"{name}-{counter[0]}"
+        return target
+
+    def mcpkg_pull() -> list[str]:
+        out = fresh("mcpkg")
+        env["MCPKG_CACHE_DIR"] = str(out) + "-cache"
+        return [MCPKG, "-q", "pull", ref, "-o", str(out)]
+
+    def curl() -> list[str]:
+        return ["curl", "-sSf", "-o", str(fresh("curl")), f"http://{registry.host}/v2/{repo}/blobs/{layer}"]
+
+    def python_loop() -> list[str]:
+        url = f"http://{registry.host}/v2/{repo}/blobs/{layer}"
+        return [PYTHON, "-c", PYTHON_LOOP, url, str(fresh("pyloop")), layer]
+
+    def skopeo() -> list[str]:
+        return ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"dir:{fresh('skopeo')}"]
+
+    def oras() -> list[str]:
+        return [PYTHON, "-c", ORAS_PULL, registry.host, ref, str(fresh("oras"))]
+
+    tools: dict[str, Callable[[], list[str]]] = {
+        "curl (blob only)": curl,
+        "python loop (blob)": python_loop,
+        "mcpkg pull": mcpkg_pull,
+        "skopeo copy": skopeo,
+        "oras-py pull": oras,
+    }
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    for round_index in range(runs + 1):
+        for name, make in tools.items():
+            elapsed = run_timed(make(), env)
+            if round_index > 0:  # round 0 is the warm-up
+                times[name].append(elapsed)
+        for leftover in work.iterdir():
+            if leftover.name.startswith(("mcpkg-", "curl-", "pyloop-", "skopeo-", "oras-")):
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+
+    floor = statistics.median(times["curl (blob only)"])
+    print(f"\npull of a {size_mb} MiB component from a loopback docker-registry, cold cache, to a file")
+    print(f"{runs} rounds after one warm-up, tools alternating\n")
+    print(f"{'tool':<20} {'median s':>9} {'min s':>7} {'max s':>7} {'x curl':>7}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:<20} {median:9.3f} {min(values):7.3f} {max(values):7.3f} {median / floor:7.2f}")
+
+    print("\nmcpkg pull peak memory (max RSS), cold cache")
+    for mb, (component_ref, _) in sorted(components.items()):
+        out = fresh("mcpkg")
+        env["MCPKG_CACHE_DIR"] = str(out) + "-cache"
+        rss = peak_rss_mib([MCPKG, "-q", "pull", component_ref, "-o", str(out)], env)
+        print(f"  {mb:>3} MiB component: {rss:6.1f} MiB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--size-mb", type=int, default=96)
+    args = parser.parse_args()
+    args.benchmarks = args.benchmarks or ["pull"]
+    with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
+        work = Path(tmp)
+        if "pull" in args.benchmarks:
+            bench_pull(registry, args.runs, args.size_mb, work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
