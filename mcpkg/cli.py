@@ -76,9 +76,9 @@ def report_error(exc: McpkgError) -> None:
 
 
 def _register() -> None:
-    from mcpkg.commands import cache, inspect, login, pull, push, tags
+    from mcpkg.commands import cache, check, inspect, login, pull, push, tags
 
-    for module in (pull, push, tags, inspect, login, cache):
+    for module in (pull, push, tags, inspect, check, login, cache):
         module.register(app)
 
 

@@ -70,3 +70,9 @@ class ConflictError(McpkgError):
     """The operation would overwrite something it must not (a release tag, a file)."""
 
     kind = "conflict"
+
+
+class IncompatibleError(McpkgError):
+    """Components do not fit together (types, wiring, roles)."""
+
+    kind = "incompatible"

@@ -1,6 +1,6 @@
 """`mcpkg inspect`: what a component is, from its file or its registry artifact.
 
-The import/export names always come from wasmtime's reading of the binary; for a
+Types always come from wasmtime's reading of the binary (cached by digest); for a
 registry artifact they are compared with what the publisher declared in the config.
 """
 
@@ -14,35 +14,68 @@ from mcpkg.cache import hash_file
 from mcpkg.context import Context
 from mcpkg.errors import NotFoundError
 from mcpkg.pull import pull
-from mcpkg.wasm.inspect import describe_component
+from mcpkg.roles import classify, wasmcp_roles, world_target
+from mcpkg.wasm.inspect import component_model
+from mcpkg.wasm.model import ComponentModel, canonical_text, render_func
 
 
-def inspect_file(ctx: Context, path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise NotFoundError(f"{path} is not a file")
-    digest, size = hash_file(path)
-    info = describe_component(path, digest, ctx.cache, str(path))
+def type_names(model: ComponentModel) -> dict[str, str]:
+    """Canonical text -> the name an interface gives it (first one wins), for display."""
+    names: dict[str, str] = {}
+    for item in [*model.imports.values(), *model.exports.values()]:
+        for name, t in item.get("types", {}).items():
+            if t["k"] in ("record", "variant", "enum", "flags"):
+                names.setdefault(canonical_text(t), name)
+    return names
+
+
+def _interfaces(items: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, item in items.items():
+        if item["kind"] == "instance":
+            out[name] = {
+                "resources": item.get("resources", []),
+                "functions": {f: render_func(sig, names) for f, sig in item["functions"].items()},
+            }
+        elif item["kind"] == "func":
+            out[name] = {"func": render_func(item, names)}
+        else:
+            out[name] = {"kind": item["kind"]}
+    return out
+
+
+def model_report(model: ComponentModel) -> dict[str, Any]:
+    roles = classify(model)
+    names = type_names(model)
     return {
-        "file": str(path),
-        "layer-digest": str(digest),
-        "size": size,
-        "imports": list(info.imports),
-        "exports": list(info.exports),
+        "roles": [{"world": r.world, "target": world_target(r.world), "position": r.position} for r in roles],
+        "wasmcp": wasmcp_roles(model),
+        "imports": list(model.import_names),
+        "exports": list(model.export_names),
+        "types": {"imports": _interfaces(model.imports, names), "exports": _interfaces(model.exports, names)},
     }
 
 
-def inspect_reference(ctx: Context, text: str) -> dict[str, Any]:
+def inspect_file(ctx: Context, path: Path) -> tuple[dict[str, Any], ComponentModel]:
+    if not path.is_file():
+        raise NotFoundError(f"{path} is not a file")
+    digest, size = hash_file(path)
+    model = component_model(path, digest, ctx.cache, str(path))
+    return {"file": str(path), "layer-digest": str(digest), "size": size, **model_report(model)}, model
+
+
+def inspect_reference(ctx: Context, text: str) -> tuple[dict[str, Any], ComponentModel]:
     pulled = pull(ctx, text)
     manifest_bytes = ctx.cache.read_blob(pulled.reference.digest) if pulled.reference.digest else None
     layer = pulled.manifest.layer
-    info = describe_component(pulled.layer_path, layer.digest, ctx.cache, str(pulled.reference))
+    model = component_model(pulled.layer_path, layer.digest, ctx.cache, str(pulled.reference))
     warnings = []
     declared = pulled.declared
     if declared is not None and (
-        sorted(declared.imports) != list(info.imports) or sorted(declared.exports) != list(info.exports)
+        sorted(declared.imports) != list(model.import_names) or sorted(declared.exports) != list(model.export_names)
     ):
         warnings.append("the imports/exports declared in the config differ from the binary's")
-    return {
+    report = {
         "reference": str(pulled.reference.with_digest(None)),
         "digest": str(pulled.reference.digest),
         "manifest": json.loads(manifest_bytes) if manifest_bytes else None,
@@ -51,7 +84,7 @@ def inspect_reference(ctx: Context, text: str) -> dict[str, Any]:
         "layer-digest": str(layer.digest),
         "size": layer.size,
         "signature": pulled.signature,
-        "imports": list(info.imports),
-        "exports": list(info.exports),
+        **model_report(model),
         "warnings": warnings,
     }
+    return report, model

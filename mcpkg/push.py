@@ -1,7 +1,8 @@
 """`mcpkg push`: validate a component, derive its config, upload blobs and the manifest.
 
 - The file must be a component wasmtime accepts; `component.imports/exports` come from
-  the binary itself, never from the user.
+  the binary itself, never from the user; `component.target` is `--target`, else the
+  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`).
 - `created` is `SOURCE_DATE_EPOCH` when set (reproducible pushes), else now.
 - Blobs that already exist are skipped (HEAD); then the manifest is PUT as exact bytes.
 - If the tag already names a manifest with the same layer and the same `component`
@@ -39,9 +40,10 @@ from mcpkg.context import Context
 from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
 from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.reference import Digest, Reference
+from mcpkg.roles import classify, world_target
 from mcpkg.semver import Version
 from mcpkg.ui import Progress
-from mcpkg.wasm.inspect import describe_component
+from mcpkg.wasm.inspect import component_model
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,11 @@ def push(
     if not file.is_file():
         raise NotFoundError(f"{file} does not exist or is not a file")
     layer_digest, size = hash_file(file)
-    names = describe_component(file, layer_digest, ctx.cache, str(file))
-    info = ComponentInfo(names.imports, names.exports, target)
+    model = component_model(file, layer_digest, ctx.cache, str(file))
+    if target is None:
+        roles = classify(model)
+        target = world_target(roles[0].world) if roles else None
+    info = ComponentInfo(model.import_names, model.export_names, target)
     client = ctx.client(ref.registry)
 
     existing = _existing_component(ctx, ref)

@@ -15,10 +15,11 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def inspect_command(
         target: str = typer.Argument(..., metavar="REF|FILE", help="A .wasm file, REF or ns:name[@req]."),
+        wit: bool = typer.Option(False, "--wit", help="Print the imports and exports as WIT text."),
         json_output: bool = JSON_OPTION,
         plain_http: bool = PLAIN_HTTP_OPTION,
     ) -> None:
-        """Show a component's manifest, config, annotations and its imports/exports."""
+        """Show a component's manifest, config, roles and full import/export types."""
         from mcpkg.context import Context
         from mcpkg.inspect import inspect_file, inspect_reference
 
@@ -26,9 +27,18 @@ def register(app: typer.Typer) -> None:
         ctx = Context.load(plain_http)
         try:
             path = Path(target)
-            report = inspect_file(ctx, path) if path.exists() else inspect_reference(ctx, target)
+            report, model = inspect_file(ctx, path) if path.exists() else inspect_reference(ctx, target)
         finally:
             ctx.close()
+        if wit:
+            from mcpkg.wasm.wit import render_wit
+
+            text = render_wit(model)
+            if json_output:
+                emit_json({**report, "wit": text})
+            else:
+                print(text, end="")
+            return
         if json_output:
             emit_json(report)
             return
@@ -52,11 +62,22 @@ def _render(report: dict[str, Any]) -> None:
         print(f"created:      {config.get('created') or '-'}")
         print(f"os:           {config.get('os') or '-'}")
         print(f"target:       {component.get('target') or '-'}")
-    print("imports:")
-    for name in report["imports"]:
-        print(f"  {name}")
-    print("exports:")
-    for name in report["exports"]:
-        print(f"  {name}")
+    roles = ", ".join(f"{r['world']} ({r['position']})" for r in report["roles"]) or "none of mcpkg's MCP roles"
+    print(f"roles:        {roles}")
+    if report["wasmcp"]:
+        print(f"wasmcp:       {', '.join(report['wasmcp'])}")
+    for direction in ("imports", "exports"):
+        print(f"{direction}:")
+        for name, body in report["types"][direction].items():
+            if "functions" in body:
+                print(f"  {name}")
+                for resource in body["resources"]:
+                    print(f"    resource {resource}")
+                for function, signature in body["functions"].items():
+                    print(f"    {function}: {signature}")
+            elif "func" in body:
+                print(f"  {name}: {body['func']}")
+            else:
+                print(f"  {name}: {body['kind']}")
     for warning in report.get("warnings", []):
         print(f"warning:      {warning}")

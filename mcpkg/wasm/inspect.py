@@ -1,7 +1,8 @@
-"""Validate a component with wasmtime and read its top-level import and export names.
+"""Validate a component with wasmtime and learn its full type model.
 
-Compiling a large component takes seconds, so what is learnt is cached by the file's
-sha256 under `<cache>/types/<hex>.json`; a warm lookup does not import wasmtime.
+Compiling a large component takes seconds, so the model is cached by the file's sha256
+under `<cache>/types/<hex>.json`: a component is compiled once, ever, and a warm lookup
+does not import wasmtime at all.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from mcpkg.artifact import ComponentInfo, check_preamble
 from mcpkg.cache import Cache, atomic_write_bytes
 from mcpkg.errors import InvalidArtifactError
 from mcpkg.reference import Digest
+from mcpkg.wasm.model import ComponentModel
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 
 def _types_path(cache: Cache, digest: Digest) -> Path:
     return cache.root / "types" / f"{digest.hex}.json"
 
 
-def _compile_names(path: Path, what: str) -> ComponentInfo:
+def _compile_model(path: Path, what: str) -> ComponentModel:
     import wasmtime
     import wasmtime.component
+
+    from mcpkg.wasm.extract import extract_model
 
     engine = wasmtime.Engine()
     try:
@@ -34,25 +38,34 @@ def _compile_names(path: Path, what: str) -> ComponentInfo:
             f"{what} is not a valid component: {first_line}",
             "rebuild it with a component toolchain (wasm-tools, componentize-py, cargo-component)",
         ) from exc
-    component_type = component.type
-    imports = tuple(sorted(component_type.imports(engine)))
-    exports = tuple(sorted(component_type.exports(engine)))
-    return ComponentInfo(imports, exports)
+    return extract_model(engine, component)
+
+
+def cached_model(cache: Cache, digest: Digest) -> ComponentModel | None:
+    try:
+        data = json.loads(_types_path(cache, digest).read_text(encoding="utf-8"))
+        if data.get("model") == MODEL_VERSION:
+            return ComponentModel.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def component_model(path: Path, digest: Digest, cache: Cache, what: str) -> ComponentModel:
+    """Validate `path` (whose sha256 is `digest`) and return its type model (cached)."""
+    model = cached_model(cache, digest)
+    if model is not None:
+        return model
+    with path.open("rb") as f:
+        check_preamble(f.read(8), what)
+    model = _compile_model(path, what)
+    target = _types_path(cache, digest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, json.dumps({"model": MODEL_VERSION, **model.to_json()}).encode())
+    return model
 
 
 def describe_component(path: Path, digest: Digest, cache: Cache, what: str) -> ComponentInfo:
-    """Validate `path` (whose sha256 is `digest`) and return its import/export names."""
-    cached = _types_path(cache, digest)
-    try:
-        data = json.loads(cached.read_text(encoding="utf-8"))
-        if data.get("model") == MODEL_VERSION:
-            return ComponentInfo(tuple(data["imports"]), tuple(data["exports"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    with path.open("rb") as f:
-        check_preamble(f.read(8), what)
-    info = _compile_names(path, what)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    body = {"model": MODEL_VERSION, "imports": list(info.imports), "exports": list(info.exports)}
-    atomic_write_bytes(cached, json.dumps(body).encode())
-    return info
+    """Validate `path` and return its top-level import and export names."""
+    model = component_model(path, digest, cache, what)
+    return ComponentInfo(model.import_names, model.export_names)

@@ -1,0 +1,299 @@
+"""Component types from wasmtime, role classification and compatibility checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mcpkg.cache import Cache, hash_file
+from mcpkg.roles import ROLE_ORDER, classify, load_worlds, wasmcp_roles
+from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.inspect import component_model
+from mcpkg.wasm.model import ComponentModel
+from tests.conftest import ROOT, Mcpkg
+from tests.harness.witbuild import build_world, copy_wit
+
+WORLDS = sorted(load_worlds()[1])
+
+
+@pytest.fixture(scope="session")
+def roles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One component per role world of wit/, plus variants for negative cases."""
+    out = tmp_path_factory.mktemp("roles")
+    for world in WORLDS:
+        build_world(ROOT / "wit", world, out / f"{world}.wasm")
+    # the same contract against an older WASI patch release (wasi:*@0.2.3)
+    old = copy_wit(ROOT / "wit", out / "wit-0.2.3", {"@0.2.9": "@0.2.3"})
+    build_world(old, "stdio-transport", out / "stdio-transport-wasi-0.2.3.wasm")
+    # an incompatible version of the contract (major bump)
+    v1 = copy_wit(ROOT / "wit", out / "wit-1.0", {"mcpkg:mcp@0.1.0": "mcpkg:mcp@1.0.0", "mcpkg:mcp/": "mcpkg:mcp/"})
+    build_world(v1, "tools-handler", out / "tools-handler-v1.wasm")
+    # a chain member whose handle takes a string instead of the request record
+    sig = copy_wit(ROOT / "wit", out / "wit-sig", {"handle: func(request: request,": "handle: func(request: string,"})
+    build_world(sig, "middleware", out / "middleware-bad-signature.wasm")
+    return out
+
+
+@pytest.fixture(scope="session")
+def models(roles_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, ComponentModel]:
+    cache = Cache(tmp_path_factory.mktemp("cache"))
+    result = {}
+    for path in sorted(roles_dir.glob("*.wasm")):
+        digest, _ = hash_file(path)
+        result[path.stem] = component_model(path, digest, cache, path.name)
+    return result
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_each_role_world_classifies_as_itself_first(models: dict[str, ComponentModel], world: str) -> None:
+    roles = [r.world for r in classify(models[world])]
+    # prompts/completion handlers have identical contracts: either may come first
+    twins = {"prompts-handler", "completion-handler"}
+    assert roles[0] == world or (world in twins and roles[0] in twins), roles
+
+
+def test_classification_details(models: dict[str, ComponentModel], fixtures: Path, tmp_path: Path) -> None:
+    assert next(r.world for r in classify(models["middleware"])) == "middleware"
+    assert [r.world for r in classify(models["writers"])] == [
+        "writers",
+        *(w for w in ROLE_ORDER if w.endswith("-writer-service")),
+    ]
+    assert classify(models["tools-handler"])[0].position == "chain"
+    assert classify(models["initialize-handler"])[0].position == "terminal"
+    assert classify(models["http-transport"])[0].position == "transport"
+    cache = Cache(tmp_path)
+    for name in ("greeter", "logger", "answer"):
+        path = fixtures / f"{name}.wasm"
+        digest, _ = hash_file(path)
+        assert classify(component_model(path, digest, cache, name)) == []
+    # a component against an incompatible contract version fits nothing
+    assert classify(models["tools-handler-v1"]) == []
+    # a bad chain signature fits no chain world
+    assert classify(models["middleware-bad-signature"]) == []
+    # the older WASI patch release still fits its role
+    assert classify(models["stdio-transport-wasi-0.2.3"])[0].world == "stdio-transport"
+
+
+def test_compatible_chain(models: dict[str, ComponentModel]) -> None:
+    report = check_chain(
+        ("stdio", models["stdio-transport"]),
+        [("log", models["middleware"]), ("tools", models["tools-handler"]), ("res", models["resources-handler"])],
+        ("init", models["initialize-handler"]),
+        [("writers", models["writers"])],
+    )
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.wiring.chain_interface == "mcpkg:mcp/incoming-handler@0.1.0"
+    assert report.wiring.links[("stdio", "mcpkg:mcp/incoming-handler@0.1.0")][0] == "log"
+    assert report.wiring.links[("res", "mcpkg:mcp/incoming-handler@0.1.0")][0] == "init"
+    assert report.wiring.links[("tools", "mcpkg:mcp/tools-writer@0.1.0")] == ("writers", "mcpkg:mcp/tools-writer@0.1.0")
+    assert "wasi:io/streams@0.2.9" in report.wiring.host_imports
+
+
+def test_wasi_patch_versions_are_compatible(models: dict[str, ComponentModel]) -> None:
+    report = check_chain(
+        ("stdio-0.2.3", models["stdio-transport-wasi-0.2.3"]),
+        [("tools", models["tools-handler"])],
+        ("init", models["initialize-handler"]),
+        [("writers", models["writers"])],
+    )
+    assert report.ok, [str(p) for p in report.problems]
+    assert {"wasi:io/streams@0.2.3", "wasi:io/streams@0.2.9"} <= set(report.wiring.host_imports)
+
+
+def test_broken_signature_is_reported_precisely(models: dict[str, ComponentModel]) -> None:
+    report = check_chain(
+        ("stdio", models["stdio-transport"]),
+        [("bad", models["middleware-bad-signature"])],
+        ("init", models["initialize-handler"]),
+        [("writers", models["writers"])],
+    )
+    texts = [str(p) for p in report.problems]
+    assert (
+        "stdio <- bad, interface mcpkg:mcp/incoming-handler@0.1.0, function handle, parameter request: "
+        "parameter types differ (expected record { id: option<string>, method: string, params: option<string>, "
+        "capabilities: flags { tools, resources, prompts, completions, logging } }, found string)"
+    ) in texts
+    assert any(t.startswith("bad <- init, interface mcpkg:mcp/incoming-handler@0.1.0, function handle") for t in texts)
+
+
+def test_missing_export_and_unsatisfied_import(models: dict[str, ComponentModel]) -> None:
+    # a terminal in the middle of the chain exports but imports no chain; writers missing
+    report = check_chain(
+        ("stdio", models["stdio-transport"]),
+        [("init-in-chain", models["initialize-handler"]), ("writers-in-chain", models["writers"])],
+        ("init", models["initialize-handler"]),
+    )
+    texts = [str(p) for p in report.problems]
+    assert (
+        "init-in-chain, interface mcpkg:mcp/incoming-handler@0.1.0: a chain member must import the chain interface"
+        in texts
+    )
+    assert (
+        "writers-in-chain, interface mcpkg:mcp/incoming-handler@0.1.0: a chain member must export the chain interface"
+        in texts
+    )
+    assert (
+        "init, interface mcpkg:mcp/initialize-writer@0.1.0: import is not satisfied by any service and is not a "
+        "host interface"
+    ) in texts
+
+
+def test_incompatible_contract_version(models: dict[str, ComponentModel]) -> None:
+    report = check_chain(
+        ("stdio", models["stdio-transport"]),
+        [("v1", models["tools-handler-v1"])],
+        ("init", models["initialize-handler"]),
+        [("writers", models["writers"])],
+    )
+    texts = [str(p) for p in report.problems]
+    assert "v1, interface mcpkg:mcp/incoming-handler@0.1.0: a chain member must import the chain interface" in texts
+    assert (
+        "v1, interface mcpkg:mcp/incoming-handler@1.0.0: import is not satisfied by any service and is not a "
+        "host interface" in texts
+    )
+
+
+def test_ambiguous_services(models: dict[str, ComponentModel]) -> None:
+    report = check_chain(
+        ("stdio", models["stdio-transport"]),
+        [("tools", models["tools-handler"])],
+        ("init", models["initialize-handler"]),
+        [("writers", models["writers"]), ("tools-writer", models["tools-writer-service"])],
+    )
+    assert any("ambiguous: several services export this interface: writers, tools-writer" in str(p)
+               for p in report.problems)  # fmt: skip
+
+
+def test_no_chain_interface(models: dict[str, ComponentModel]) -> None:
+    report = check_chain(("stdio", models["stdio-transport"]), [], ("writers", models["writers"]))
+    assert len(report.problems) == 1 and "no chain interface" in str(report.problems[0])
+
+
+def test_check_command(mcpkg: Mcpkg, roles_dir: Path) -> None:
+    files = [
+        str(roles_dir / f"{n}.wasm") for n in ("http-transport", "middleware", "tools-handler", "initialize-handler")
+    ]
+    ok = mcpkg.ok("check", *files, "--service", str(roles_dir / "writers.wasm"), "--json").json()
+    assert ok["ok"] and ok["chain-interface"] == "mcpkg:mcp/incoming-handler@0.1.0"
+    bad = mcpkg("check", files[0], str(roles_dir / "middleware-bad-signature.wasm"), files[-1], "--service",
+                str(roles_dir / "writers.wasm"))  # fmt: skip
+    assert bad.exit_code == 1
+    assert "function handle, parameter request: parameter types differ" in bad.stdout
+    assert "do not compose" in bad.stderr
+    assert mcpkg("check", files[0]).exit_code == 2
+
+
+def _wit_interfaces(text: str) -> dict[str, set[str]]:
+    """Interface -> function names, from `wasm-tools component wit`-style text."""
+    import re
+
+    result: dict[str, set[str]] = {}
+    package = current = None
+    for line in text.splitlines():
+        if m := re.match(r"^package ([^ ;]+) \{", line):
+            package = m.group(1)
+        elif m := re.match(r"^  interface ([\w-]+) \{", line):
+            current = f"{package}:{m.group(1)}"
+            result[current] = set()
+        elif current and (m := re.match(r"^\s+(%?[\w-]+): (static )?func", line)):
+            result[current].add(m.group(1).lstrip("%"))
+        elif current and re.match(r"^\s+constructor\(", line):
+            result[current].add("constructor")
+    return result
+
+
+@pytest.mark.parametrize("world", ["stdio-transport", "tools-handler", "writers", "http-transport"])
+def test_inspect_wit_matches_wasm_tools(mcpkg: Mcpkg, roles_dir: Path, world: str) -> None:
+    path = roles_dir / f"{world}.wasm"
+    ours = mcpkg.ok("inspect", str(path), "--wit").stdout
+    theirs = subprocess.run(
+        [str(Path(sys.executable).parent / "wasm-tools"), "component", "wit", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert _wit_interfaces(ours) == _wit_interfaces(theirs)
+    assert sorted(
+        line.strip() for line in ours.splitlines() if line.strip().startswith(("import ", "export "))
+    ) == sorted(line.strip() for line in theirs.splitlines() if line.strip().startswith(("import ", "export ")))
+
+
+def test_warm_inspect_does_not_compile(mcpkg: Mcpkg, roles_dir: Path) -> None:
+    path = roles_dir / "tools-handler.wasm"
+    code = (
+        "import sys\nfrom mcpkg.cli import app\n"
+        "try:\n    app(['inspect', sys.argv[1], '--json'])\nexcept SystemExit:\n    pass\n"
+        "print('WASMTIME' if 'wasmtime' in sys.modules else 'NO-WASMTIME', file=sys.stderr)\n"
+    )
+    env = {**os.environ, **{k: v for k, v in mcpkg.env.items() if v is not None}}
+    cold = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True)
+    assert cold.stderr.strip().endswith("WASMTIME") and "NO-" not in cold.stderr.splitlines()[-1]
+    warm = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True)
+    assert warm.stderr.splitlines()[-1] == "NO-WASMTIME"
+    assert json.loads(warm.stdout)["roles"][0]["world"] == "tools-handler"
+
+
+def test_push_derives_target(mcpkg: Mcpkg, roles_dir: Path, repo: str) -> None:
+    mcpkg.ok("push", str(roles_dir / "tools-handler.wasm"), f"{repo}:0.1.0")
+    inspected = mcpkg.ok("inspect", f"{repo}:0.1.0", "--json").json()
+    assert inspected["config"]["component"]["target"] == "mcpkg:mcp/tools-handler@0.1.0"
+    mcpkg.ok("push", str(roles_dir / "writers.wasm"), f"{repo}:0.2.0", "--target", "example:custom/world@1.0.0")
+    assert mcpkg.ok("inspect", f"{repo}:0.2.0", "--json").json()["config"]["component"]["target"] == (
+        "example:custom/world@1.0.0"
+    )
+
+
+def test_roles_data_is_up_to_date() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_roles.py"), "--check"], capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+WASMCP_V03 = """
+package wasmcp:mcp@0.3.0;
+interface request { resource request { id: func() -> string; } }
+interface incoming-handler {
+  use request.{request};
+  handle: func(request: request, output: u32);
+}
+interface tools-list-result { write: func(id: string); }
+world http-transport { import incoming-handler; export wasi:http/incoming-handler@0.2.3; }
+world middleware { import incoming-handler; export incoming-handler; }
+world terminal { export incoming-handler; }
+world writer { export tools-list-result; }
+"""
+
+WASMCP_HTTP = """
+package wasi:http@0.2.3;
+interface incoming-handler { handle: func(x: u32); }
+"""
+
+
+@pytest.fixture(scope="session")
+def wasmcp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    out = tmp_path_factory.mktemp("wasmcp")
+    wit = out / "wit"
+    (wit / "deps" / "http").mkdir(parents=True)
+    (wit / "mcp.wit").write_text(WASMCP_V03)
+    (wit / "deps" / "http" / "http.wit").write_text(WASMCP_HTTP)
+    for world in ("http-transport", "middleware", "terminal", "writer"):
+        build_world(wit, world, out / f"{world}.wasm")
+    yield out
+
+
+def test_wasmcp_components_are_recognised(wasmcp_dir: Path, tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    labels = {}
+    for world in ("http-transport", "middleware", "terminal", "writer"):
+        path = wasmcp_dir / f"{world}.wasm"
+        digest, _ = hash_file(path)
+        labels[world] = wasmcp_roles(component_model(path, digest, cache, world))
+    assert labels == {
+        "http-transport": ["wasmcp v0.3 http transport"],
+        "middleware": ["wasmcp v0.3 middleware/handler"],
+        "terminal": ["wasmcp v0.3 terminal handler"],
+        "writer": ["wasmcp v0.3 writer (tools-list-result)"],
+    }
