@@ -13,7 +13,6 @@ from typing import Any
 from mcpkg.cache import hash_file
 from mcpkg.context import Context
 from mcpkg.errors import NotFoundError
-from mcpkg.pull import pull
 from mcpkg.roles import classify, wasmcp_roles, world_target
 from mcpkg.wasm.inspect import component_model
 from mcpkg.wasm.model import ComponentModel, canonical_text, render_func
@@ -65,6 +64,8 @@ def inspect_file(ctx: Context, path: Path) -> tuple[dict[str, Any], ComponentMod
 
 
 def inspect_reference(ctx: Context, text: str) -> tuple[dict[str, Any], ComponentModel]:
+    from mcpkg.pull import pull
+
     pulled = pull(ctx, text)
     manifest_bytes = ctx.cache.read_blob(pulled.reference.digest) if pulled.reference.digest else None
     layer = pulled.manifest.layer

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from mcpkg.wasm.compat import Problem, check_link, find_export
 from mcpkg.wasm.model import ComponentModel, is_wasi, semver_key
@@ -55,7 +55,7 @@ class Role:
 @cache
 def load_worlds() -> tuple[str, dict[str, ComponentModel]]:
     """(package, world name -> model) from `mcpkg/data/roles.json` (made from `wit/`)."""
-    data = json.loads(resources.files("mcpkg").joinpath("data/roles.json").read_text(encoding="utf-8"))
+    data = json.loads((Path(__file__).parent / "data" / "roles.json").read_text(encoding="utf-8"))
     return data["package"], {name: ComponentModel.from_json(body) for name, body in data["worlds"].items()}
 
 

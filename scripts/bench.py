@@ -184,17 +184,50 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
         print(f"  {mb:>3} MiB component: {rss:6.1f} MiB")
 
 
+def bench_inspect(runs: int, work: Path) -> None:
+    """`mcpkg inspect FILE` of a componentize-py component: cold (empty cache: wasmtime
+    compiles it) vs warm (the cached type model; wasmtime is not even imported), against
+    the interpreter's own start-up and `mcpkg --version`."""
+    candidates = sorted((ROOT / "registry-fixtures" / "build" / "mcp").glob("*.wasm"))
+    component = candidates[0] if candidates else ROOT / "registry-fixtures" / "build" / "large.wasm"
+    size_mb = component.stat().st_size / 1024 / 1024
+    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), NO_COLOR="1")
+    warm_cache = work / "inspect-warm-cache"
+    env_warm = {**env, "MCPKG_CACHE_DIR": str(warm_cache)}
+    run_timed([MCPKG, "-q", "inspect", str(component)], env_warm)  # fills the warm cache
+    times: dict[str, list[float]] = {
+        "python -c pass": [],
+        "mcpkg --version": [],
+        "inspect warm": [],
+        "inspect cold": [],
+    }
+    for index in range(runs):
+        times["python -c pass"].append(run_timed([PYTHON, "-c", "pass"], env))
+        times["mcpkg --version"].append(run_timed([MCPKG, "--version"], env))
+        times["inspect warm"].append(run_timed([MCPKG, "-q", "inspect", str(component)], env_warm))
+        cold = {**env, "MCPKG_CACHE_DIR": str(work / f"inspect-cold-{index}")}
+        times["inspect cold"].append(run_timed([MCPKG, "-q", "inspect", str(component)], cold))
+    print(f"\nmcpkg inspect of {component.name} ({size_mb:.1f} MiB), {runs} runs each")
+    print(f"{'command':<20} {'median s':>9} {'min s':>7} {'max s':>7}")
+    for name, values in times.items():
+        print(f"{name:<20} {statistics.median(values):9.3f} {min(values):7.3f} {max(values):7.3f}")
+    beyond = statistics.median(times["inspect warm"]) - statistics.median(times["python -c pass"])
+    print(f"warm inspect beyond interpreter start-up: {beyond:.3f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull")
+    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull"]
+    args.benchmarks = args.benchmarks or ["pull", "inspect"]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
             bench_pull(registry, args.runs, args.size_mb, work)
+        if "inspect" in args.benchmarks:
+            bench_inspect(args.runs, work)
     return 0
 
 

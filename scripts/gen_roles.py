@@ -51,12 +51,15 @@ def generate() -> dict[str, Any]:
                            check=True)  # fmt: skip
             subprocess.run([tool, "component", "new", str(core), "-o", str(component)], check=True)
             model = extract_model(engine, wasmtime.component.Component.from_file(engine, str(component)))
-            worlds[world] = model.to_json()
+            data = model.to_json()
+            # WASI imports are the host's and never decide a role: leave them out
+            data["imports"] = {name: item for name, item in data["imports"].items() if not name.startswith("wasi:")}
+            worlds[world] = data
     return {"package": package.group(1).rstrip(";"), "worlds": worlds}
 
 
 def main() -> int:
-    data = json.dumps(generate(), indent=1, sort_keys=True) + "\n"
+    data = json.dumps(generate(), sort_keys=True, separators=(",", ":")) + "\n"
     if "--check" in sys.argv:
         if OUTPUT.read_text() != data:
             print(f"{OUTPUT} is stale: run python scripts/gen_roles.py", file=sys.stderr)

@@ -19,7 +19,7 @@ from mcpkg.wasm.model import ComponentModel
 from tests.conftest import ROOT, Mcpkg
 from tests.harness.witbuild import build_world, copy_wit
 
-WORLDS = sorted(load_worlds()[1])
+WORLDS = sorted(name for name, world in load_worlds()[1].items() if world.exports)  # role worlds
 
 
 @pytest.fixture(scope="session")
