@@ -69,16 +69,19 @@ def report_error(exc: McpkgError) -> None:
     if OUT.verbose:
         traceback.print_exc(file=sys.stderr)
     if OUT.json:
-        emit_json({"error": {"type": exc.kind, "message": exc.message, "hint": exc.hint}})
+        error: dict[str, Any] = {"type": exc.kind, "message": exc.message, "hint": exc.hint}
+        if exc.details is not None:
+            error["details"] = exc.details
+        emit_json({"error": error})
     print(f"error: {exc.message}", file=sys.stderr)
     if exc.hint:
         print(f"  hint: {exc.hint}", file=sys.stderr)
 
 
 def _register() -> None:
-    from mcpkg.commands import cache, check, inspect, login, pull, push, tags
+    from mcpkg.commands import cache, check, inspect, login, pull, push, signing, tags
 
-    for module in (pull, push, tags, inspect, check, login, cache):
+    for module in (pull, push, tags, inspect, check, signing, login, cache):
         module.register(app)
 
 

@@ -7,6 +7,8 @@ Messages must never contain credentials or tokens.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class McpkgError(Exception):
     """Base class: the operation failed (exit code 1)."""
@@ -14,10 +16,11 @@ class McpkgError(Exception):
     exit_code = 1
     kind = "error"
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details  # machine-readable context for `--json` output
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
@@ -76,3 +79,9 @@ class IncompatibleError(McpkgError):
     """Components do not fit together (types, wiring, roles)."""
 
     kind = "incompatible"
+
+
+class SignatureError(McpkgError):
+    """A required signature is missing or does not verify."""
+
+    kind = "signature"

@@ -118,12 +118,15 @@ def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, 
     return stored, False
 
 
-def signature_status(ctx: Context, ref: Reference) -> str:
-    """Whether a cosign signature manifest exists (verification arrives with trust
-    policies; until then the status is reported, never enforced)."""
-    assert ref.digest is not None
-    exists = ctx.client(ref.registry).manifest_exists(ref.repository, f"sha256-{ref.digest.hex}.sig")
-    return "signed (not verified)" if exists else "unsigned"
+def signature_status(ctx: Context, ref: Reference, digest: Digest) -> str:
+    """The trust policy's verdict (raises under `require`); without a policy, whether a
+    cosign signature manifest exists at all."""
+    from mcpkg.verify import apply_policy, policy
+
+    if policy(ctx, ref).applies:
+        return apply_policy(ctx, ref, digest)[0]
+    exists = ctx.client(ref.registry).manifest_exists(ref.repository, f"sha256-{digest.hex}.sig")
+    return "signed (not verified: no trust policy)" if exists else "unsigned"
 
 
 def output_path(output: Path, ref: Reference) -> Path:
@@ -140,9 +143,15 @@ def output_path(output: Path, ref: Reference) -> Path:
 def pull_reference(
     ctx: Context, ref: Reference, output: Path | None = None, *, with_signature: bool = True
 ) -> PulledComponent:
+    from mcpkg.verify import policy
+
     manifest_data, manifest_digest, manifest_cached = _manifest_bytes(ctx, ref)
     what = str(ref)
     manifest = parse_manifest(manifest_data, what)
+    # the trust policy decides before anything is written
+    signature = "not checked (served from cache)"
+    if with_signature and (not manifest_cached or policy(ctx, ref).applies):
+        signature = signature_status(ctx, ref, manifest_digest)
     config = _config(ctx, ref, manifest, offline=False)
     if config.layer_digests and config.layer_digests != (str(manifest.layer.digest),):
         raise InvalidArtifactError(
@@ -153,9 +162,6 @@ def pull_reference(
         ctx.cache.store_bytes(manifest_digest, manifest_data)
     resolved = ref.with_digest(manifest_digest)
     from_cache = manifest_cached and layer_cached
-    signature = "not checked (served from cache)"
-    if with_signature and not manifest_cached:
-        signature = signature_status(ctx, resolved)
     dest = None
     if output is not None:
         dest = output_path(output, ref)
