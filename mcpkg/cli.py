@@ -79,9 +79,9 @@ def report_error(exc: McpkgError) -> None:
 
 
 def _register() -> None:
-    from mcpkg.commands import cache, check, inspect, login, pull, push, signing, tags
+    from mcpkg.commands import cache, check, inspect, login, project, pull, push, signing, tags
 
-    for module in (pull, push, tags, inspect, check, signing, login, cache):
+    for module in (pull, push, tags, inspect, check, signing, project, login, cache):
         module.register(app)
 
 

@@ -25,15 +25,20 @@ class Context:
         return cls(load_config(), Cache.default(), plain_http)
 
     def client(self, registry: str) -> RegistryClient:
-        client = self._clients.get(registry)
+        """The client for `registry` in this thread (sessions are not shared across the
+        worker threads `mcpkg lock` uses)."""
+        import threading
+
+        key = f"{registry}#{threading.get_ident()}"
+        client = self._clients.get(key)
         if client is None:
             from mcpkg.oci.client import RegistryClient
 
             client = RegistryClient(registry, self.config, plain_http=self.plain_http)
-            self._clients[registry] = client
+            self._clients[key] = client
         return client
 
     def close(self) -> None:
-        for client in self._clients.values():
+        for client in list(self._clients.values()):
             client.close()
         self._clients.clear()

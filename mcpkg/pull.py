@@ -23,6 +23,7 @@ from mcpkg.artifact import (
     parse_config,
     parse_manifest,
 )
+from mcpkg.config import TrustScope
 from mcpkg.context import Context
 from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, UsageError
 from mcpkg.oci.blobs import download_blob
@@ -42,6 +43,7 @@ class PulledComponent:
     signature: str
     from_cache: bool
     output: Path | None = None
+    signed_by: tuple[str, ...] = ()  # key ids that verified under the trust policy
 
     @property
     def declared(self) -> ComponentInfo | None:
@@ -118,15 +120,18 @@ def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, 
     return stored, False
 
 
-def signature_status(ctx: Context, ref: Reference, digest: Digest) -> str:
-    """The trust policy's verdict (raises under `require`); without a policy, whether a
-    cosign signature manifest exists at all."""
+def signature_status(
+    ctx: Context, ref: Reference, digest: Digest, project_scopes: tuple[TrustScope, ...] = ()
+) -> tuple[str, tuple[str, ...]]:
+    """The trust policy's verdict and the key ids that verified (raises under
+    `require`); without a policy, whether a cosign signature manifest exists at all."""
     from mcpkg.verify import apply_policy, policy
 
-    if policy(ctx, ref).applies:
-        return apply_policy(ctx, ref, digest)[0]
+    if policy(ctx, ref, project_scopes).applies:
+        status, verification = apply_policy(ctx, ref, digest, project_scopes)
+        return status, tuple(verification.valid_key_ids) if verification else ()
     exists = ctx.client(ref.registry).manifest_exists(ref.repository, f"sha256-{digest.hex}.sig")
-    return "signed (not verified: no trust policy)" if exists else "unsigned"
+    return ("signed (not verified: no trust policy)" if exists else "unsigned"), ()
 
 
 def output_path(output: Path, ref: Reference) -> Path:
@@ -141,7 +146,12 @@ def output_path(output: Path, ref: Reference) -> Path:
 
 
 def pull_reference(
-    ctx: Context, ref: Reference, output: Path | None = None, *, with_signature: bool = True
+    ctx: Context,
+    ref: Reference,
+    output: Path | None = None,
+    *,
+    with_signature: bool = True,
+    project_scopes: tuple[TrustScope, ...] = (),
 ) -> PulledComponent:
     from mcpkg.verify import policy
 
@@ -149,9 +159,10 @@ def pull_reference(
     what = str(ref)
     manifest = parse_manifest(manifest_data, what)
     # the trust policy decides before anything is written
-    signature = "not checked (served from cache)"
-    if with_signature and (not manifest_cached or policy(ctx, ref).applies):
-        signature = signature_status(ctx, ref, manifest_digest)
+    signature: str = "not checked (served from cache)"
+    signed_by: tuple[str, ...] = ()
+    if with_signature and (not manifest_cached or policy(ctx, ref, project_scopes).applies):
+        signature, signed_by = signature_status(ctx, ref, manifest_digest, project_scopes)
     config = _config(ctx, ref, manifest, offline=False)
     if config.layer_digests and config.layer_digests != (str(manifest.layer.digest),):
         raise InvalidArtifactError(
@@ -178,7 +189,7 @@ def pull_reference(
         manifest.layer.size,
         str(resolved.with_digest(None)) if resolved.tag else None,
     )
-    return PulledComponent(resolved, manifest, config, layer_path, signature, from_cache, dest)
+    return PulledComponent(resolved, manifest, config, layer_path, signature, from_cache, dest, signed_by)
 
 
 def pull(ctx: Context, text: str, output: Path | None = None) -> PulledComponent:

@@ -18,6 +18,7 @@ from tests.harness.pki import TestCA
 from tests.harness.proxy import PagingProxy, paging_proxy
 from tests.harness.registry import Registry, running_registry
 from tests.harness.tokens import TokenServer, start_token_server
+from tests.harness.witbuild import build_world, copy_wit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,3 +142,23 @@ def repo(registry: Registry) -> str:
     global _counter
     _counter += 1
     return f"{registry.host}/t/repo{_counter}"
+
+
+@pytest.fixture(scope="session")
+def roles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One component per role world of wit/, plus variants for negative cases."""
+    from mcpkg.roles import load_worlds
+
+    out = tmp_path_factory.mktemp("roles")
+    for world in sorted(name for name, model in load_worlds()[1].items() if model.exports):
+        build_world(ROOT / "wit", world, out / f"{world}.wasm")
+    # the same contract against an older WASI patch release (wasi:*@0.2.3)
+    old = copy_wit(ROOT / "wit", out / "wit-0.2.3", {"@0.2.9": "@0.2.3"})
+    build_world(old, "stdio-transport", out / "stdio-transport-wasi-0.2.3.wasm")
+    # an incompatible version of the contract (major bump)
+    v1 = copy_wit(ROOT / "wit", out / "wit-1.0", {"mcpkg:mcp@0.1.0": "mcpkg:mcp@1.0.0", "mcpkg:mcp/": "mcpkg:mcp/"})
+    build_world(v1, "tools-handler", out / "tools-handler-v1.wasm")
+    # a chain member whose handle takes a string instead of the request record
+    sig = copy_wit(ROOT / "wit", out / "wit-sig", {"handle: func(request: request,": "handle: func(request: string,"})
+    build_world(sig, "middleware", out / "middleware-bad-signature.wasm")
+    return out

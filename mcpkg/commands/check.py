@@ -17,17 +17,18 @@ def register(app: typer.Typer) -> None:
         service: list[Path] = typer.Option([], "--service", "-s", help="A service component (repeatable)."),
         json_output: bool = JSON_OPTION,
     ) -> None:
-        """Check that components compose in this order: transport, chain, terminal, services."""
+        """Check files compose in this order (transport, chain, terminal, services); with no
+        files, check the project for CI: fresh lock, signatures, compatible chain."""
         from mcpkg.check import check_files
         from mcpkg.context import Context
         from mcpkg.errors import IncompatibleError, UsageError
 
         set_json(json_output)
         if not files:
-            raise UsageError(
-                "give the component files to check: TRANSPORT [HANDLER ...] TERMINAL",
-                "checking mcpkg.toml and mcpkg.lock arrives with `mcpkg lock`",
-            )
+            if service:
+                raise UsageError("--service goes with component files: TRANSPORT [HANDLER ...] TERMINAL")
+            _check_project(json_output)
+            return
         result = check_files(Context.load(), files, service)
         if json_output:
             emit_json(result.to_json())
@@ -52,3 +53,26 @@ def register(app: typer.Typer) -> None:
             )
         if not json_output:
             print("ok: these components compose")
+
+
+def _check_project(json_output: bool) -> None:
+    from mcpkg.context import Context
+    from mcpkg.errors import McpkgError
+    from mcpkg.project.insight import project_check
+    from mcpkg.project.manifest import find_project
+
+    ctx = Context.load()
+    try:
+        problems = project_check(ctx, find_project())
+    finally:
+        ctx.close()
+    if problems:
+        raise McpkgError(
+            f"check failed ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n  " + "\n  ".join(problems),
+            "run `mcpkg lock` (or `mcpkg lock --update`) and check the signatures",
+            {"problems": problems},
+        )
+    if json_output:
+        emit_json({"ok": True, "problems": []})
+    else:
+        print("ok: the lock is fresh, every locked component verifies, and the chain composes")

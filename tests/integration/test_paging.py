@@ -49,7 +49,10 @@ def test_signature_tags_hidden_unless_all(mcpkg: Mcpkg, fixtures: Path, registry
     raw.push_manifest(registry.host, repo, f"sha256-{digest.split(':')[1]}.sig", json.dumps(manifest).encode())
     assert mcpkg.ok("tags", f"{registry.host}/{repo}").stdout.split() == ["1.0.0"]
     assert len(mcpkg.ok("tags", f"{registry.host}/{repo}", "--all").stdout.split()) == 2
-    assert mcpkg.ok("pull", f"{registry.host}/{repo}:1.0.0", "--json").json()["signature"] == "signed (not verified: no trust policy)"
+    assert (
+        mcpkg.ok("pull", f"{registry.host}/{repo}:1.0.0", "--json").json()["signature"]
+        == "signed (not verified: no trust policy)"
+    )
 
 
 def test_latest_only_without_semver_tags(mcpkg: Mcpkg, fixtures: Path, registry: Registry) -> None:

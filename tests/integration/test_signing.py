@@ -228,9 +228,13 @@ def test_independent_verification_of_mcpkg_signatures(
     payload = requests.get(f"http://{host}/v2/{repository}/blobs/{layer['digest']}", timeout=10).content
     assert "sha256:" + hashlib.sha256(payload).hexdigest() == layer["digest"] and len(payload) == layer["size"]
     expected = (
-        '{"critical":{"identity":{"docker-reference":"REPO"},"image":{"docker-manifest-digest":"DIGEST"},'
-        '"type":"cosign container image signature"},"optional":{"org.opencontainers.image.version":"3.1.0"}}'
-    ).replace("REPO", repo).replace("DIGEST", digest)
+        (
+            '{"critical":{"identity":{"docker-reference":"REPO"},"image":{"docker-manifest-digest":"DIGEST"},'
+            '"type":"cosign container image signature"},"optional":{"org.opencontainers.image.version":"3.1.0"}}'
+        )
+        .replace("REPO", repo)
+        .replace("DIGEST", digest)
+    )
     assert payload.decode() == expected
     signature = base64.b64decode(layer["annotations"]["dev.cosignproject.cosign/signature"])
     public = serialization.load_pem_public_key(pub.read_bytes())

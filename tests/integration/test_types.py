@@ -17,27 +17,9 @@ from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.inspect import component_model
 from mcpkg.wasm.model import ComponentModel
 from tests.conftest import ROOT, Mcpkg
-from tests.harness.witbuild import build_world, copy_wit
+from tests.harness.witbuild import build_world
 
 WORLDS = sorted(name for name, world in load_worlds()[1].items() if world.exports)  # role worlds
-
-
-@pytest.fixture(scope="session")
-def roles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One component per role world of wit/, plus variants for negative cases."""
-    out = tmp_path_factory.mktemp("roles")
-    for world in WORLDS:
-        build_world(ROOT / "wit", world, out / f"{world}.wasm")
-    # the same contract against an older WASI patch release (wasi:*@0.2.3)
-    old = copy_wit(ROOT / "wit", out / "wit-0.2.3", {"@0.2.9": "@0.2.3"})
-    build_world(old, "stdio-transport", out / "stdio-transport-wasi-0.2.3.wasm")
-    # an incompatible version of the contract (major bump)
-    v1 = copy_wit(ROOT / "wit", out / "wit-1.0", {"mcpkg:mcp@0.1.0": "mcpkg:mcp@1.0.0", "mcpkg:mcp/": "mcpkg:mcp/"})
-    build_world(v1, "tools-handler", out / "tools-handler-v1.wasm")
-    # a chain member whose handle takes a string instead of the request record
-    sig = copy_wit(ROOT / "wit", out / "wit-sig", {"handle: func(request: request,": "handle: func(request: string,"})
-    build_world(sig, "middleware", out / "middleware-bad-signature.wasm")
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The project: `mcpkg.toml` (what the user wants), resolution, and `mcpkg.lock`."""

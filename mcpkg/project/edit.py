@@ -1,0 +1,113 @@
+"""Edits of `mcpkg.toml` that keep the user's comments and layout (tomlkit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomlkit
+from tomlkit.items import Array, Table
+
+from mcpkg.errors import ConfigError, ConflictError, UsageError
+from mcpkg.project.manifest import MANIFEST_NAME
+
+STARTER = """\
+# The MCP server mcpkg builds: `mcpkg lock` pins it in mcpkg.lock,
+# `mcpkg compose` turns the locked components into one server component.
+
+[server]
+name = "{name}"
+transport = "{transport}"
+chain = []                        # middleware and handlers, in order after the transport
+terminal = "initialize-handler"   # the last link of the chain
+
+# A component is `ref` (an OCI repository or a package name `ns:name`, with an optional
+# `version` requirement or an exact `digest`) or a local `path`.
+[components.{transport}]
+ref = "mcp:{transport}"
+version = "^0.1"
+
+[components.initialize-handler]
+ref = "mcp:initialize-handler"
+version = "^0.1"
+
+[components.writers]              # in no chain position: a service, wired by interface name
+ref = "mcp:writers"
+version = "^0.1"
+
+# Require signatures by your publishers' keys:
+# [trust."ghcr.io/mcp/*"]
+# keys = ["keys/publisher.pub"]
+# require = true
+"""
+
+
+def init_manifest(root: Path, transport: str, name: str | None = None) -> Path:
+    path = root / MANIFEST_NAME
+    if path.exists():
+        raise ConflictError(f"{path} already exists", "edit it, or use `mcpkg add` / `mcpkg remove`")
+    if transport not in ("http", "stdio"):
+        raise UsageError(f"--transport must be http or stdio, not {transport!r}")
+    text = STARTER.format(name=name or root.resolve().name or "server", transport=f"{transport}-transport")
+    path.write_text(text)
+    return path
+
+
+def _load(path: Path) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no {MANIFEST_NAME} in {path.parent}", "run `mcpkg init` first") from None
+    except Exception as exc:  # tomlkit raises its own ParseError subclasses
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def add_component(path: Path, name: str, ref: str, version: str | None, position: str, is_path: bool) -> str:
+    """Add `[components.NAME]` and place it; returns the new text (not yet written)."""
+    doc = _load(path)
+    components = doc.get("components")
+    if components is None:
+        components = tomlkit.table(is_super_table=True)
+        doc["components"] = components
+    if name in components:
+        raise ConflictError(f"component {name!r} already exists in {MANIFEST_NAME}", "remove it first, or edit it")
+    table = tomlkit.table()
+    if is_path:
+        table["path"] = ref
+    else:
+        table["ref"] = ref
+        if version is not None:
+            table["version"] = version
+    components[name] = table
+    server = doc.get("server")
+    if not isinstance(server, Table):
+        raise ConfigError(f"{MANIFEST_NAME} has no [server] table", "run `mcpkg init` for a starter file")
+    if position == "chain":
+        chain = server.get("chain")
+        if not isinstance(chain, Array):
+            chain = tomlkit.array()
+            server["chain"] = chain
+        chain.append(name)
+    elif position in ("transport", "terminal"):
+        server[position] = name
+    return tomlkit.dumps(doc)
+
+
+def remove_component(path: Path, name: str) -> str:
+    doc = _load(path)
+    components = doc.get("components")
+    if components is None or name not in components:
+        raise UsageError(f"no component {name!r} in {MANIFEST_NAME}")
+    server = doc.get("server")
+    if isinstance(server, Table):
+        for role in ("transport", "terminal"):
+            if server.get(role) == name:
+                raise ConflictError(
+                    f"{name!r} is the server's {role}", f"add another {role} with `mcpkg add ... --{role}` first"
+                )
+        chain = server.get("chain")
+        if isinstance(chain, Array):
+            for index in reversed(range(len(chain))):
+                if chain[index] == name:
+                    del chain[index]
+    del components[name]
+    return tomlkit.dumps(doc)

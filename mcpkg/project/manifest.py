@@ -1,0 +1,181 @@
+"""`mcpkg.toml`: the server a user wants (SPEC.md section 8), parsed strictly (pure).
+
+Errors name the key and the line at fault; unknown keys are errors; a component has
+either `ref` (with `version` or `digest`, not both) or `path`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcpkg.config import TrustScope, parse_trust_table
+from mcpkg.errors import ConfigError, UsageError
+from mcpkg.reference import Digest
+from mcpkg.semver import Requirement
+
+MANIFEST_NAME = "mcpkg.toml"
+LOCK_NAME = "mcpkg.lock"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+POSITIONS = ("transport", "chain", "terminal", "service")
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    ref: str | None = None
+    version: Requirement | None = None
+    digest: Digest | None = None
+    path: str | None = None
+
+    @property
+    def source(self) -> str:
+        return "path" if self.path is not None else "registry"
+
+
+@dataclass(frozen=True)
+class ServerManifest:
+    name: str
+    transport: str
+    chain: tuple[str, ...]
+    terminal: str
+    components: dict[str, ComponentSpec]
+    trust: tuple[TrustScope, ...]
+
+    def position(self, name: str) -> str:
+        if name == self.transport:
+            return "transport"
+        if name == self.terminal:
+            return "terminal"
+        if name in self.chain:
+            return "chain"
+        return "service"
+
+    @property
+    def services(self) -> list[str]:
+        return sorted(n for n in self.components if self.position(n) == "service")
+
+
+def line_of(text: str, table: str | None, key: str | None) -> int | None:
+    """The 1-based line where `key` is set in `[table]` (or the table header)."""
+    lines = text.splitlines()
+    start = 0
+    if table is not None:
+        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(p) for p in table.split(".")) + r"\s*\]")
+        for index, line in enumerate(lines):
+            if header.match(line):
+                start = index
+                if key is None:
+                    return index + 1
+                break
+        else:
+            return None
+    if key is None:
+        return None
+    pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+    for index in range(start, len(lines)):
+        if index > start and table is not None and re.match(r"^\s*\[", lines[index]):
+            break
+        if pattern.match(lines[index]):
+            return index + 1
+    return None
+
+
+class _Reader:
+    def __init__(self, text: str, path: Path) -> None:
+        self.text = text
+        self.path = path
+
+    def error(
+        self, message: str, table: str | None = None, key: str | None = None, hint: str | None = None
+    ) -> ConfigError:
+        line = line_of(self.text, table, key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        dotted = ".".join(p for p in (table, key) if p)
+        return ConfigError(f"{where}: `{dotted}`: {message}" if dotted else f"{where}: {message}", hint)
+
+    def unknown(self, data: dict[str, Any], allowed: set[str], table: str | None) -> None:
+        for key in data:
+            if key not in allowed:
+                raise self.error("unknown key", table, key, f"allowed here: {', '.join(sorted(allowed))}")
+
+    def string(self, data: dict[str, Any], key: str, table: str, required: bool = True) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.error(
+                    "is required", table, None if key not in data else key, f'add `{key} = "..."` to [{table}]'
+                )
+            return None
+        if not isinstance(value, str):
+            raise self.error("must be a string", table, key)
+        return value
+
+
+def parse_manifest(text: str, path: Path) -> ServerManifest:
+    reader = _Reader(text, path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax at the line named") from exc
+    reader.unknown(data, {"server", "components", "trust"}, None)
+    server = data.get("server")
+    if not isinstance(server, dict):
+        raise reader.error("a [server] table is required", hint="run `mcpkg init` for a starter file")
+    reader.unknown(server, {"name", "transport", "chain", "terminal"}, "server")
+    name = reader.string(server, "name", "server")
+    transport = reader.string(server, "transport", "server")
+    terminal = reader.string(server, "terminal", "server")
+    chain = server.get("chain", [])
+    if not isinstance(chain, list) or not all(isinstance(c, str) for c in chain):
+        raise reader.error("must be a list of component names", "server", "chain")
+    components_table = data.get("components", {})
+    if not isinstance(components_table, dict):
+        raise reader.error("must be a table of components", None, "components")
+    components: dict[str, ComponentSpec] = {}
+    for cname, body in components_table.items():
+        table = f"components.{cname}"
+        if not _NAME.match(cname):
+            raise reader.error("component names are lowercase letters, digits, - and _", table)
+        if not isinstance(body, dict):
+            raise reader.error("must be a table", table)
+        reader.unknown(body, {"ref", "version", "digest", "path"}, table)
+        ref = reader.string(body, "ref", table, required=False)
+        cpath = reader.string(body, "path", table, required=False)
+        version_text = reader.string(body, "version", table, required=False)
+        digest_text = reader.string(body, "digest", table, required=False)
+        if (ref is None) == (cpath is None):
+            raise reader.error("a component has either `ref` or `path`, exactly one", table)
+        if cpath is not None and (version_text or digest_text):
+            raise reader.error("`version` and `digest` apply to `ref` components only", table)
+        if version_text is not None and digest_text is not None:
+            raise reader.error("give either `version` or `digest`, not both", table, "digest")
+        try:
+            version = Requirement.parse(version_text) if version_text is not None else None
+            digest = Digest.parse(digest_text) if digest_text is not None else None
+        except UsageError as exc:
+            raise reader.error(
+                exc.message, table, "version" if version_text is not None and digest_text is None else "digest"
+            ) from exc
+        components[cname] = ComponentSpec(cname, ref, version, digest, cpath)
+    assert name is not None and transport is not None and terminal is not None
+    for key, value in (("transport", transport), ("terminal", terminal), *(("chain", c) for c in chain)):
+        if value not in components:
+            raise reader.error(f"names {value!r}, which is not a [components.{value}] table", "server", key)
+    positions = [transport, *chain, terminal]
+    if len(set(positions)) != len(positions):
+        raise reader.error("a component may take only one chain position", "server", "chain")
+    trust = parse_trust_table(data.get("trust", {}), path)
+    return ServerManifest(name, transport, tuple(chain), terminal, components, trust)
+
+
+def find_project(start: Path | None = None) -> Path:
+    """The directory holding `mcpkg.toml`: `start` or its nearest parent."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / MANIFEST_NAME).is_file():
+            return directory
+    raise ConfigError(f"no {MANIFEST_NAME} here or in any parent directory", "run `mcpkg init` to create one")
