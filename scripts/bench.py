@@ -215,19 +215,73 @@ def bench_inspect(runs: int, work: Path) -> None:
     print(f"warm inspect beyond interpreter start-up: {beyond:.3f} s")
 
 
+def bench_lock(registry: Registry, runs: int, work: Path) -> None:
+    """`mcpkg lock` of a 12-component server (transport, 9 middleware, terminal, writers),
+    cold cache (no lock, empty cache) vs warm (lock and cache present), and
+    `mcpkg lock --check`, through our counting proxy so the HTTP requests are known."""
+    from tests.harness.proxy import paging_proxy
+    from tests.harness.witbuild import build_world
+
+    roles = work / "lock-roles"
+    roles.mkdir()
+    worlds = {"stdio-transport": "stdio", "middleware": None, "initialize-handler": "init", "writers": "writers"}
+    for world in worlds:
+        build_world(ROOT / "wit", world, roles / f"{world}.wasm")
+    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), NO_COLOR="1")
+    push_env = {**env, "MCPKG_CACHE_DIR": str(work / "lock-push-cache")}
+    with paging_proxy(registry.host) as proxy:
+        base = f"{proxy.host}/lockbench"
+        names = {"stdio": "stdio-transport", "init": "initialize-handler", "writers": "writers"}
+        names.update({f"mw{i}": "middleware" for i in range(1, 10)})
+        for name, world in names.items():
+            for version in ("0.1.0", "0.1.1", "0.2.0"):
+                run_timed([MCPKG, "-q", "push", str(roles / f"{world}.wasm"), f"{base}/{name}:{version}"], push_env)
+        project = work / "lock-project"
+        project.mkdir()
+        chain = ", ".join(f'"mw{i}"' for i in range(1, 10))
+        text = f'[server]\nname = "bench"\ntransport = "stdio"\nchain = [{chain}]\nterminal = "init"\n'
+        for name in names:
+            text += f'\n[components.{name}]\nref = "{base}/{name}"\nversion = "^0.1"\n'
+        (project / "mcpkg.toml").write_text(text)
+        times: dict[str, list[float]] = {"lock (cold cache)": [], "lock (warm)": [], "lock --check (warm)": []}
+        requests: dict[str, int] = {}
+        warm_env = {**env, "MCPKG_CACHE_DIR": str(work / "lock-warm-cache")}
+        for index in range(runs):
+            (project / "mcpkg.lock").unlink(missing_ok=True)
+            cold_env = {**env, "MCPKG_CACHE_DIR": str(work / f"lock-cold-{index}")}
+            proxy.clear()
+            times["lock (cold cache)"].append(run_timed([MCPKG, "-q", "lock", "-C", str(project)], cold_env))
+            requests["lock (cold cache)"] = len(proxy.log)
+            run_timed([MCPKG, "-q", "lock", "-C", str(project)], warm_env)
+            proxy.clear()
+            times["lock (warm)"].append(run_timed([MCPKG, "-q", "lock", "-C", str(project)], warm_env))
+            requests["lock (warm)"] = len(proxy.log)
+            proxy.clear()
+            times["lock --check (warm)"].append(
+                run_timed([MCPKG, "-q", "lock", "--check", "-C", str(project)], warm_env)
+            )
+            requests["lock --check (warm)"] = len(proxy.log)
+    print(f"\nmcpkg lock of a {len(names)}-component server from a loopback registry, {runs} runs each")
+    print(f"{'command':<22} {'median s':>9} {'min s':>7} {'max s':>7} {'HTTP requests':>14}")
+    for name, values in times.items():
+        print(f"{name:<22} {statistics.median(values):9.3f} {min(values):7.3f} {max(values):7.3f} {requests[name]:>14}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect")
+    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull", "inspect"]
+    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock"]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
             bench_pull(registry, args.runs, args.size_mb, work)
         if "inspect" in args.benchmarks:
             bench_inspect(args.runs, work)
+        if "lock" in args.benchmarks:
+            bench_lock(registry, args.runs, work)
     return 0
 
 
