@@ -2,7 +2,21 @@
 """Build the fixture components from `registry-fixtures/src/` into `registry-fixtures/build/`.
 
 Builds are cached by source hash: a stamp file records the sha256 of every source file
-and of the tool versions; when nothing changed, nothing is rebuilt.
+(`registry-fixtures/src/` and the `.wit` files of the MCP contract in `wit/`), of this
+script and of the tool versions; when nothing changed, nothing is rebuilt.
+
+Outputs:
+
+- `greeter.wasm`, `logger.wasm`, `answer.wasm`, `core-module.wasm`: small registry fixtures;
+- `large.wasm`: a componentize-py component over 20 MB;
+- `mcp/<name>.wasm`: runnable MCP server parts, one componentize-py build of
+  `src/mcp/<name>/app.py` against its role world in `wit/` (see `MCP_COMPONENTS`);
+- `broken/<name>.wasm`: components that pretend to be a role but break the contract, made
+  from `src/broken/<name>/` with `embed --dummy` + `component new` (see `BROKEN_COMPONENTS`).
+
+componentize-py builds (about 10 s of CPU each) run on `MCPKG_FIXTURE_JOBS` workers
+(default 2). Their output is not byte-reproducible, which is fine: only the stamp is
+compared.
 
     python registry-fixtures/build.py          # build what is stale, print the output dir
 """
@@ -11,15 +25,40 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
 BUILD = HERE / "build"
 STAMP = BUILD / "stamp.json"
+WIT = HERE.parent / "wit"
+
+# src/mcp/<name>/app.py -> the world of wit/ it is built against.
+MCP_COMPONENTS = {
+    "stdio-transport": "stdio-transport",
+    "http-transport": "http-transport",
+    "logging-middleware": "middleware",
+    "tools-handler": "tools-handler",
+    "resources-handler": "resources-handler",
+    "initialize-handler": "initialize-handler",
+    "writers": "writers",
+}
+
+# src/broken/<name>/ -> the world of its own WIT package it is made from, which is also the
+# role of wit/ it pretends to be (and is not).
+BROKEN_COMPONENTS = {
+    "broken-signature": "middleware",
+    "broken-missing-export": "tools-handler",
+    "broken-version": "initialize-handler",
+}
 
 
 def wasm_tools() -> str:
@@ -33,15 +72,24 @@ def run(*args: str) -> None:
     subprocess.run(args, check=True)
 
 
+def run_quiet(args: Sequence[str]) -> None:
+    """Run a build step, showing its output only if it fails (parallel builds would interleave)."""
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+
+
 def source_hash(tool: str) -> str:
     hasher = hashlib.sha256()
     for program in (tool, componentize_py()):
         version = subprocess.run([program, "--version"], capture_output=True, text=True, check=True).stdout
         hasher.update(version.encode())
     hasher.update(Path(__file__).read_bytes())
-    for path in sorted(SRC.rglob("*")):
-        if path.is_file():
-            hasher.update(str(path.relative_to(SRC)).encode() + b"\0" + path.read_bytes())
+    # All of src/, and the contract: every .wit file of wit/ (not its README).
+    for root, prefix, pattern in ((SRC, "", "*"), (WIT, "wit/", "*.wit")):
+        for path in sorted(root.rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                hasher.update((prefix + path.relative_to(root).as_posix()).encode() + b"\0" + path.read_bytes())
     return hasher.hexdigest()
 
 
@@ -71,25 +119,39 @@ def build_large(tmp: Path) -> str:
     shutil.copytree(SRC / "large", work)
     write_corpus(work / "corpus.py", 1024)
     out = BUILD / "large.wasm"
-    run(
-        componentize_py(),
-        "-d",
-        str(SRC / "hello"),
-        "-w",
-        "logger",
-        "componentize",
-        "-p",
-        str(work),
-        "app",
-        "-o",
-        str(out),
-    )
+    world = ["-d", str(SRC / "hello"), "-w", "logger"]
+    run_quiet([componentize_py(), *world, "componentize", "-p", str(work), "app", "-o", str(out)])
     return out.name
+
+
+def build_mcp(name: str, world: str) -> str:
+    """componentize-py build of src/mcp/<name>/app.py against `world` of wit/."""
+    out = BUILD / "mcp" / f"{name}.wasm"
+    app = ["-p", str(SRC / "mcp" / name), "app"]
+    run_quiet([componentize_py(), "-q", "-d", str(WIT), "-w", world, "componentize", *app, "-o", str(out)])
+    return out.relative_to(BUILD).as_posix()
+
+
+def build_broken(tool: str, tmp: Path, name: str, world: str) -> str:
+    core = tmp / f"{name}.core.wasm"
+    out = BUILD / "broken" / f"{name}.wasm"
+    run(tool, "component", "embed", "--dummy", str(SRC / "broken" / name), "-w", world, "-o", str(core))
+    run(tool, "component", "new", str(core), "-o", str(out))
+    return out.relative_to(BUILD).as_posix()
+
+
+def timed(name: str, step: Callable[[], str]) -> tuple[str, str]:
+    start = time.monotonic()
+    output = step()
+    print(f"built {name} in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    return name, output
 
 
 def build(tool: str) -> dict[str, str]:
     tmp = BUILD / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
+    (BUILD / "mcp").mkdir()
+    (BUILD / "broken").mkdir()
     outputs: dict[str, str] = {}
     for world in ("greeter", "logger"):
         core = tmp / f"{world}.core.wasm"
@@ -101,7 +163,24 @@ def build(tool: str) -> dict[str, str]:
         out = BUILD / f"{name}.wasm"
         run(tool, "parse", str(SRC / f"{name}.wat"), "-o", str(out))
         outputs[name] = out.name
-    outputs["large"] = build_large(tmp)
+    for name, world in BROKEN_COMPONENTS.items():
+        outputs[f"broken/{name}"] = build_broken(tool, tmp, name, world)
+    # The componentize-py builds dominate: run them side by side, the longest first.
+    jobs = max(1, int(os.environ.get("MCPKG_FIXTURE_JOBS", "2")))
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        steps: dict[str, Callable[[], str]] = {"large": partial(build_large, tmp)}
+        steps.update({f"mcp/{name}": partial(build_mcp, name, world) for name, world in MCP_COMPONENTS.items()})
+        futures = [pool.submit(timed, key, step) for key, step in steps.items()]
+        try:
+            for future in futures:
+                key, output = future.result()
+                outputs[key] = output
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    print(f"componentize-py builds took {time.monotonic() - start:.1f} s on {jobs} workers", file=sys.stderr)
     shutil.rmtree(tmp)
     return outputs
 

@@ -1,0 +1,106 @@
+"""Session fixtures for the end-to-end proof: the fixture components composed into a stdio
+and an HTTP MCP server, precompiled, and a running `wasmtime serve`.
+
+Compiling a composed server (seven CPython instances, about 110 MB) is the slow part:
+about 40 s with Cranelift on two cores. Each server is compiled once with `wasmtime
+compile` and kept in pytest's cache directory (`.pytest_cache/d/mcpkg-e2e-servers/`),
+keyed by the composed component's digest, so later sessions skip it while the fixtures are
+unchanged; every test runs the `.cwasm` with `--allow-precompiled`, which starts in well
+under a second. `MCPKG_E2E_WASMTIME_COMPILER=winch` compiles with Winch instead (two to
+three times faster to compile, slower code: plenty for these tests).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.servers import (
+    HttpServer,
+    Server,
+    Wasmtime,
+    compile_server,
+    compose_server,
+    find_wasmtime,
+    free_port,
+    stop,
+    wait_for_port,
+)
+from tests.harness.compose_tool import find_wasm_tools
+
+
+@pytest.fixture(scope="session")
+def wasmtime_cli() -> Wasmtime:
+    compiler = os.environ.get("MCPKG_E2E_WASMTIME_COMPILER", "cranelift")
+    return Wasmtime(find_wasmtime(), ("-C", f"compiler={compiler}"))
+
+
+@pytest.fixture(scope="session")
+def wasm_tools() -> str:
+    return find_wasm_tools()
+
+
+@pytest.fixture(scope="session")
+def compiled_servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where precompiled servers are kept across sessions (a fresh directory without pytest's cache)."""
+    cache = getattr(request.config, "cache", None)
+    if cache is None:
+        return tmp_path_factory.mktemp("compiled")
+    directory: Path = cache.mkdir("mcpkg-e2e-servers")
+    return directory
+
+
+def composed_server(
+    transport: str,
+    fixtures: Path,
+    wasmtime: Wasmtime,
+    wasm_tools: str,
+    compiled: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Server:
+    """transport -> logging middleware -> tools -> resources -> initialize handler, plus
+    writers, composed with `wasm-tools compose` and compiled."""
+    name = transport.removesuffix("-transport")
+    wasm = compose_server(fixtures, transport, tmp_path_factory.mktemp(name) / f"{name}-server.wasm", wasm_tools)
+    return compile_server(wasmtime, wasm, compiled)
+
+
+@pytest.fixture(scope="session")
+def stdio_server(
+    fixtures: Path,
+    wasmtime_cli: Wasmtime,
+    wasm_tools: str,
+    compiled_servers: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Server:
+    return composed_server("stdio-transport", fixtures, wasmtime_cli, wasm_tools, compiled_servers, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def http_server(
+    fixtures: Path,
+    wasmtime_cli: Wasmtime,
+    wasm_tools: str,
+    compiled_servers: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[HttpServer]:
+    """`wasmtime serve` of the HTTP server on a free port of 127.0.0.1, stopped at the end."""
+    server = composed_server("http-transport", fixtures, wasmtime_cli, wasm_tools, compiled_servers, tmp_path_factory)
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(wasmtime_cli.binary), *wasmtime_cli.serve_args(server.cwasm, port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        wait_for_port(process, port, log)
+        yield HttpServer(f"http://127.0.0.1:{port}/mcp", log)
+    finally:
+        stop(process)
