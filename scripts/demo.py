@@ -1,85 +1,150 @@
 """The demo behind `./scripts/demo`: every step is a real mcpkg command against a real
-registry on loopback, printed as it runs. Uses a temporary cache and config, so it never
-touches the user's own, and stops the registry it started."""
+registry on loopback, printed as it runs. Uses a temporary cache, config and project, so
+it never touches the user's own, and stops the registry it started.
+
+Until `mcpkg compose` lands, the last step composes the locked components with
+`wasm-tools compose` (scaffolding, see tests/harness/compose_tool.py) and runs the server
+under wasmtime, talking to it with the official MCP Python SDK."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.harness.compose_tool import ServerParts, compose  # noqa: E402
 from tests.harness.registry import running_registry  # noqa: E402
 
 MCPKG = str(ROOT / ".venv" / "bin" / "mcpkg")
+MCP_FIXTURES = ("stdio-transport", "logging-middleware", "tools-handler", "resources-handler",
+                "initialize-handler", "writers")  # fmt: skip
 
 
 def step(title: str) -> None:
     print(f"\n=== {title}", flush=True)
 
 
-def run(env: dict[str, str], *args: str, expect_failure: bool = False) -> str:
+def run(env: dict[str, str], *args: str, expect_failure: bool = False, show: bool = True) -> str:
     print(f"$ mcpkg {shlex.join(args)}", flush=True)
     result = subprocess.run([MCPKG, *args], env=env, capture_output=True, text=True)
-    sys.stdout.write(result.stdout)
-    sys.stdout.write("".join(f"  | {line}\n" for line in result.stderr.splitlines()))
+    if show:
+        sys.stdout.write(result.stdout)
+        sys.stdout.write("".join(f"  | {line}\n" for line in result.stderr.splitlines()))
     sys.stdout.flush()
     if (result.returncode != 0) != expect_failure:
+        if not show:
+            sys.stdout.write(result.stdout + result.stderr)
         raise SystemExit(f"demo step failed (exit {result.returncode}): mcpkg {shlex.join(args)}")
     return result.stdout
 
 
+async def talk(server: list[str]) -> None:
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(command=server[0], args=server[1:])
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        init = await session.initialize()
+        print(f"initialize -> {init.server_info.name} {init.server_info.version}, protocol {init.protocol_version}")
+        tools = await session.list_tools()
+        print("tools/list ->", [t.name for t in tools.tools])
+        result = await session.call_tool("echo", {"text": "hello from mcpkg"})
+        print("tools/call echo ->", [getattr(c, "text", c) for c in result.content])
+        resource = await session.read_resource("mcpkg://fixtures/readme")
+        print("resources/read ->", [getattr(c, "text", c) for c in resource.contents])
+
+
 def main() -> int:
     fixtures = ROOT / "registry-fixtures" / "build"
-    with tempfile.TemporaryDirectory(prefix="mcpkg-demo-") as home, running_registry() as registry:
+    with tempfile.TemporaryDirectory(prefix="mcpkg-demo-") as tmp, running_registry() as registry:
+        home = Path(tmp)
         env = dict(os.environ)
         env.update(
-            MCPKG_CACHE_DIR=f"{home}/cache",
-            MCPKG_CONFIG=f"{home}/config.toml",
-            DOCKER_CONFIG=f"{home}/docker",
+            MCPKG_CACHE_DIR=str(home / "cache"),
+            MCPKG_CONFIG=str(home / "config.toml"),
+            DOCKER_CONFIG=str(home / "docker"),
             SOURCE_DATE_EPOCH="1700000000",
+            COSIGN_PASSWORD="demo-password",
         )
-        Path(f"{home}/config.toml").write_text(f'[namespaces]\nfixtures = "{registry.host}/fixtures"\n')
-        print(f"registry: docker-registry on http://{registry.host} (storage {registry.root})")
+        (home / "config.toml").write_text(f'[namespaces]\nmcp = "{registry.host}/mcp"\n')
+        host = registry.host
+        print(f"registry: docker-registry on http://{host} (storage {registry.root})")
 
-        step("publish the fixture components")
-        for name, tag in (("greeter", "0.1.0"), ("greeter", "0.2.0"), ("logger", "0.1.0"), ("answer", "1.0.0")):
-            source = "logger" if (name, tag) == ("greeter", "0.2.0") else name
-            run(env, "push", str(fixtures / f"{source}.wasm"), f"{registry.host}/fixtures/{name}:{tag}")
+        step("publish the MCP fixture components (push derives each one's role from its types)")
+        for name in MCP_FIXTURES:
+            run(env, "-q", "push", str(fixtures / "mcp" / f"{name}.wasm"), f"{host}/mcp/{name}:0.1.0")
+        run(env, "tags", f"{host}/mcp/tools-handler")
 
-        step("publishing the same bytes again changes nothing")
-        run(env, "push", str(fixtures / "greeter.wasm"), f"{registry.host}/fixtures/greeter:0.1.0")
+        step("publishing the same bytes again changes nothing; a release tag never moves silently")
+        run(env, "push", str(fixtures / "mcp" / "writers.wasm"), f"{host}/mcp/writers:0.1.0")
+        run(env, "push", str(fixtures / "answer.wasm"), f"{host}/mcp/writers:0.1.0", expect_failure=True)
 
-        step("a release tag never moves silently")
-        run(env, "push", str(fixtures / "answer.wasm"), f"{registry.host}/fixtures/greeter:0.1.0", expect_failure=True)
+        step("sign them with a cosign-compatible key")
+        run(env, "keygen", "--output-prefix", str(home / "keys" / "publisher"))
+        for name in MCP_FIXTURES:
+            run(env, "-q", "sign", f"mcp:{name}@0.1", "--key", str(home / "keys" / "publisher.key"), show=False)
+        run(env, "verify", f"{host}/mcp/tools-handler:0.1.0", "--key", str(home / "keys" / "publisher.pub"))
 
-        step("list tags (every page, semver order)")
-        run(env, "tags", f"{registry.host}/fixtures/greeter")
+        step("what is it? roles and types, read by wasmtime (cached by digest)")
+        report = run(env, "inspect", "mcp:tools-handler", show=False)
+        print("\n".join(report.splitlines()[:12]) + "\n  ...")
+        run(env, "check", *(str(fixtures / "mcp" / f"{n}.wasm") for n in MCP_FIXTURES[:-1]),
+            "--service", str(fixtures / "mcp" / "writers.wasm"), show=False)  # fmt: skip
+        print("ok: these components compose")
 
-        step("pull by package name and version requirement, verified into the cache")
-        out = Path(home) / "greeter.wasm"
-        run(env, "pull", "fixtures:greeter@0.1", "-o", str(out))
+        step("a project: mcpkg.toml with a trust policy that requires signatures, then mcpkg lock")
+        project = home / "project"
+        project.mkdir()
+        components = "".join(f'\n[components.{n}]\nref = "mcp:{n}"\nversion = "^0.1"\n' for n in MCP_FIXTURES)
+        (project / "mcpkg.toml").write_text(
+            '[server]\nname = "demo"\ntransport = "stdio-transport"\n'
+            'chain = ["logging-middleware", "tools-handler", "resources-handler"]\n'
+            'terminal = "initialize-handler"\n' + components
+            + f'\n[trust."{host}/mcp/*"]\nkeys = ["{home / "keys" / "publisher.pub"}"]\nrequire = true\n'
+        )  # fmt: skip
+        print((project / "mcpkg.toml").read_text())
+        run(env, "lock", "-C", str(project))
+        run(env, "lock", "--check", "-C", str(project))
+        run(env, "tree", "-C", str(project))
 
-        step("pull a bare reference: the highest release")
-        digest_line = run(env, "pull", f"{registry.host}/fixtures/greeter")
-        digest = next(line.split()[-1] for line in digest_line.splitlines() if line.startswith("digest:"))
+        step("compose the locked components (wasm-tools compose, until `mcpkg compose` lands) and run them")
+        parts = home / "parts"
+        parts.mkdir()
+        for name in MCP_FIXTURES:
+            run(env, "-q", "pull", f"mcp:{name}@0.1", "-o", str(parts / f"{name}.wasm"), show=False)
+        server = compose(
+            ServerParts(
+                transport=parts / "stdio-transport.wasm",
+                chain=[
+                    parts / "logging-middleware.wasm",
+                    parts / "tools-handler.wasm",
+                    parts / "resources-handler.wasm",
+                ],
+                terminal=parts / "initialize-handler.wasm",
+                services=[parts / "writers.wasm"],
+            ),
+            home / "server.wasm",
+        )
+        print(f"composed {server} ({server.stat().st_size / 1024 / 1024:.1f} MiB)")
+        from tests.e2e.servers import find_wasmtime
 
-        step("pull by digest: served from the cache, no network")
-        run(env, "pull", f"{registry.host}/fixtures/greeter@{digest}")
-
-        step("inspect what a component imports and exports (read by wasmtime)")
-        run(env, "inspect", f"{registry.host}/fixtures/greeter:0.1.0")
-        run(env, "inspect", str(fixtures / "answer.wasm"))
-
-        step("the cache")
-        run(env, "cache", "ls")
-        run(env, "cache", "verify")
-    print("\ndemo finished; the registry was stopped and the temporary cache removed")
+        wasmtime = str(find_wasmtime())
+        cwasm = home / "server.cwasm"
+        print("compiling it once with wasmtime (winch; about 20 s) ...", flush=True)
+        started = time.monotonic()
+        subprocess.run([wasmtime, "compile", "-C", "compiler=winch", str(server), "-o", str(cwasm)], check=True)
+        print(f"compiled in {time.monotonic() - started:.1f} s")
+        step("an MCP client (the official Python SDK) talks to the server over stdio")
+        asyncio.run(talk([wasmtime, "run", "--allow-precompiled", "-C", "compiler=winch", str(cwasm)]))
+    print("\ndemo finished; the registry was stopped and the temporary files removed")
     return 0
 
 
