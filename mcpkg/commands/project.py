@@ -18,6 +18,8 @@ def _root(project: Path | None) -> Path:
 
 
 def register(app: typer.Typer) -> None:
+    register_compose(app)
+
     @app.command("lock")
     @handle_errors
     def lock_command(
@@ -200,3 +202,42 @@ def _write_and_relock(root: Path, manifest: Path, text: str, plain_http: bool) -
         raise
     finally:
         ctx.close()
+
+
+def register_compose(app: typer.Typer) -> None:
+    @app.command("compose")
+    @handle_errors
+    def compose_command(
+        output: Path = typer.Option(Path("server.wasm"), "--output", "-o", help="Where to write the server."),
+        locked: bool = typer.Option(False, "--locked", help="Fail if mcpkg.lock is missing or stale."),
+        offline: bool = typer.Option(False, "--offline", help="Use only the lock and the cache."),
+        project: Path | None = PROJECT_OPTION,
+        json_output: bool = JSON_OPTION,
+        plain_http: bool = PLAIN_HTTP_OPTION,
+    ) -> None:
+        """Compose the locked components into one server component (deterministic)."""
+        from mcpkg.compose.compose import compose_project
+        from mcpkg.context import Context
+        from mcpkg.ui import human_size
+
+        set_json(json_output)
+        ctx = Context.load(plain_http)
+        try:
+            if not json_output:
+                note("composing (the first validation of a new server compiles it with wasmtime: tens of seconds)")
+            result = compose_project(ctx, _root(project), output, locked=locked, offline=offline)
+        finally:
+            ctx.close()
+        if json_output:
+            emit_json(result.to_json())
+            return
+        if result.relocked:
+            note("mcpkg.lock was missing or stale and has been rewritten")
+        print(f"wrote {result.output} ({result.size} bytes, {human_size(result.size)})")
+        print(f"digest:       {result.digest}")
+        print("imports the host must provide:")
+        for name in result.imports:
+            print(f"  {name}")
+        print("exports:")
+        for name in result.exports:
+            print(f"  {name}")

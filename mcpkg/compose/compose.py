@@ -1,0 +1,151 @@
+"""`mcpkg compose`: the locked server as one component.
+
+1. The lock: without `--locked`, a missing or stale lock is first (re)written as
+   `mcpkg lock` would; with `--locked`, it is an error. `--offline` uses only the cache.
+2. Each locked component fetched by digest (cache first, digests verified) and the trust
+   policy applied again; a local `path` component must still hash to its locked digest.
+3. Types (cached by digest) and the chain check give the wiring; `encoder.py` builds the
+   component; wasmtime validates it (a full compile: the result is remembered by the
+   output's digest, so recomposing the same lock does not validate twice); then it is
+   written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcpkg.cache import atomic_write_bytes, hash_file
+from mcpkg.compose.encoder import Part, encode_composition
+from mcpkg.context import Context
+from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
+from mcpkg.project.lock import check_lock, load_project, lock_project, read_lock
+from mcpkg.reference import Digest, Reference
+from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.inspect import component_model
+
+
+@dataclass(frozen=True)
+class ComposeResult:
+    output: Path
+    digest: str
+    size: int
+    imports: list[str]
+    exports: list[str]
+    relocked: bool
+    validated: bool  # False when this exact output had been validated before
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "digest": self.digest,
+            "size": self.size,
+            "imports": self.imports,
+            "exports": self.exports,
+            "relocked": self.relocked,
+        }
+
+
+def _validation_marker(ctx: Context, digest: str) -> Path:
+    return ctx.cache.root / "validated" / digest.replace(":", "-")
+
+
+def validate_with_wasmtime(ctx: Context, data: bytes, digest: str) -> bool:
+    """Compile `data` with wasmtime (the only way it validates a component); remembered
+    by digest. Returns whether a compile happened."""
+    marker = _validation_marker(ctx, digest)
+    if marker.is_file():
+        return False
+    import wasmtime
+    import wasmtime.component
+
+    config = wasmtime.Config()
+    config.cranelift_opt_level = "none"  # validation only: the fastest compile
+    try:
+        wasmtime.component.Component(wasmtime.Engine(config), data)
+    except wasmtime.WasmtimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        raise InvalidArtifactError(
+            f"the composed component does not validate: {first}",
+            "this is a bug in mcpkg's composer: please report it with your mcpkg.lock",
+        ) from exc
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("ok\n")
+    return True
+
+
+def compose_project(
+    ctx: Context, root: Path, output: Path, *, locked: bool = False, offline: bool = False
+) -> ComposeResult:
+    from mcpkg.pull import pull_reference
+
+    project = load_project(root)
+    reasons = check_lock(project)
+    relocked = False
+    if reasons:
+        if locked:
+            raise ConfigError(
+                "--locked, but the lock is not fresh: " + "; ".join(reasons),
+                "run `mcpkg lock` (or compose without --locked)",
+            )
+        lock_project(ctx, root, offline=offline)
+        relocked = True
+    existing = read_lock(project)
+    assert existing is not None
+    lock = existing[1]
+    parts: dict[str, Part] = {}
+    for entry in lock.entries:
+        layer = Digest.parse(entry.layer_digest)
+        if entry.source == "path":
+            path = root / (entry.path or "")
+            if not path.is_file() or hash_file(path)[0] != layer:
+                raise IntegrityError(f"{entry.name}: {entry.path} no longer matches the lock", "run `mcpkg lock`")
+            layer_path = path
+        else:
+            ref = (
+                Reference.parse(str(entry.reference))
+                .with_tag(entry.version)
+                .with_digest(Digest.parse(str(entry.digest)))
+            )
+            if offline and not ctx.cache.has_blob(layer):
+                raise ConfigError(f"--offline, but {entry.name} ({ref}) is not in the cache", "compose once online")
+            pulled = pull_reference(ctx, ref, with_signature=not offline, project_scopes=project.manifest.trust)
+            if pulled.manifest.layer.digest != layer:
+                raise IntegrityError(f"{entry.name}: the locked manifest's layer is not the locked layer digest")
+            layer_path = pulled.layer_path
+        model = component_model(layer_path, layer, ctx.cache, entry.name)
+        data = layer_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != layer.hex:
+            raise IntegrityError(
+                f"{entry.name}: the cached component does not match {layer}", "run `mcpkg cache verify`"
+            )
+        parts[entry.name] = Part(entry.name, data, model)
+    services = sorted(e.name for e in lock.entries if e.position == "service")
+    report = check_chain(
+        (lock.transport, parts[lock.transport].model),
+        [(n, parts[n].model) for n in lock.chain],
+        (lock.terminal, parts[lock.terminal].model),
+        [(n, parts[n].model) for n in services],
+    )
+    if not report.ok:
+        problems = [str(p) for p in report.problems]
+        raise IncompatibleError(
+            "the locked components do not compose:\n  " + "\n  ".join(problems),
+            "fix mcpkg.toml and run `mcpkg lock`",
+            {"problems": problems},
+        )
+    data = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    validated = validate_with_wasmtime(ctx, data, digest)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(output, data)
+    imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
+    exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
+    return ComposeResult(output, digest, len(data), imports, exports, relocked, validated)
+
+
+def describe(result: ComposeResult) -> str:
+    return json.dumps(result.to_json())
