@@ -19,6 +19,7 @@ def _root(project: Path | None) -> Path:
 
 def register(app: typer.Typer) -> None:
     register_compose(app)
+    register_run(app)
 
     @app.command("lock")
     @handle_errors
@@ -241,3 +242,41 @@ def register_compose(app: typer.Typer) -> None:
         print("exports:")
         for name in result.exports:
             print(f"  {name}")
+
+
+def register_run(app: typer.Typer) -> None:
+    @app.command("run")
+    @handle_errors
+    def run_command(
+        server: Path = typer.Argument(Path("server.wasm"), metavar="[SERVER]", help="A composed server (server.wasm)."),
+        dirs: list[str] = typer.Option([], "--dir", help="Grant a directory: HOST::GUEST (repeatable)."),
+        env: list[str] = typer.Option([], "--env", help="Set an environment variable: K=V (repeatable)."),
+        allow_network: bool = typer.Option(False, "--allow-network", help="Grant network access."),
+    ) -> None:
+        """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
+        granted unless asked). For an HTTP server, print the `wasmtime serve` command."""
+        import sys
+
+        from mcpkg.cache import Cache
+        from mcpkg.errors import NotFoundError, UsageError
+        from mcpkg.wasm.runner import inspect_server, is_http, parse_dirs, parse_env, run_server, serve_command
+
+        if not server.is_file():
+            raise NotFoundError(f"{server} does not exist", "compose it first: `mcpkg compose -o server.wasm`")
+        cache = Cache.default()
+        model, digest = inspect_server(cache, server)
+        if is_http(model):
+            print(serve_command(server))
+            note("an HTTP server: run it with the command above (always keep --addr on 127.0.0.1 unless you mean it)")
+            return
+        if allow_network:
+            raise UsageError(
+                "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
+                f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
+            )
+        code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env))
+        from mcpkg.ui import detail
+
+        detail(f"{'compiled' if prepared.compiled else 'loaded the cached compiled'} artifact {prepared.artifact}")
+        sys.stdout.flush()
+        raise typer.Exit(code)

@@ -5,15 +5,13 @@
 2. Each locked component fetched by digest (cache first, digests verified) and the trust
    policy applied again; a local `path` component must still hash to its locked digest.
 3. Types (cached by digest) and the chain check give the wiring; `encoder.py` builds the
-   component; wasmtime validates it (a full compile: the result is remembered by the
-   output's digest, so recomposing the same lock does not validate twice); then it is
-   written atomically.
+   component; wasmtime validates it (a full compile, whose artifact `mcpkg run` reuses:
+   a server is compiled once); then it is written atomically.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,31 +47,21 @@ class ComposeResult:
         }
 
 
-def _validation_marker(ctx: Context, digest: str) -> Path:
-    return ctx.cache.root / "validated" / digest.replace(":", "-")
-
-
 def validate_with_wasmtime(ctx: Context, data: bytes, digest: str) -> bool:
-    """Compile `data` with wasmtime (the only way it validates a component); remembered
-    by digest. Returns whether a compile happened."""
-    marker = _validation_marker(ctx, digest)
-    if marker.is_file():
-        return False
-    import wasmtime
-    import wasmtime.component
+    """Compile `data` with wasmtime (the only way it validates a component). The compiled
+    artifact is kept for `mcpkg run`, so a server is compiled once: composing the same lock
+    again, or running it, does not compile. Returns whether a compile happened."""
+    from mcpkg.wasm.runner import cached_artifact_ok, compile_and_store, new_engine
 
-    config = wasmtime.Config()
-    config.cranelift_opt_level = "none"  # validation only: the fastest compile
+    if cached_artifact_ok(ctx.cache, digest):
+        return False
     try:
-        wasmtime.component.Component(wasmtime.Engine(config), data)
-    except wasmtime.WasmtimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        compile_and_store(ctx.cache, new_engine(), data, digest, "the composed component")
+    except InvalidArtifactError as exc:
         raise InvalidArtifactError(
-            f"the composed component does not validate: {first}",
+            exc.message.replace("is not a valid component", "does not validate"),
             "this is a bug in mcpkg's composer: please report it with your mcpkg.lock",
         ) from exc
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("ok\n")
     return True
 
 
@@ -145,7 +133,3 @@ def compose_project(
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
     exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
     return ComposeResult(output, digest, len(data), imports, exports, relocked, validated)
-
-
-def describe(result: ComposeResult) -> str:
-    return json.dumps(result.to_json())

@@ -1,0 +1,186 @@
+"""`mcpkg run`: a composed stdio server under wasmtime (WASI preview 2), compiled once.
+
+Compile once: the native code wasmtime produces is kept under `<cache>/compiled/`, keyed
+by the server's sha256, wasmtime's version and the engine settings. That artifact is
+native code in a user-writable directory, so its own sha256 is recorded beside it when it
+is written and checked before every load: an artifact that does not match is compiled
+afresh, never loaded.
+
+Sandbox: stdin, stdout and stderr are attached; no environment variable, directory or
+network is granted beyond `--env K=V` and `--dir HOST::GUEST` (wasmtime's WASI denies
+sockets unless asked; wasmtime-py cannot grant them, so `--allow-network` says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcpkg.cache import Cache, atomic_write_bytes, hash_file
+from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
+from mcpkg.reference import Digest
+from mcpkg.wasm.inspect import component_model
+from mcpkg.wasm.model import ComponentModel
+
+ENGINE_SETTINGS = "cranelift-speed"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    artifact: Path
+    compiled: bool  # False when the cached artifact was loaded
+
+
+def new_engine() -> Any:
+    import wasmtime
+
+    return wasmtime.Engine(wasmtime.Config())
+
+
+def _key(digest: str) -> str:
+    import wasmtime
+
+    version = getattr(wasmtime, "__version__", "unknown")
+    return hashlib.sha256(f"{digest}\0{version}\0{ENGINE_SETTINGS}".encode()).hexdigest()
+
+
+def _paths(cache: Cache, digest: str) -> tuple[Path, Path]:
+    directory = cache.root / "compiled"
+    key = _key(digest)
+    return directory / f"{key}.cwasm", directory / f"{key}.sha256"
+
+
+def compile_and_store(cache: Cache, engine: Any, data: bytes | str, digest: str, what: str) -> tuple[Any, Path]:
+    """Compile a component (bytes or a file path) and keep the artifact with its checksum."""
+    import wasmtime
+    import wasmtime.component as wc
+
+    try:
+        component = wc.Component.from_file(engine, data) if isinstance(data, str) else wc.Component(engine, data)
+    except wasmtime.WasmtimeError as exc:
+        raise InvalidArtifactError(f"{what} is not a valid component: {str(exc).strip().splitlines()[0]}") from exc
+    compiled = bytes(component.serialize())
+    artifact, checksum = _paths(cache, digest)
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(artifact, compiled, 0o600)
+    atomic_write_bytes(checksum, ("sha256:" + hashlib.sha256(compiled).hexdigest() + "\n").encode(), 0o600)
+    return component, artifact
+
+
+def cached_artifact_ok(cache: Cache, digest: str) -> bool:
+    artifact, checksum = _paths(cache, digest)
+    if not (artifact.is_file() and checksum.is_file()):
+        return False
+    return str(hash_file(artifact)[0]) == checksum.read_text().strip()
+
+
+def load_component(cache: Cache, server: Path, digest: str) -> tuple[Any, Any, Prepared]:
+    """(engine, component, prepared): from the verified cached artifact, else compiled."""
+    import wasmtime
+    import wasmtime.component as wc
+
+    engine = new_engine()
+    artifact, _ = _paths(cache, digest)
+    if cached_artifact_ok(cache, digest):
+        try:
+            return engine, wc.Component.deserialize_file(engine, str(artifact)), Prepared(artifact, False)
+        except wasmtime.WasmtimeError:
+            pass  # from another wasmtime build: compile afresh
+    component, artifact = compile_and_store(cache, engine, str(server), digest, str(server))
+    return engine, component, Prepared(artifact, True)
+
+
+def parse_dirs(values: list[str]) -> list[tuple[str, str]]:
+    dirs = []
+    for value in values:
+        host, sep, guest = value.partition("::")
+        if not sep or not host or not guest:
+            raise UsageError(f"--dir {value!r} is not HOST::GUEST", "e.g. --dir ./data::/data")
+        if not Path(host).is_dir():
+            raise UsageError(f"--dir {value!r}: {host} is not a directory")
+        dirs.append((str(Path(host).resolve()), guest))
+    return dirs
+
+
+def parse_env(values: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env {value!r} is not K=V", "e.g. --env LOG_LEVEL=debug")
+        pairs.append((key, val))
+    return pairs
+
+
+def serve_command(server: Path) -> str:
+    return f"wasmtime serve -Scommon --addr 127.0.0.1:8080 {server}"
+
+
+def inspect_server(cache: Cache, server: Path) -> tuple[ComponentModel, Digest]:
+    digest, _ = hash_file(server)
+    return component_model(server, digest, cache, str(server)), digest
+
+
+def is_http(model: ComponentModel) -> bool:
+    return any(name.startswith("wasi:http/incoming-handler@") for name in model.exports)
+
+
+def run_export(model: ComponentModel, server: Path) -> str:
+    names = [name for name in model.exports if name.startswith("wasi:cli/run@")]
+    if not names:
+        raise UsageError(
+            f"{server} exports neither wasi:cli/run nor wasi:http/incoming-handler",
+            "mcpkg run takes a composed server (`mcpkg compose`)",
+        )
+    return names[0]
+
+
+def run_server(
+    cache: Cache,
+    server: Path,
+    model: ComponentModel,
+    digest: Digest,
+    dirs: list[tuple[str, str]],
+    env: list[tuple[str, str]],
+) -> tuple[int, Prepared]:
+    """Run the stdio server to completion; returns (exit code, how it was prepared)."""
+    import wasmtime
+    import wasmtime.component as wc
+
+    run_name = run_export(model, server)
+    engine, component, prepared = load_component(cache, server, str(digest))
+    linker = wc.Linker(engine)
+    linker.add_wasip2()
+    store = wasmtime.Store(engine)
+    wasi = wasmtime.WasiConfig()
+    wasi.inherit_stdin()
+    wasi.inherit_stdout()
+    wasi.inherit_stderr()
+    wasi.argv = [server.name]
+    if env:
+        wasi.env = env
+    for host, guest in dirs:
+        wasi.preopen_dir(host, guest)
+    store.set_wasi(wasi)
+    try:
+        instance = linker.instantiate(store, component)
+    except wasmtime.WasmtimeError as exc:
+        raise McpkgError(
+            f"cannot start {server}: {str(exc).strip().splitlines()[0]}",
+            "the server imports something WASI preview 2 does not provide",
+        ) from exc
+    index = component.get_export_index(run_name)
+    func_index = component.get_export_index("run", index) if index is not None else None
+    func = instance.get_func(store, func_index) if func_index is not None else None
+    if func is None:
+        raise McpkgError(f"{server}: cannot find the run function of {run_name}")
+    try:
+        result = func(store)
+    except wasmtime.ExitTrap as exit_trap:
+        return exit_trap.code, prepared
+    except wasmtime.Trap as trap:
+        raise McpkgError(f"{server} trapped: {str(trap).strip().splitlines()[0]}") from trap
+    ok = result is None or getattr(result, "tag", None) == "ok"
+    return (0 if ok else 1), prepared
