@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -267,13 +268,122 @@ def bench_lock(registry: Registry, runs: int, work: Path) -> None:
         print(f"{name:<22} {statistics.median(values):9.3f} {min(values):7.3f} {max(values):7.3f} {requests[name]:>14}")
 
 
+def _compose_once(
+    files: dict[str, Path],
+    parts: dict[str, Any],
+    transport: str,
+    chain: list[str],
+    terminal: str,
+    service: str,
+    output: Path,
+) -> None:
+    """mcpkg's composition in-process: read the parts, check the chain, encode, write."""
+    from mcpkg.compose.encoder import encode_composition
+    from mcpkg.wasm.compat import check_chain
+
+    for label, path in files.items():
+        parts[label].data = path.read_bytes()
+    report = check_chain(
+        (transport, parts[transport].model),
+        [(c, parts[c].model) for c in chain],
+        (terminal, parts[terminal].model),
+        [(service, parts[service].model)],
+    )
+    chunks = encode_composition(transport, chain, terminal, [service], parts, report.wiring.links)
+    with output.open("wb") as out:
+        out.writelines(chunks)
+
+
+def bench_compose(runs: int, work: Path) -> None:
+    """Compose chains of 5, 10 and 30 components (transport, N-3 middleware, terminal,
+    writers), small (a few KiB each: components that are exactly their role world) and
+    large (each padded to 24 MiB with a custom section): mcpkg's composer in-process
+    (types from the cache; wasmtime's validation compile excluded and timed apart) vs the
+    whole `wasm-tools compose` process on an equivalent config vs a plain copy of the
+    input bytes (the floor)."""
+    import shutil as _shutil
+
+    import yaml
+
+    from mcpkg.cache import Cache, hash_file
+    from mcpkg.compose.encoder import Part
+    from mcpkg.wasm.inspect import component_model
+    from tests.harness.compose_tool import ServerParts, compose_config, find_wasm_tools
+    from tests.harness.witbuild import build_world
+
+    tool = find_wasm_tools()
+    base = work / "compose-worlds"
+    base.mkdir()
+    for world in ("stdio-transport", "middleware", "initialize-handler", "writers"):
+        build_world(ROOT / "wit", world, base / f"{world}.wasm")
+    cache = Cache(work / "compose-cache")
+    rows = []
+    for size_name, pad in (("small", 0), ("24 MiB each", 24 * 1024 * 1024)):
+        for count in (5, 10, 30):
+            directory = work / f"compose-{count}-{pad}"
+            directory.mkdir()
+            files: dict[str, Path] = {}
+            layout = ["stdio-transport", *(["middleware"] * (count - 3)), "initialize-handler", "writers"]
+            for index, world in enumerate(layout):
+                label = f"c{index:02d}-{world}"
+                data = (base / f"{world}.wasm").read_bytes()
+                if pad:
+                    data = padded_component(data, pad)
+                (directory / f"{label}.wasm").write_bytes(data)
+                files[label] = directory / f"{label}.wasm"
+            labels = list(files)
+            transport, chain, terminal, service = labels[0], labels[1:-2], labels[-2], labels[-1]
+            parts = {}
+            for label, path in files.items():
+                digest, _ = hash_file(path)
+                parts[label] = Part(label, b"", component_model(path, digest, cache, label))
+            config = directory / "compose.yml"
+            server_parts = ServerParts(files[transport], [files[c] for c in chain], files[terminal], [files[service]])
+            config.write_text(yaml.safe_dump(compose_config(server_parts, tool), sort_keys=False))
+
+            times: dict[str, list[float]] = {"mcpkg": [], "wasm-tools compose": [], "copy": []}
+            for _ in range(runs):
+                started = time.perf_counter()
+                _compose_once(files, parts, transport, chain, terminal, service, directory / "ours.wasm")
+                times["mcpkg"].append(time.perf_counter() - started)
+                times["wasm-tools compose"].append(
+                    run_timed(
+                        [
+                            tool,
+                            "compose",
+                            str(files[transport]),
+                            "-c",
+                            str(config),
+                            "-o",
+                            str(directory / "theirs.wasm"),
+                        ],
+                        dict(os.environ),
+                    )
+                )
+                started = time.perf_counter()
+                with (directory / "copy.bin").open("wb") as copy_out:
+                    for path in files.values():
+                        copy_out.write(path.read_bytes())
+                times["copy"].append(time.perf_counter() - started)
+            total = sum(p.stat().st_size for p in files.values())
+            rows.append((size_name, count, total, {k: statistics.median(v) for k, v in times.items()}))
+            _shutil.rmtree(directory)
+    print(f"\ncompose, medians of {runs} runs (mcpkg in-process, wasmtime validation excluded)")
+    print(f"{'inputs':<12} {'n':>3} {'total MiB':>9} {'mcpkg s':>8} {'wasm-tools s':>12} {'copy s':>7} {'x copy':>7}")
+    for size_name, count, total, medians in rows:
+        print(
+            f"{size_name:<12} {count:>3} {total / 1024 / 1024:9.1f} {medians['mcpkg']:8.3f} "
+            f"{medians['wasm-tools compose']:12.3f} {medians['copy']:7.3f} {medians['mcpkg'] / medians['copy']:7.2f}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock")
+    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock, compose")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock"]
+    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose"]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
@@ -282,6 +392,8 @@ def main() -> int:
             bench_inspect(args.runs, work)
         if "lock" in args.benchmarks:
             bench_lock(registry, args.runs, work)
+        if "compose" in args.benchmarks:
+            bench_compose(args.runs, work)
     return 0
 
 

@@ -1,10 +1,8 @@
 """The demo behind `./scripts/demo`: every step is a real mcpkg command against a real
-registry on loopback, printed as it runs. Uses a temporary cache, config and project, so
-it never touches the user's own, and stops the registry it started.
-
-Until `mcpkg compose` lands, the last step composes the locked components with
-`wasm-tools compose` (scaffolding, see tests/harness/compose_tool.py) and runs the server
-under wasmtime, talking to it with the official MCP Python SDK."""
+registry on loopback, printed as it runs: publish, sign, inspect, lock under a requiring
+trust policy, compose, and run the server with the official MCP Python SDK as client.
+Uses a temporary cache, config and project, so it never touches the user's own, and stops
+the registry it started."""
 
 from __future__ import annotations
 
@@ -20,7 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.compose_tool import ServerParts, compose  # noqa: E402
 from tests.harness.registry import running_registry  # noqa: E402
 
 MCPKG = str(ROOT / ".venv" / "bin" / "mcpkg")
@@ -46,11 +43,11 @@ def run(env: dict[str, str], *args: str, expect_failure: bool = False, show: boo
     return result.stdout
 
 
-async def talk(server: list[str]) -> None:
+async def talk(server: list[str], env: dict[str, str]) -> None:
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    params = StdioServerParameters(command=server[0], args=server[1:])
+    params = StdioServerParameters(command=server[0], args=server[1:], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         init = await session.initialize()
         print(f"initialize -> {init.server_info.name} {init.server_info.version}, protocol {init.protocol_version}")
@@ -115,35 +112,17 @@ def main() -> int:
         run(env, "lock", "--check", "-C", str(project))
         run(env, "tree", "-C", str(project))
 
-        step("compose the locked components (wasm-tools compose, until `mcpkg compose` lands) and run them")
-        parts = home / "parts"
-        parts.mkdir()
-        for name in MCP_FIXTURES:
-            run(env, "-q", "pull", f"mcp:{name}@0.1", "-o", str(parts / f"{name}.wasm"), show=False)
-        server = compose(
-            ServerParts(
-                transport=parts / "stdio-transport.wasm",
-                chain=[
-                    parts / "logging-middleware.wasm",
-                    parts / "tools-handler.wasm",
-                    parts / "resources-handler.wasm",
-                ],
-                terminal=parts / "initialize-handler.wasm",
-                services=[parts / "writers.wasm"],
-            ),
-            home / "server.wasm",
-        )
-        print(f"composed {server} ({server.stat().st_size / 1024 / 1024:.1f} MiB)")
-        from tests.e2e.servers import find_wasmtime
-
-        wasmtime = str(find_wasmtime())
-        cwasm = home / "server.cwasm"
-        print("compiling it once with wasmtime (winch; about 20 s) ...", flush=True)
+        step("compose the locked set into one server with mcpkg's own composer (wasmtime validates it)")
+        server = home / "server.wasm"
         started = time.monotonic()
-        subprocess.run([wasmtime, "compile", "-C", "compiler=winch", str(server), "-o", str(cwasm)], check=True)
-        print(f"compiled in {time.monotonic() - started:.1f} s")
-        step("an MCP client (the official Python SDK) talks to the server over stdio")
-        asyncio.run(talk([wasmtime, "run", "--allow-precompiled", "-C", "compiler=winch", str(cwasm)]))
+        run(env, "compose", "-C", str(project), "-o", str(server), "--locked")
+        print(f"(composed and validated in {time.monotonic() - started:.1f} s; the compile is kept for `mcpkg run`)")
+        run(env, "compose", "-C", str(project), "-o", str(home / "again.wasm"), "--locked", show=False)
+        same = (home / "again.wasm").read_bytes() == server.read_bytes()
+        print(f"composing the same lock again gives byte-identical output: {same}")
+
+        step("an MCP client (the official Python SDK) spawns `mcpkg run server.wasm` and talks to it over stdio")
+        asyncio.run(talk([MCPKG, "run", str(server)], env))
     print("\ndemo finished; the registry was stopped and the temporary files removed")
     return 0
 

@@ -1414,6 +1414,17 @@ def raw_section(section: AnySection) -> Section:
     return section if isinstance(section, Section) else Section(section.id, section_payload(section))
 
 
+def encode_chunks(sections: Iterable[AnySection]) -> list[bytes]:
+    """The component binary as a list of chunks whose concatenation is the binary: raw
+    payloads (nested components of many MB) are referenced, never copied."""
+    chunks = [PREAMBLE]
+    for section in sections:
+        payload = section_payload(section)
+        chunks.append(bytes([section.id]) + encode_u32(len(payload)))
+        chunks.append(payload)
+    return chunks
+
+
 def encode_component(sections: Iterable[AnySection] | Component) -> bytes:
     """A component binary: the preamble, then each section as id, u32 size, payload."""
     if isinstance(sections, Component):

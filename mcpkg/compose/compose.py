@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcpkg.cache import atomic_write_bytes, hash_file
+from mcpkg.cache import hash_file
 from mcpkg.compose.encoder import Part, encode_composition
 from mcpkg.context import Context
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
@@ -47,7 +47,34 @@ class ComposeResult:
         }
 
 
-def validate_with_wasmtime(ctx: Context, data: bytes, digest: str) -> bool:
+def write_validated(ctx: Context, chunks: list[bytes], output: Path) -> tuple[str, int, bool]:
+    """Write the chunks to a temp file beside `output` (hashing as they go), validate that
+    file with wasmtime, then rename it into place. Nothing is left behind on failure."""
+    import contextlib
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        hasher = hashlib.sha256()
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                hasher.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        digest = "sha256:" + hasher.hexdigest()
+        validated = validate_with_wasmtime(ctx, Path(tmp), digest)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, output)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return digest, size, validated
+
+
+def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
     """Compile `data` with wasmtime (the only way it validates a component). The compiled
     artifact is kept for `mcpkg run`, so a server is compiled once: composing the same lock
     again, or running it, does not compile. Returns whether a compile happened."""
@@ -56,7 +83,7 @@ def validate_with_wasmtime(ctx: Context, data: bytes, digest: str) -> bool:
     if cached_artifact_ok(ctx.cache, digest):
         return False
     try:
-        compile_and_store(ctx.cache, new_engine(), data, digest, "the composed component")
+        compile_and_store(ctx.cache, new_engine(), str(data), digest, "the composed component")
     except InvalidArtifactError as exc:
         raise InvalidArtifactError(
             exc.message.replace("is not a valid component", "does not validate"),
@@ -125,11 +152,9 @@ def compose_project(
             "fix mcpkg.toml and run `mcpkg lock`",
             {"problems": problems},
         )
-    data = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    validated = validate_with_wasmtime(ctx, data, digest)
+    chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
     output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(output, data)
+    digest, size, validated = write_validated(ctx, chunks, output)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
     exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
-    return ComposeResult(output, digest, len(data), imports, exports, relocked, validated)
+    return ComposeResult(output, digest, size, imports, exports, relocked, validated)

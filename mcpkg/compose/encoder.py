@@ -64,7 +64,7 @@ from mcpkg.compose.binary import (
     TypeSection,
     ValType,
     VariantType,
-    encode_component,
+    encode_chunks,
 )
 from mcpkg.errors import IncompatibleError
 from mcpkg.wasm.model import ComponentModel, Item, Type, canonical_text, semver_key, types_equal, version_of
@@ -125,13 +125,19 @@ class _InstanceTypeBuilder:
 
     def use_resource(self, ref: dict[str, str]) -> None:
         key = (semver_key(ref["interface"]), ref["name"])
-        if key in self.resources:
+        exported_as = ref.get("as", ref["name"])
+        if key in self.resources and exported_as == ref["name"]:
+            return
+        if key in self.resources:  # another name for one of this interface's resources
+            self._new_type(ExportDecl(ExternName(exported_as), TypeDesc(self.resources[key])))
             return
         outer = self.outer_resources.get(key)
         if outer is None:
             raise IncompatibleError(f"{self.interface} uses resource {ref['name']} of {ref['interface']}, not imported")
         aliased = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
-        self.resources[key] = self._new_type(ExportDecl(ExternName(ref["name"]), TypeDesc(aliased)))
+        exported = self._new_type(ExportDecl(ExternName(exported_as), TypeDesc(aliased)))
+        if exported_as == ref["name"]:
+            self.resources[key] = exported
 
     def own_resource(self, name: str) -> None:
         self.resources[(semver_key(self.interface), name)] = self._new_type(
@@ -299,9 +305,10 @@ def encode_composition(
     services: list[str],
     parts: dict[str, Part],
     links: dict[tuple[str, str], tuple[str, str]],
-) -> bytes:
-    """The composed component's bytes. `links` maps (importer, import) to (provider,
-    export); every other import becomes an import of the composed component."""
+) -> list[bytes]:
+    """The composed component, as chunks to write in order (the inner components are not
+    copied). `links` maps (importer, import) to (provider, export); every other import
+    becomes an import of the composed component."""
     ordered = [transport, *chain, terminal, *services]
     host = {name for label in ordered for name in parts[label].model.imports if (label, name) not in links}
     sections: list[object] = []
@@ -312,10 +319,15 @@ def encode_composition(
     host_instance: dict[str, int] = {}
     for iface in _merge_host_interfaces([parts[n] for n in ordered], host):
         builder = _InstanceTypeBuilder(iface.name, outer_resources, outer_named, iface.types)
+        own = semver_key(iface.name)
         for ref in iface.uses:
-            builder.use_resource(ref)
+            if semver_key(ref["interface"]) != own:
+                builder.use_resource(ref)
         for resource in iface.resources:
             builder.own_resource(resource)
+        for ref in iface.uses:  # other names for its own resources, once they exist
+            if semver_key(ref["interface"]) == own:
+                builder.use_resource(ref)
         for tname, t in iface.types.items():
             builder.named_type(tname, t)
         for fname, f in iface.functions.items():
@@ -375,7 +387,7 @@ def encode_composition(
         exports.append(Export(ExternName(name), INSTANCE, outer_instances))
         outer_instances += 1
     sections.append(ExportSection(tuple(exports)))
-    return encode_component(sections)  # type: ignore[arg-type]
+    return encode_chunks(sections)  # type: ignore[arg-type]
 
 
 def _service_order(services: list[str], links: dict[tuple[str, str], tuple[str, str]]) -> list[str]:

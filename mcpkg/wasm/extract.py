@@ -91,10 +91,12 @@ class _Extractor:
                     functions[name] = self.func(inner_ty)
                 elif isinstance(inner_ty, wc.ResourceType):
                     ref = self.resource_ref(inner_ty)
-                    if ref["interface"] == own_name:
+                    if ref["interface"] == own_name and ref["name"] == name:
                         resources.append(name)
-                    else:
+                    elif ref["name"] == name:
                         uses.append(ref)
+                    else:  # another name for a resource (`type headers = fields`)
+                        uses.append({**ref, "as": name})
                 elif isinstance(inner_ty, (wc.ComponentType, wc.ModuleType, wc.ComponentInstanceType)):
                     continue
                 else:

@@ -16,7 +16,7 @@ from mcpkg.errors import InvalidArtifactError
 from mcpkg.reference import Digest
 from mcpkg.wasm.model import ComponentModel
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 
 def _types_path(cache: Cache, digest: Digest) -> Path:

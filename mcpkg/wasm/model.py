@@ -16,7 +16,8 @@ Resources are identified by (defining interface, name), never by wasmtime object
 identity (two components' resources never compare equal inside wasmtime). An item is:
 
     {"kind": "instance", "functions": {name: F}, "resources": [names defined here],
-     "uses": [{"interface", "name"}: resources of other interfaces], "types": {name: T}}
+     "uses": [{"interface", "name", "as"?}: resources of other interfaces, or another
+              name ("as") for a resource, e.g. `type headers = fields`], "types": {name: T}}
     {"kind": "func", ...F}     F = {"params": [[name, T], ...], "result": T|None}
     {"kind": "component"|"module"|"resource"|"type"}
 """

@@ -43,8 +43,14 @@ def _render_interface(full: str, item: Item, defined: dict[str, tuple[str, str]]
     pkg = (_package_of(full) or ("", ""))[0]
     lines: list[str] = []
     uses: dict[str, list[str]] = {}
+    aliases: list[str] = []
     for ref in item.get("uses", []):
-        uses.setdefault(ref["interface"], []).append(ref["name"])
+        if "as" in ref and ref["interface"] == full:
+            aliases.append(f"type {ref['as']} = {ref['name']};")
+        elif "as" in ref:
+            uses.setdefault(ref["interface"], []).append(f"{ref['name']} as {ref['as']}")
+        else:
+            uses.setdefault(ref["interface"], []).append(ref["name"])
     names: dict[str, str] = {}
     own_types: list[tuple[str, Type]] = []
     for tname, t in item.get("types", {}).items():
@@ -69,6 +75,7 @@ def _render_interface(full: str, item: Item, defined: dict[str, tuple[str, str]]
         lines.extend(_render_definition(tname, t, names))
         lines.append("")
     functions = item.get("functions", {})
+    trailing_aliases = aliases
     for resource in item.get("resources", []):
         members: list[str] = []
         for fname, f in functions.items():
@@ -93,6 +100,8 @@ def _render_interface(full: str, item: Item, defined: dict[str, tuple[str, str]]
         result = f.get("result")
         arrow = f" -> {render_type(result, names)}" if result is not None else ""
         lines.append(f"{fname}: func({joined}){arrow};")
+    if trailing_aliases:
+        lines.extend([*trailing_aliases, ""])
     while lines and lines[-1] == "":
         lines.pop()
     return lines

@@ -130,9 +130,9 @@ def test_different_wasi_patch_versions_compose(roles_dir: Path, tmp_path: Path, 
         [("writers", parts["writers"].model)],
     )
     assert report.ok
-    data = encode_composition("stdio", ["logger", "tools"], "init", ["writers"], parts, report.wiring.links)
+    chunks = encode_composition("stdio", ["logger", "tools"], "init", ["writers"], parts, report.wiring.links)
     out = tmp_path / "mixed.wasm"
-    out.write_bytes(data)
+    out.write_bytes(b"".join(chunks))
     subprocess.run([wasm_tools, "validate", str(out)], check=True)
     items = _world_items(wasm_tools, out)
     assert "import wasi:io/streams@0.2.9;" in items and "import wasi:io/streams@0.2.3;" not in items

@@ -1,0 +1,166 @@
+"""From a registry to answers: publish and sign the fixtures, lock under a requiring trust
+policy, compose with mcpkg, and talk MCP to `mcpkg run server.wasm` (stdio) and to
+`wasmtime serve` (HTTP) with the official SDK."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.conftest import Mcpkg
+from tests.e2e.servers import HttpServer, Wasmtime, compile_server, free_port, stop, wait_for_port
+from tests.e2e.test_fixture_proof import CHECKS, check_initialize, http_session, run
+from tests.harness.registry import Registry
+
+PARTS = ["logging-middleware", "tools-handler", "resources-handler", "initialize-handler", "writers"]
+
+
+@dataclass
+class Published:
+    runner: Mcpkg
+    project: Path
+    server: Path
+    http_server: Path
+
+
+def _project(root: Path, host: str, key: Path, transport: str) -> Path:
+    root.mkdir(parents=True)
+    names = [transport, *PARTS]
+    components = "".join(f'\n[components.{n}]\nref = "{host}/e2e/{n}"\nversion = "^0.1"\n' for n in names)
+    (root / "mcpkg.toml").write_text(
+        f'[server]\nname = "e2e"\ntransport = "{transport}"\n'
+        'chain = ["logging-middleware", "tools-handler", "resources-handler"]\nterminal = "initialize-handler"\n'
+        f'{components}\n[trust."{host}/e2e/*"]\nkeys = ["{key}"]\nrequire = true\n'
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def published(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    home = tmp_path_factory.mktemp("registry-e2e")
+    runner = Mcpkg(home / "home")
+    password = {"COSIGN_PASSWORD": "e2e"}
+    runner.ok("keygen", "--output-prefix", str(home / "keys" / "pub"), env=password)
+    for name in ["stdio-transport", "http-transport", *PARTS]:
+        runner.ok("push", str(fixtures / "mcp" / f"{name}.wasm"), f"{registry.host}/e2e/{name}:0.1.0")
+        runner.ok("sign", f"{registry.host}/e2e/{name}:0.1.0", "--key", str(home / "keys" / "pub.key"), env=password)
+    key = home / "keys" / "pub.pub"
+    stdio = _project(home / "stdio", registry.host, key, "stdio-transport")
+    runner.ok("lock", "-C", str(stdio))
+    server = home / "server.wasm"
+    runner.ok("compose", "-C", str(stdio), "-o", str(server), "--locked")
+    http = _project(home / "http", registry.host, key, "http-transport")
+    http_server = home / "http-server.wasm"
+    runner.ok("compose", "-C", str(http), "-o", str(http_server))
+    return Published(runner, stdio, server, http_server)
+
+
+def _env(runner: Mcpkg) -> dict[str, str]:
+    return {**os.environ, **{k: v for k, v in runner.env.items() if v is not None}}
+
+
+@asynccontextmanager
+async def mcpkg_run_session(published: Published, errlog: object) -> AsyncIterator[ClientSession]:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcpkg", "run", str(published.server)], env=_env(published.runner)
+    )
+    async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:  # type: ignore[arg-type]
+        yield session
+
+
+def test_mcpkg_run_initialize(published: Published, tmp_path: Path) -> None:
+    async def main() -> None:
+        with (tmp_path / "stderr.log").open("w") as errlog:
+            async with mcpkg_run_session(published, errlog) as session:
+                await check_initialize(session)
+
+    run(main)
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_mcpkg_run(published: Published, tmp_path: Path, check: str) -> None:
+    async def main() -> None:
+        with (tmp_path / "stderr.log").open("w") as errlog:
+            async with mcpkg_run_session(published, errlog) as session:
+                await session.initialize()
+                await CHECKS[check](session)
+
+    run(main)
+
+
+def _run_verbose(published: Published) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mcpkg", "-v", "run", str(published.server)],
+        input="", capture_output=True, text=True, env=_env(published.runner), timeout=600,
+    )  # fmt: skip
+
+
+def test_compiled_once_and_tampered_artifact_is_recompiled(published: Published) -> None:
+    first = _run_verbose(published)
+    assert first.returncode == 0, first.stderr
+    assert "loaded the cached compiled artifact" in first.stderr  # compose compiled it already
+    artifacts = list((published.runner.cache / "compiled").glob("*.cwasm"))
+    stdio_artifact = next(a for a in artifacts if a.name in first.stderr)
+    data = bytearray(stdio_artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stdio_artifact.chmod(0o600)
+    stdio_artifact.write_bytes(bytes(data))
+    again = _run_verbose(published)
+    assert again.returncode == 0, again.stderr
+    assert "compiled artifact" in again.stderr and "loaded the cached" not in again.stderr
+    third = _run_verbose(published)
+    assert "loaded the cached compiled artifact" in third.stderr
+
+
+def test_http_server_prints_serve_command(published: Published) -> None:
+    result = published.runner.ok("run", str(published.http_server))
+    assert result.stdout.startswith("wasmtime serve -Scommon --addr 127.0.0.1:")
+
+
+@pytest.fixture(scope="session")
+def mcpkg_http(
+    published: Published, wasmtime_cli: Wasmtime, compiled_servers: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HttpServer]:
+    server = compile_server(wasmtime_cli, published.http_server, compiled_servers)
+    port = free_port()
+    log = tmp_path_factory.mktemp("mcpkg-serve") / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(wasmtime_cli.binary), *wasmtime_cli.serve_args(server.cwasm, port)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    try:
+        wait_for_port(process, port, log)
+        yield HttpServer(f"http://127.0.0.1:{port}/mcp", log)
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_mcpkg_composed_http_server(mcpkg_http: HttpServer, check: str) -> None:
+    async def main() -> None:
+        async with http_session(mcpkg_http) as session:
+            await check_initialize(session)
+            await CHECKS[check](session)
+
+    run(main)
+
+
+def test_run_flags(published: Published, tmp_path: Path) -> None:
+    bad_dir = published.runner("run", str(published.server), "--dir", "nope")
+    assert bad_dir.exit_code == 2 and "HOST::GUEST" in bad_dir.stderr
+    bad_env = published.runner("run", str(published.server), "--env", "NOEQUALS")
+    assert bad_env.exit_code == 2
+    network = published.runner("run", str(published.server), "--allow-network")
+    assert network.exit_code == 2 and "wasmtime run -S inherit-network" in network.stderr
+    missing = published.runner("run", str(tmp_path / "absent.wasm"))
+    assert missing.exit_code == 1 and "mcpkg compose" in missing.stderr
