@@ -9,6 +9,8 @@ Outputs:
 
 - `greeter.wasm`, `logger.wasm`, `answer.wasm`, `core-module.wasm`: small registry fixtures;
 - `large.wasm`: a componentize-py component over 20 MB;
+- `probe.wasm`: a command that prints the environment and directory it sees (for the
+  sandbox tests of `mcpkg run`);
 - `mcp/<name>.wasm`: runnable MCP server parts, one componentize-py build of
   `src/mcp/<name>/app.py` against its role world in `wit/` (see `MCP_COMPONENTS`);
 - `broken/<name>.wasm`: components that pretend to be a role but break the contract, made
@@ -132,6 +134,17 @@ def build_mcp(name: str, world: str) -> str:
     return out.relative_to(BUILD).as_posix()
 
 
+def build_probe(tmp: Path) -> str:
+    """componentize-py build of src/probe: a command printing the env and /data it sees."""
+    wit = tmp / "probe-wit"
+    shutil.copytree(WIT / "deps", wit / "deps")
+    shutil.copy(SRC / "probe" / "probe.wit", wit / "probe.wit")
+    out = BUILD / "probe.wasm"
+    app = ["-p", str(SRC / "probe"), "app"]
+    run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", "probe", "componentize", *app, "-o", str(out)])
+    return out.name
+
+
 def build_broken(tool: str, tmp: Path, name: str, world: str) -> str:
     core = tmp / f"{name}.core.wasm"
     out = BUILD / "broken" / f"{name}.wasm"
@@ -169,7 +182,7 @@ def build(tool: str) -> dict[str, str]:
     jobs = max(1, int(os.environ.get("MCPKG_FIXTURE_JOBS", "2")))
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        steps: dict[str, Callable[[], str]] = {"large": partial(build_large, tmp)}
+        steps: dict[str, Callable[[], str]] = {"large": partial(build_large, tmp), "probe": partial(build_probe, tmp)}
         steps.update({f"mcp/{name}": partial(build_mcp, name, world) for name, world in MCP_COMPONENTS.items()})
         futures = [pool.submit(timed, key, step) for key, step in steps.items()]
         try:

@@ -377,13 +377,67 @@ def bench_compose(runs: int, work: Path) -> None:
         )
 
 
+def _time_to_initialize(argv: list[str], env: dict[str, str]) -> float:
+    """Seconds from spawning `argv` to its first line of output after an initialize."""
+    request = (
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        '"capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}\n'
+    )
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(request.encode())
+    process.stdin.flush()
+    line = process.stdout.readline()
+    elapsed = time.perf_counter() - started
+    process.stdin.close()
+    process.wait(timeout=60)
+    if b'"result"' not in line:
+        raise SystemExit(f"no initialize answer from {' '.join(argv)}: {line!r}")
+    return elapsed
+
+
+def bench_run(runs: int, work: Path) -> None:
+    """`mcpkg run server.wasm`: from start to the first `initialize` answer, cold (the
+    server is compiled) and warm (the cached artifact is loaded)."""
+    mcp = ROOT / "registry-fixtures" / "build" / "mcp"
+    project = work / "run-project"
+    project.mkdir()
+    names = [
+        "stdio-transport",
+        "logging-middleware",
+        "tools-handler",
+        "resources-handler",
+        "initialize-handler",
+        "writers",
+    ]
+    components = "".join(f'\n[components.{n}]\npath = "{mcp / (n + ".wasm")}"\n' for n in names)
+    (project / "mcpkg.toml").write_text(
+        '[server]\nname = "bench"\ntransport = "stdio-transport"\n'
+        'chain = ["logging-middleware", "tools-handler", "resources-handler"]\nterminal = "initialize-handler"\n'
+        + components
+    )
+    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), MCPKG_CACHE_DIR=str(work / "run-cache"))
+    server = work / "server.wasm"
+    run_timed([MCPKG, "-q", "compose", "-C", str(project), "-o", str(server)], env)
+    for artifact in (work / "run-cache" / "compiled").glob("*"):
+        artifact.unlink()  # cold: nothing compiled yet
+    cold = _time_to_initialize([MCPKG, "run", str(server)], env)
+    warm = [_time_to_initialize([MCPKG, "run", str(server)], env) for _ in range(runs)]
+    print(f"\nmcpkg run of the fixture server ({server.stat().st_size / 1024 / 1024:.0f} MiB): start to first answer")
+    print(f"cold (compiles):        {cold:7.2f} s")
+    print(f"warm (cached artifact): {statistics.median(warm):7.2f} s median of {runs} (min {min(warm):.2f})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock, compose")
+    parser.add_argument(
+        "benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock, compose, run"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose"]
+    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run"]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
@@ -394,6 +448,8 @@ def main() -> int:
             bench_lock(registry, args.runs, work)
         if "compose" in args.benchmarks:
             bench_compose(args.runs, work)
+        if "run" in args.benchmarks:
+            bench_run(args.runs, work)
     return 0
 
 

@@ -164,3 +164,24 @@ def test_run_flags(published: Published, tmp_path: Path) -> None:
     assert network.exit_code == 2 and "wasmtime run -S inherit-network" in network.stderr
     missing = published.runner("run", str(tmp_path / "absent.wasm"))
     assert missing.exit_code == 1 and "mcpkg compose" in missing.stderr
+
+
+def test_run_grants_only_what_is_asked(fixtures: Path, tmp_path: Path, mcpkg: Mcpkg) -> None:
+    """--env and --dir are visible inside; without them, nothing of the host is."""
+    probe = fixtures / "probe.wasm"
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hello.txt").write_text("hi")
+    # set for mcpkg itself: it must not reach the guest
+    env = {**_env(mcpkg), "MCPKG_PROBE": "leaked-from-host"}
+
+    def run_probe(*args: str) -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "mcpkg", "run", str(probe), *args],
+            input="", capture_output=True, text=True, env=env, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert run_probe() == ["ENV <unset>", "DIR <none>"]
+    assert run_probe("--env", "MCPKG_PROBE=granted", "--dir", f"{data}::/data") == ["ENV granted", "DIR hello.txt"]
