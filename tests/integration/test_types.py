@@ -279,3 +279,32 @@ def test_wasmcp_components_are_recognised(wasmcp_dir: Path, tmp_path: Path) -> N
         "terminal": ["wasmcp v0.3 terminal handler"],
         "writer": ["wasmcp v0.3 writer (tools-list-result)"],
     }
+
+
+CYCLE_WIT = """
+package cyc:svc@0.1.0;
+interface x { ping: func() -> u32; }
+interface y { pong: func() -> u32; }
+world a { import y; export x; }
+world b { import x; export y; }
+world user { import x; export mcpkg-dummy: func(); }
+"""
+
+
+def test_service_cycle_is_an_error(models: dict[str, ComponentModel], tmp_path: Path) -> None:
+    wit = tmp_path / "wit"
+    wit.mkdir()
+    (wit / "cyc.wit").write_text(CYCLE_WIT)
+    cache = Cache(tmp_path / "cache")
+    loaded = {}
+    for world in ("a", "b"):
+        path = build_world(wit, world, tmp_path / f"{world}.wasm")
+        digest, _ = hash_file(path)
+        loaded[world] = component_model(path, digest, cache, world)
+    report = check_chain(
+        ("stdio", models["stdio-transport"]),
+        [("tools", models["tools-handler"])],
+        ("init", models["initialize-handler"]),
+        [("writers", models["writers"]), ("svc-a", loaded["a"]), ("svc-b", loaded["b"])],
+    )
+    assert any("services import each other in a cycle: svc-a -> svc-b -> svc-a" in str(p) for p in report.problems)
