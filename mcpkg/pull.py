@@ -25,7 +25,7 @@ from mcpkg.artifact import (
 )
 from mcpkg.config import TrustScope
 from mcpkg.context import Context
-from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, UsageError
+from mcpkg.errors import ConfigError, InvalidArtifactError, UsageError
 from mcpkg.oci.blobs import download_blob
 from mcpkg.reference import Digest, Reference
 from mcpkg.resolve import parse_target, resolve_reference
@@ -75,15 +75,13 @@ def _manifest_bytes(ctx: Context, ref: Reference) -> tuple[bytes, Digest, bool]:
     return fetched.data, fetched.digest, False
 
 
-def _config(ctx: Context, ref: Reference, manifest: WasmManifest, offline: bool) -> WasmConfig:
+def _config(ctx: Context, ref: Reference, manifest: WasmManifest) -> WasmConfig:
     desc = manifest.config
     what = str(ref)
     if desc.size > MAX_CONFIG_BYTES:
         raise InvalidArtifactError(f"{what}: config of {desc.size} bytes exceeds mcpkg's limit")
     data = ctx.cache.read_blob(desc.digest)
     if data is None:
-        if offline:
-            raise IntegrityError(f"{what}: config {desc.digest} missing from the cache")
         client = ctx.client(ref.registry)
         path = ctx.cache.store_stream(
             desc.digest,
@@ -163,7 +161,7 @@ def pull_reference(
     signed_by: tuple[str, ...] = ()
     if with_signature and (not manifest_cached or policy(ctx, ref, project_scopes).applies):
         signature, signed_by = signature_status(ctx, ref, manifest_digest, project_scopes)
-    config = _config(ctx, ref, manifest, offline=False)
+    config = _config(ctx, ref, manifest)
     if config.layer_digests and config.layer_digests != (str(manifest.layer.digest),):
         raise InvalidArtifactError(
             f"{what}: config layerDigests {list(config.layer_digests)} disagree with the manifest layer"

@@ -181,15 +181,15 @@ class _InstanceTypeBuilder:
     ):
         k = t["k"]
         if k == "list":
-            return ListType(self._req(t["of"]))
+            return ListType(self._valtype(t["of"]))
         if k == "option":
-            return OptionType(self._req(t["of"]))
+            return OptionType(self._valtype(t["of"]))
         if k == "tuple":
-            return TupleType(tuple(self._req(e) for e in t["of"]))
+            return TupleType(tuple(self._valtype(e) for e in t["of"]))
         if k == "result":
             return ResultType(self.valtype(t.get("ok")), self.valtype(t.get("err")))
         if k == "record":
-            return RecordType(tuple(Labeled(n, self._req(ft)) for n, ft in t["fields"]))
+            return RecordType(tuple(Labeled(n, self._valtype(ft)) for n, ft in t["fields"]))
         if k == "variant":
             return VariantType(tuple(Case(n, self.valtype(ct)) for n, ct in t["cases"]))
         if k == "enum":
@@ -203,10 +203,6 @@ class _InstanceTypeBuilder:
                 self.use_resource(ref)
             return OwnType(self.resources[key]) if k == "own" else BorrowType(self.resources[key])
         raise IncompatibleError(f"{self.interface}: type {k!r} cannot be composed yet")
-
-    def _req(self, t: Type) -> ValType:
-        value = self._valtype(t)
-        return value
 
     def named_type(self, name: str, t: Type) -> None:
         if t["k"] in ("own", "borrow"):
@@ -234,7 +230,7 @@ class _InstanceTypeBuilder:
             self.named[canonical_text(t)] = exported
 
     def function(self, name: str, f: Item) -> None:
-        params = tuple(Labeled(n, self._req(pt)) for n, pt in f["params"])
+        params = tuple(Labeled(n, self._valtype(pt)) for n, pt in f["params"])
         functype = self._new_type(TypeDecl(FuncType(params, self.valtype(f.get("result")))))
         self.decls.append(ExportDecl(ExternName(name), FuncDesc(functype)))
 

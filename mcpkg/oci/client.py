@@ -255,6 +255,8 @@ class RegistryClient:
         return response
 
     def read_bounded(self, response: requests.Response, limit: int, what: str) -> bytes:
+        import requests
+
         chunks: list[bytes] = []
         total = 0
         try:
@@ -266,14 +268,8 @@ class RegistryClient:
                         "the registry sent more than such a document can need; see docs/limits.md",
                     )
                 chunks.append(chunk)
-        except OSError as exc:
+        except (OSError, requests.exceptions.RequestException) as exc:  # requests wraps socket errors
             raise RegistryError(f"transfer of {what} from {self.registry} was interrupted", "retry") from exc
-        except Exception as exc:  # requests wraps socket errors in its own classes
-            import requests
-
-            if isinstance(exc, requests.exceptions.RequestException):
-                raise RegistryError(f"transfer of {what} from {self.registry} was interrupted", "retry") from exc
-            raise
         finally:
             response.close()
         return b"".join(chunks)

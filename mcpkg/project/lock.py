@@ -259,7 +259,6 @@ def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) 
 @dataclass(frozen=True)
 class LockResult:
     lock: Lockfile
-    written: bool
     changed: bool
     path: Path
 
@@ -284,4 +283,4 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
         changed = existing != data
         if changed:
             atomic_write_bytes(project.lock_path, data)
-    return LockResult(lock, changed, changed, project.lock_path)
+    return LockResult(lock, changed, project.lock_path)

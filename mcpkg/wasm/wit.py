@@ -75,7 +75,6 @@ def _render_interface(full: str, item: Item, defined: dict[str, tuple[str, str]]
         lines.extend(_render_definition(tname, t, names))
         lines.append("")
     functions = item.get("functions", {})
-    trailing_aliases = aliases
     for resource in item.get("resources", []):
         members: list[str] = []
         for fname, f in functions.items():
@@ -100,8 +99,8 @@ def _render_interface(full: str, item: Item, defined: dict[str, tuple[str, str]]
         result = f.get("result")
         arrow = f" -> {render_type(result, names)}" if result is not None else ""
         lines.append(f"{fname}: func({joined}){arrow};")
-    if trailing_aliases:
-        lines.extend([*trailing_aliases, ""])
+    if aliases:
+        lines.extend([*aliases, ""])
     while lines and lines[-1] == "":
         lines.pop()
     return lines
