@@ -11,6 +11,7 @@ Order of work (each step verified before the next; nothing partial becomes visib
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,20 +76,23 @@ def _manifest_bytes(ctx: Context, ref: Reference) -> tuple[bytes, Digest, bool]:
     return fetched.data, fetched.digest, False
 
 
-def _config(ctx: Context, ref: Reference, manifest: WasmManifest) -> WasmConfig:
+def _config(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[WasmConfig, bytes | None]:
+    """The parsed config, and its bytes when they still have to be cached: they are
+    stored only once the layer checked out too, so a failed pull changes nothing."""
     desc = manifest.config
     what = str(ref)
     if desc.size > MAX_CONFIG_BYTES:
-        raise InvalidArtifactError(f"{what}: config of {desc.size} bytes exceeds mcpkg's limit")
-    data = ctx.cache.read_blob(desc.digest)
-    if data is None:
-        client = ctx.client(ref.registry)
-        path = ctx.cache.store_stream(
-            desc.digest,
-            lambda out: download_blob(client, ref.repository, desc.digest, desc.size, out),
+        raise InvalidArtifactError(
+            f"{what}: config of {desc.size} bytes exceeds mcpkg's limit of {MAX_CONFIG_BYTES}",
+            "a Wasm component's config is a few hundred bytes; this artifact is not one (docs/limits.md)",
         )
-        data = path.read_bytes()
-    return parse_config(data, what)
+    data = ctx.cache.read_blob(desc.digest)
+    if data is not None:
+        return parse_config(data, what), None
+    buffer = io.BytesIO()
+    download_blob(ctx.client(ref.registry), ref.repository, desc.digest, desc.size, buffer)
+    fetched = buffer.getvalue()
+    return parse_config(fetched, what), fetched
 
 
 def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, bool]:
@@ -161,12 +165,14 @@ def pull_reference(
     signed_by: tuple[str, ...] = ()
     if with_signature and (not manifest_cached or policy(ctx, ref, project_scopes).applies):
         signature, signed_by = signature_status(ctx, ref, manifest_digest, project_scopes)
-    config = _config(ctx, ref, manifest)
+    config, config_to_store = _config(ctx, ref, manifest)
     if config.layer_digests and config.layer_digests != (str(manifest.layer.digest),):
         raise InvalidArtifactError(
             f"{what}: config layerDigests {list(config.layer_digests)} disagree with the manifest layer"
         )
     layer_path, layer_cached = _layer(ctx, ref, manifest)
+    if config_to_store is not None:
+        ctx.cache.store_bytes(manifest.config.digest, config_to_store)
     if not manifest_cached:
         ctx.cache.store_bytes(manifest_digest, manifest_data)
     resolved = ref.with_digest(manifest_digest)

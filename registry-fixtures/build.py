@@ -199,6 +199,16 @@ def build(tool: str) -> dict[str, str]:
 
 
 def main() -> int:
+    # Concurrent invocations (parallel test runs, scripts) take turns: a rebuild removes
+    # the build directory, which another process must not be reading at that moment.
+    import fcntl
+
+    with open(Path(__file__).with_name(".build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return build_if_stale()
+
+
+def build_if_stale() -> int:
     tool = wasm_tools()
     wanted = source_hash(tool)
     try:

@@ -62,12 +62,16 @@ def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> reque
                 f"mcpkg follows at most {MAX_REDIRECTS} redirects for a blob (docs/limits.md)",
             )
         target = urlsplit(url)
+        host = (target.hostname or "").rstrip(".")
+        if host == "invalid" or host.endswith(".invalid"):
+            # RFC 6761: names under .invalid never resolve; do not even ask DNS
+            raise RegistryError(f"{what}: refusing a redirect to the reserved name {target.netloc}")
         if target.scheme != "https" and not (target.scheme == "http" and is_loopback_host(target.netloc)):
             raise RegistryError(f"{what}: refusing a redirect to {target.scheme}://{target.netloc}")
         try:
             response = client._raw_get(url)
         except requests.exceptions.RequestException as exc:
-            raise connection_error(target.netloc or client.registry, exc) from exc
+            raise connection_error(target.netloc or client.registry, exc, read_timeout=client.read_timeout) from exc
         if response.status_code not in (200, *REDIRECT_STATUSES):
             status = response.status_code
             response.close()

@@ -30,7 +30,7 @@ from urllib.parse import urljoin, urlsplit
 from mcpkg import __version__
 from mcpkg.artifact import MANIFEST_ACCEPT
 from mcpkg.config import Config
-from mcpkg.errors import IntegrityError, InvalidArtifactError, RegistryError
+from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, RegistryError
 from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
 from mcpkg.oci.errors import connection_error, translate_status
@@ -70,10 +70,18 @@ def sha256_digest(data: bytes) -> Digest:
 
 def _read_timeout() -> float:
     value = os.environ.get("MCPKG_HTTP_TIMEOUT")
-    try:
-        return float(value) if value else READ_TIMEOUT
-    except ValueError:
+    if not value:
         return READ_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise ConfigError(
+            f"MCPKG_HTTP_TIMEOUT={value!r} is not a number of seconds between 0 and 3600",
+            "unset it, or set it to e.g. 60",
+        )
+    return seconds
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -227,7 +235,9 @@ class RegistryClient:
                     time.sleep(backoff(attempt))
                     attempt += 1
                     continue
-                raise connection_error(self.registry, exc) from exc
+                raise connection_error(
+                    self.registry, exc, attempts=attempt + 1, read_timeout=self.read_timeout
+                ) from exc
             finally:
                 if hasattr(data, "close"):
                     data.close()

@@ -6,6 +6,9 @@ It forwards every request unchanged, except that:
   `Link: </v2/<name>/tags/list?n=..&last=..>; rel="next"` header;
 - queued faults answer matching requests instead of the registry (a status with
   headers and body, a number of times), e.g. 503 then recovery, 429 + `Retry-After`;
+  or run an *action* that misbehaves on the socket itself (`partial_body`: announce a
+  length, send part of it, then hang or drop the connection; `unframed_body`: a body
+  with no length that ends when the connection closes; `stall`: never answer);
 - with `redirect_blobs`, blob GETs are redirected to another origin (`localhost:<port>`
   instead of `127.0.0.1:<port>`) that serves the bytes straight from the registry's
   storage and records whether credentials were sent along;
@@ -16,12 +19,14 @@ Every request is logged (method, path, whether it carried Authorization).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
+import socket
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +41,11 @@ def ghcr_order(tags: list[str]) -> list[str]:
     return sorted(tags)
 
 
+Action = Callable[[BaseHTTPRequestHandler], None]
+
+HANG_LIMIT = 120.0  # seconds an action hangs at most, whatever happens
+
+
 @dataclass
 class Fault:
     method: str
@@ -44,6 +54,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     times: int = 1
+    action: Action | None = None
 
 
 @dataclass
@@ -81,6 +92,8 @@ class PagingProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        # actions that hang on purpose wait on this event (see `release_hangs`)
+        self.server.released = threading.Event()  # type: ignore[attr-defined]
         self.port = self.server.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -97,6 +110,21 @@ class PagingProxy:
     ) -> None:
         with self._lock:
             self.faults.append(Fault(method, path, status, headers or {}, body, times))
+
+    def inject_action(self, method: str, path: str, action: Action, *, times: int = 1) -> None:
+        """Answer matching requests by running `action` on the raw handler."""
+        with self._lock:
+            self.faults.append(Fault(method, path, 0, times=times, action=action))
+
+    def release_hangs(self) -> None:
+        """End every action hanging on purpose (later ones hang again)."""
+        old = self.server.released  # type: ignore[attr-defined]
+        self.server.released = threading.Event()  # type: ignore[attr-defined]
+        old.set()
+
+    def requests_to(self, method: str, pattern: str) -> int:
+        with self._lock:
+            return sum(1 for e in self.log if e.method == method and re.search(pattern, e.path))
 
     def clear(self) -> None:
         with self._lock:
@@ -124,7 +152,10 @@ class PagingProxy:
         fault = self._take_fault(handler.command, parsed.path)
         if fault is not None:
             _drain(handler, length)
-            _reply(handler, fault.status, fault.body, fault.headers)
+            if fault.action is not None:
+                fault.action(handler)
+            else:
+                _reply(handler, fault.status, fault.body, fault.headers)
             return
         if parsed.path.startswith("/storage/"):
             self._serve_storage(handler, parsed.path.rsplit("/", 1)[1])
@@ -214,8 +245,57 @@ class PagingProxy:
         return self
 
     def stop(self) -> None:
+        self.release_hangs()
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- actions: misbehaviour below the level of HTTP statuses ----------------------------
+
+
+def _hang(handler: BaseHTTPRequestHandler) -> None:
+    released: threading.Event = handler.server.released  # type: ignore[attr-defined]
+    released.wait(HANG_LIMIT)
+    handler.close_connection = True
+
+
+def _drop(handler: BaseHTTPRequestHandler) -> None:
+    handler.wfile.flush()
+    handler.close_connection = True
+    with contextlib.suppress(OSError):
+        handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+def partial_body(data: bytes, sent: int, *, then: str = "drop") -> Action:
+    """200 with `Content-Length: len(data)` but only the first `sent` bytes of `data`,
+    then `then`: "drop" closes the connection, "hang" keeps it open and silent."""
+
+    def act(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data[:sent])
+        handler.wfile.flush()
+        (_hang if then == "hang" else _drop)(handler)
+
+    return act
+
+
+def unframed_body(data: bytes) -> Action:
+    """200 without Content-Length (HTTP/1.0 style): the body ends when the connection does."""
+
+    def act(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n")
+        handler.wfile.write(data)
+        _drop(handler)
+
+    return act
+
+
+def stall(handler: BaseHTTPRequestHandler) -> None:
+    """Read the request, never answer."""
+    _hang(handler)
 
 
 def _drain(handler: BaseHTTPRequestHandler, length: int) -> None:

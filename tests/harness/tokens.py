@@ -45,6 +45,7 @@ class TokenServer:
     users: dict[str, str]
     expires_in: int = 300
     requests: list[TokenRequest] = field(default_factory=list)
+    issued: list[str] = field(default_factory=list)  # every token handed out
     mode: str = "normal"  # "normal" | "garbage" | "error"
 
     def __post_init__(self) -> None:
@@ -105,6 +106,7 @@ class TokenServer:
             granted = anonymous_ok if user is None else wanted
             access.append({"type": kind, "name": name, "actions": granted})
         token = self.sign(user or "", access)
+        self.issued.append(token)
         body = {
             "token": token,
             "access_token": token,
