@@ -7,13 +7,13 @@ Reading is strict: unknown keys and wrongly typed values are errors naming the k
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mcpkg.errors import ConfigError, UsageError
 from mcpkg.reference import DEFAULT_REGISTRY, PackageName, Reference, validate_registry
+from mcpkg.tomlfile import decode_toml_text, parse_toml, read_toml_bytes
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,12 @@ def load_config(path: Path | None = None) -> Config:
     """Read the user config; a missing file gives the defaults."""
     path = path or config_path()
     try:
-        raw = path.read_bytes()
+        raw = read_toml_bytes(path)
     except FileNotFoundError:
         return Config(path=None)
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file or remove it") from exc
+    data = parse_toml(decode_toml_text(raw, path), path, "fix the file or remove it")
     return parse_config(data, path)
 
 

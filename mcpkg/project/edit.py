@@ -9,6 +9,7 @@ from tomlkit.items import Array, Table
 
 from mcpkg.errors import ConfigError, ConflictError, UsageError
 from mcpkg.project.manifest import MANIFEST_NAME
+from mcpkg.tomlfile import decode_toml_text, parse_toml, read_toml_bytes
 
 STARTER = """\
 # The MCP server mcpkg builds: `mcpkg lock` pins it in mcpkg.lock,
@@ -54,9 +55,13 @@ def init_manifest(root: Path, transport: str, name: str | None = None) -> Path:
 
 def _load(path: Path) -> tomlkit.TOMLDocument:
     try:
-        return tomlkit.parse(path.read_text(encoding="utf-8"))
+        text = decode_toml_text(read_toml_bytes(path), path)
+        parse_toml(text, path, "fix the syntax first")  # bounded, and errors name the line
+        return tomlkit.parse(text)
     except FileNotFoundError:
         raise ConfigError(f"no {MANIFEST_NAME} in {path.parent}", "run `mcpkg init` first") from None
+    except ConfigError:
+        raise
     except Exception as exc:  # tomlkit raises its own ParseError subclasses
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 

@@ -7,7 +7,6 @@ either `ref` (with `version` or `digest`, not both) or `path`.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from mcpkg.config import TrustScope, parse_trust_table
 from mcpkg.errors import ConfigError, UsageError
 from mcpkg.reference import Digest
 from mcpkg.semver import Requirement
+from mcpkg.tomlfile import parse_toml
 
 MANIFEST_NAME = "mcpkg.toml"
 LOCK_NAME = "mcpkg.lock"
@@ -117,10 +117,7 @@ class _Reader:
 
 def parse_manifest(text: str, path: Path) -> ServerManifest:
     reader = _Reader(text, path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax at the line named") from exc
+    data = parse_toml(text, path, "fix the syntax at the line named")
     reader.unknown(data, {"server", "components", "trust"}, None)
     server = data.get("server")
     if not isinstance(server, dict):
@@ -176,6 +173,7 @@ def find_project(start: Path | None = None) -> Path:
     """The directory holding `mcpkg.toml`: `start` or its nearest parent."""
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
-        if (directory / MANIFEST_NAME).is_file():
+        candidate = directory / MANIFEST_NAME
+        if candidate.exists() and not candidate.is_dir():  # a device or FIFO is refused on reading
             return directory
     raise ConfigError(f"no {MANIFEST_NAME} here or in any parent directory", "run `mcpkg init` to create one")
