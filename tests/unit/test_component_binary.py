@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import wasmtime
 import wasmtime.component
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mcpkg.compose.binary import (
     CANON_SECTION,
@@ -77,6 +79,38 @@ WIT = ROOT / "wit"
 WORLDS = ("stdio-transport", "tools-handler", "writers", "http-transport", "middleware")
 # Fixtures small enough for wasmtime to compile in a test (the componentize-py ones take ~10 s each).
 SMALL_FIXTURES = ("greeter.wasm", "logger.wasm", "answer.wasm", "broken")
+# Constructs the fixtures lack (also a seed of scripts/fuzz.py).
+TOOL_WAT = """(component
+  (type (func))
+  (type (func (param "a" u32) (param "b" string) (result string)))
+  (type (func async (param "a" u32)))
+  (type (stream u8)) (type (stream)) (type (future)) (type (future u32))
+  (type error-context) (type (list u8 4)) (type (map string u32))
+  (type (variant (case "a") (case "b" u32)))
+  (type (result)) (type (result u32 (error string))) (type (option 12))
+  (type (flags "x" "y")) (type (enum "p" "q")) (type (tuple u8 s64 char f32 f64 bool))
+  (type (instance
+    (export "r" (type (sub resource)))
+    (type (own 0)) (type (borrow 0))
+    (core type (func (param i32 externref) (result i64)))
+    (core type (module
+      (type (func (param i32) (result i64)))
+      (import "a" "f" (func (type 0)))
+      (import "a" "t" (table 1 2 funcref))
+      (import "a" "m" (memory i64 1 10))
+      (import "a" "s" (memory 1 2 shared))
+      (import "a" "g" (global (mut i32)))
+      (import "a" "tag" (tag (type 0)))
+      (alias outer 1 0 (type))
+      (export "e" (func (type 0)))))))
+  (type (component
+    (alias outer 1 17 (type))
+    (import "i" (instance (type 0)))
+    (alias outer 1 1 (type))
+    (export "f" (func (type 1)))))
+  (import "v" (value string))
+  (export "v2" (value 0))
+)"""
 
 
 def fixture_files() -> list[Path]:
@@ -218,38 +252,7 @@ def test_world_components(world_components: dict[str, bytes], world: str) -> Non
 
 def test_tool_output_round_trips(tmp_path: Path) -> None:
     """Constructs the fixtures lack, written by wasm-tools from text, come back byte for byte."""
-    wat = """(component
-      (type (func))
-      (type (func (param "a" u32) (param "b" string) (result string)))
-      (type (func async (param "a" u32)))
-      (type (stream u8)) (type (stream)) (type (future)) (type (future u32))
-      (type error-context) (type (list u8 4)) (type (map string u32))
-      (type (variant (case "a") (case "b" u32)))
-      (type (result)) (type (result u32 (error string))) (type (option 12))
-      (type (flags "x" "y")) (type (enum "p" "q")) (type (tuple u8 s64 char f32 f64 bool))
-      (type (instance
-        (export "r" (type (sub resource)))
-        (type (own 0)) (type (borrow 0))
-        (core type (func (param i32 externref) (result i64)))
-        (core type (module
-          (type (func (param i32) (result i64)))
-          (import "a" "f" (func (type 0)))
-          (import "a" "t" (table 1 2 funcref))
-          (import "a" "m" (memory i64 1 10))
-          (import "a" "s" (memory 1 2 shared))
-          (import "a" "g" (global (mut i32)))
-          (import "a" "tag" (tag (type 0)))
-          (alias outer 1 0 (type))
-          (export "e" (func (type 0)))))))
-      (type (component
-        (alias outer 1 17 (type))
-        (import "i" (instance (type 0)))
-        (alias outer 1 1 (type))
-        (export "f" (func (type 1)))))
-      (import "v" (value string))
-      (export "v2" (value 0))
-    )"""
-    (tmp_path / "a.wat").write_text(wat)
+    (tmp_path / "a.wat").write_text(TOOL_WAT)
     subprocess.run([wasm_tools(), "parse", str(tmp_path / "a.wat"), "-o", str(tmp_path / "a.wasm")], check=True)
     subprocess.run([wasm_tools(), "validate", "--features", "all", str(tmp_path / "a.wasm")], check=True)
     data = (tmp_path / "a.wasm").read_bytes()
@@ -531,10 +534,6 @@ def test_bad_preambles(head: bytes) -> None:
 
 
 def test_fuzz_reader(greeter: bytes) -> None:
-    pytest.importorskip("hypothesis")
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-
     @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         st.one_of(
