@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 DEFAULT_TOKEN_LIFETIME = 60.0
 EXPIRY_MARGIN = 5.0
 MAX_TOKEN_RESPONSE = 1024 * 1024
+TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 _PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
@@ -77,7 +78,9 @@ class Authenticator:
         registry_url: str,
         credentials: Callable[[], Credentials | None],
         get: Callable[..., requests.Response],
+        read_timeout: float = 60.0,
     ) -> None:
+        self.read_timeout = read_timeout
         self.registry = registry
         self.registry_url = registry_url
         self._credentials = credentials
@@ -139,7 +142,6 @@ class Authenticator:
         """GET the realm for a token covering the request's `scope` (space-separated
         scopes allowed; the challenge's own scope when the request has none), and cache
         it under the request's scope."""
-        import requests
 
         realm = challenge.params.get("realm")
         if not realm or urlsplit(realm).scheme not in ("http", "https"):
@@ -161,14 +163,7 @@ class Authenticator:
                     "mcpkg never sends credentials unencrypted; the registry must use an HTTPS realm",
                 )
             headers["Authorization"] = creds.basic_header()
-        self.token_requests += 1
-        try:
-            response = self._get(realm, params=params, headers=headers)
-        except requests.exceptions.RequestException as exc:
-            raise RegistryError(
-                f"cannot reach the token service of {self.registry} ({type(exc).__name__})",
-                "check your network; retry later",
-            ) from exc
+        response = self._get_token_response(realm, params, headers)
         try:
             if response.status_code in (401, 403):
                 if creds is not None:
@@ -182,7 +177,8 @@ class Authenticator:
                 )
             if response.status_code != 200:
                 raise RegistryError(
-                    f"the token service of {self.registry} answered HTTP {response.status_code}",
+                    f"the token service of {self.registry} answered HTTP {response.status_code}"
+                    + (" (after 4 attempts)" if response.status_code in TRANSIENT_STATUSES else ""),
                     "retry later; if it persists, the registry's auth service is down",
                 )
             body = response.raw.read(MAX_TOKEN_RESPONSE + 1, decode_content=True)
@@ -192,6 +188,38 @@ class Authenticator:
         self.used_credentials = self.used_credentials or creds is not None
         self._tokens[scope or ""] = _Token(token, time.monotonic() + max(lifetime - EXPIRY_MARGIN, 1.0))
         return token
+
+    def _get_token_response(
+        self, realm: str, params: list[tuple[str, str]], headers: dict[str, str]
+    ) -> requests.Response:
+        """GET the realm; connection failures, timeouts, 429 and 5xx are transient and
+        retried like registry requests (docs/limits.md)."""
+        import requests
+
+        from mcpkg.oci.client import MAX_ATTEMPTS, backoff
+        from mcpkg.oci.errors import connection_error
+
+        for attempt in range(MAX_ATTEMPTS):
+            last = attempt + 1 == MAX_ATTEMPTS
+            self.token_requests += 1
+            try:
+                response = self._get(realm, params=params, headers=headers)
+            except requests.exceptions.RequestException as exc:
+                if last:
+                    raise connection_error(
+                        f"the token service of {self.registry}",
+                        exc,
+                        attempts=MAX_ATTEMPTS,
+                        read_timeout=self.read_timeout,
+                    ) from exc
+                time.sleep(backoff(attempt))
+                continue
+            if response.status_code in TRANSIENT_STATUSES and not last:
+                response.close()
+                time.sleep(backoff(attempt))
+                continue
+            return response
+        raise AssertionError("unreachable")
 
 
 def _parse_token_response(body: bytes, registry: str) -> tuple[str, float]:

@@ -71,7 +71,9 @@ def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> reque
         try:
             response = client._raw_get(url)
         except requests.exceptions.RequestException as exc:
-            raise connection_error(target.netloc or client.registry, exc, read_timeout=client.read_timeout) from exc
+            raise connection_error(
+                f"the blob storage at {target.netloc or client.registry}", exc, read_timeout=client.read_timeout
+            ) from exc
         if response.status_code not in (200, *REDIRECT_STATUSES):
             status = response.status_code
             response.close()

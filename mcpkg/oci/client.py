@@ -135,7 +135,7 @@ class RegistryClient:
             self.verify = str(settings.ca_file)
         else:
             self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
-        self.auth = Authenticator(registry, self.base_url, self.credentials, self._raw_get)
+        self.auth = Authenticator(registry, self.base_url, self.credentials, self._raw_get, self.read_timeout)
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -236,7 +236,7 @@ class RegistryClient:
                     attempt += 1
                     continue
                 raise connection_error(
-                    self.registry, exc, attempts=attempt + 1, read_timeout=self.read_timeout
+                    f"registry {self.registry}", exc, attempts=attempt + 1, read_timeout=self.read_timeout
                 ) from exc
             finally:
                 if hasattr(data, "close"):

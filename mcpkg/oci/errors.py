@@ -60,21 +60,22 @@ def translate_status(status: int, body: bytes, what: str, registry: str, had_cre
     return RegistryError(f"{registry} answered HTTP {status} for {what}{suffix}")
 
 
-def connection_error(registry: str, exc: Exception, *, attempts: int = 1, read_timeout: float = 0.0) -> RegistryError:
-    """A transport failure (no HTTP answer) as a message that says which one it was."""
+def connection_error(target: str, exc: Exception, *, attempts: int = 1, read_timeout: float = 0.0) -> RegistryError:
+    """A transport failure (no HTTP answer) as a message that says which one it was;
+    `target` names the other end: "registry ghcr.io", "the token service of ghcr.io"."""
     kinds = {cls.__name__ for cls in type(exc).__mro__}
     tries = f" (after {attempts} attempts)" if attempts > 1 else ""
     if "ReadTimeout" in kinds or "ReadTimeoutError" in kinds:
         return RegistryError(
-            f"{registry} stopped answering: no bytes for {read_timeout:g} s{tries}",
+            f"{target} stopped answering: no bytes for {read_timeout:g} s{tries}",
             "the registry is overloaded or hanging; retry later, or allow more time with MCPKG_HTTP_TIMEOUT=<seconds>",
         )
     if "ConnectTimeout" in kinds:
         return RegistryError(
-            f"cannot connect to {registry}: no answer to the connection attempt{tries}",
+            f"cannot connect to {target}: no answer to the connection attempt{tries}",
             "check the registry address and your network (a firewall may be dropping packets)",
         )
     return RegistryError(
-        f"cannot reach registry {registry} ({type(exc).__name__}){tries}",
+        f"cannot reach {target} ({type(exc).__name__}){tries}",
         "check the registry address and your network; for a local registry, is it running?",
     )

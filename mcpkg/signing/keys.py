@@ -48,9 +48,11 @@ def _pem_blocks(text: str) -> list[tuple[str, bytes]]:
 
 def _read(path: Path, what: str) -> str:
     try:
-        if path.stat().st_size > MAX_KEY_FILE:
+        with path.open("rb") as f:  # bounded read: st_size is 0 for /dev/zero and FIFOs
+            data = f.read(MAX_KEY_FILE + 1)
+        if len(data) > MAX_KEY_FILE:
             raise KeyFileError(f"{path} is too large to be a {what}")
-        return path.read_text(encoding="ascii")
+        return data.decode("ascii")
     except FileNotFoundError:
         raise KeyFileError(f"{what} {path} does not exist", "check the path, or run `mcpkg keygen`") from None
     except (OSError, UnicodeDecodeError) as exc:

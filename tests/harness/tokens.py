@@ -46,7 +46,9 @@ class TokenServer:
     expires_in: int = 300
     requests: list[TokenRequest] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every token handed out
-    mode: str = "normal"  # "normal" | "garbage" | "error"
+    mode: str = "normal"  # "normal" | "garbage" | "error" | "hang" | "huge"
+    mode_times: int | None = None  # misbehave this many times, then back to "normal"
+    released: threading.Event = field(default_factory=threading.Event)  # ends "hang"
 
     def __post_init__(self) -> None:
         server = self
@@ -91,10 +93,21 @@ class TokenServer:
                 return
             user = name
         self.requests.append(TokenRequest(user, scopes))
-        if self.mode == "garbage":
+        mode = self.mode
+        if self.mode_times is not None:
+            self.mode_times -= 1
+            if self.mode_times <= 0:
+                self.mode, self.mode_times = "normal", None
+        if mode == "hang":
+            self.released.wait(60)
+            return
+        if mode == "huge":
+            self._reply(handler, 200, b'{"token": "' + b"a" * (2 << 20) + b'"}')
+            return
+        if mode == "garbage":
             self._reply(handler, 200, b"<html>surprise</html>")
             return
-        if self.mode == "error":
+        if mode == "error":
             self._reply(handler, 500, b"{}")
             return
         access: list[dict[str, object]] = []

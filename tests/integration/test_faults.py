@@ -24,10 +24,13 @@ import pytest
 
 from tests.conftest import Mcpkg
 from tests.harness.proxy import PagingProxy, partial_body, stall, unframed_body
+from tests.harness.registry import Registry
+from tests.harness.tokens import TokenServer
 
 REPO = "faults/answer"
 OTHER = "faults/greeter"
 PREVIOUS = b"the user's previous file\n"
+BOB = {"MCPKG_REGISTRY_USERNAME": "bob", "MCPKG_REGISTRY_PASSWORD": "token-pass"}
 HANG_GUARD = 60.0  # a hang guard for the test itself, not a speed check
 
 
@@ -414,3 +417,146 @@ def test_redirect_to_a_host_that_is_down(faulty: PagingProxy, pushed: Pushed, mc
     assert result.exit_code == 1
     assert "127.0.0.2" in result.stderr
     assert (snapshot(mcpkg.cache) if mcpkg.cache.exists() else {}) == before
+
+
+# -- pushing through faults ---------------------------------------------------------
+
+UPLOAD_PUT = r"/blobs/uploads/"
+MANIFEST_PUT = r"/manifests/"
+
+PUSH_CASES = [
+    # (name, inject, succeeds, message, (method, path regex), attempts)
+    (
+        "500 on the upload PUT twice then recovery",
+        lambda x: x.inject("PUT", UPLOAD_PUT, 500, times=2),
+        True,
+        "",
+        ("PUT", UPLOAD_PUT),
+        4,
+    ),
+    (
+        "503 on opening the upload then recovery",
+        lambda x: x.inject("POST", UPLOAD_PUT, 503),
+        True,
+        "",
+        ("POST", UPLOAD_PUT),
+        3,
+    ),
+    (
+        "no answer to the manifest PUT once",
+        lambda x: x.inject_action("PUT", MANIFEST_PUT, stall),
+        True,
+        "",
+        ("PUT", MANIFEST_PUT),
+        2,
+    ),
+    (
+        "500 on the manifest PUT for ever",
+        lambda x: x.inject("PUT", MANIFEST_PUT, 500, times=100),
+        False,
+        "HTTP 500.*after 4 attempts",
+        ("PUT", MANIFEST_PUT),
+        4,
+    ),
+    (
+        "400 on the manifest PUT (not transient)",
+        lambda x: x.inject(
+            "PUT", MANIFEST_PUT, 400, body=b'{"errors":[{"code":"MANIFEST_INVALID","message":"no"}]}', times=100
+        ),
+        False,
+        "MANIFEST_INVALID",
+        ("PUT", MANIFEST_PUT),
+        1,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("inject", "ok", "message", "counted", "attempts"), [c[1:] for c in PUSH_CASES], ids=[c[0] for c in PUSH_CASES]
+)
+def test_push_fault(
+    faulty: PagingProxy,
+    fixtures: Path,
+    mcpkg: Mcpkg,
+    inject: Callable[[PagingProxy], None],
+    ok: bool,
+    message: str,
+    counted: tuple[str, str],
+    attempts: int,
+    request: pytest.FixtureRequest,
+) -> None:
+    # a repository of its own per case, so that no blob is already there (no mount either)
+    ref = (
+        f"{faulty.host}/faults/push-{request.node.callspec.id.split()[0]}-{abs(hash(request.node.name)) % 10**6}:1.0.0"
+    )
+    inject(faulty)
+    result = mcpkg("push", str(fixtures / "logger.wasm"), ref, "--json", env={"MCPKG_HTTP_TIMEOUT": "1"})
+    served = faulty.requests_to(*counted)
+    assert served == attempts, f"{served} x {counted}, expected {attempts}: {result}"
+    faulty.clear()
+    pulled = mcpkg("pull", ref, "--json")
+    if ok:
+        assert result.exit_code == 0, result
+        assert pulled.exit_code == 0, pulled
+    else:
+        assert result.exit_code == 1
+        assert re.search(message, result.json()["error"]["message"]), result.json()
+        assert pulled.exit_code == 1 and pulled.json()["error"]["type"] == "not-found"  # nothing half-published
+
+
+def test_failed_chunk_is_not_retried(faulty: PagingProxy, fixtures: Path, mcpkg: Mcpkg) -> None:
+    """A PATCH appends to the upload session: repeating one could corrupt the blob, so a
+    failed chunk fails the push (docs/limits.md), and nothing gets published."""
+    ref = f"{faulty.host}/faults/chunked:1.0.0"
+    faulty.inject("PATCH", UPLOAD_PUT, 500, times=100)
+    result = mcpkg("push", str(fixtures / "large.wasm"), ref, "--json")
+    assert faulty.requests_to("PATCH", UPLOAD_PUT) == 1
+    assert result.exit_code == 1 and "HTTP 500" in result.json()["error"]["message"], result
+    faulty.clear()
+    assert mcpkg("pull", ref, "--json").json()["error"]["type"] == "not-found"
+
+
+# -- the token endpoint misbehaving ----------------------------------------------------
+
+TOKEN_CASES = [
+    # (name, mode, times, succeeds, message, token requests)
+    ("500 once then recovery", "error", 1, True, "", 2),
+    ("500 for ever", "error", None, False, "token service .* answered HTTP 500 .after 4 attempts", 4),
+    ("no answer ever", "hang", None, False, "token service .* stopped answering: no bytes for 1 s", 4),
+    ("HTML instead of JSON", "garbage", None, False, "token service .* returned an invalid response", 1),
+    ("a 2 MiB token", "huge", None, False, "token service .* returned an invalid response", 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("mode", "times", "ok", "message", "requests"), [c[1:] for c in TOKEN_CASES], ids=[c[0] for c in TOKEN_CASES]
+)
+def test_token_endpoint_fault(
+    mcpkg: Mcpkg,
+    token_registry: Registry,
+    token_server: TokenServer,
+    fixtures: Path,
+    mode: str,
+    times: int | None,
+    ok: bool,
+    message: str,
+    requests: int,
+) -> None:
+    ref = f"{token_registry.host}/public/faulty:1.0.0"
+    mcpkg.ok("push", str(fixtures / "answer.wasm"), ref, env=BOB)
+    fresh = Mcpkg(mcpkg.home.parent / "fresh")
+    token_server.requests.clear()
+    token_server.mode, token_server.mode_times = mode, times
+    try:
+        result = fresh("pull", ref, "--json", env={"MCPKG_HTTP_TIMEOUT": "1"})
+    finally:
+        token_server.mode, token_server.mode_times = "normal", None
+        token_server.released.set()
+        token_server.released = threading.Event()
+    assert len(token_server.requests) == requests, token_server.requests
+    if ok:
+        assert result.exit_code == 0, result
+    else:
+        assert result.exit_code == 1
+        assert re.search(message, result.json()["error"]["message"]), result.json()
+        assert fresh.cached_blobs() == []

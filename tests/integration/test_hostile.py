@@ -136,3 +136,16 @@ def test_unsupported_cipher_and_garbage_key(tmp_path: Path) -> None:
     key.write_text("not a key at all")
     with pytest.raises(McpkgError, match="not a private key"):
         load_private_key(key, b"pw")
+
+
+def test_endless_or_huge_key_files(tmp_path: Path) -> None:
+    from mcpkg.signing.keys import load_public_key
+
+    endless = tmp_path / "endless.pub"
+    endless.symlink_to("/dev/zero")  # st_size is 0: only a bounded read stops
+    with pytest.raises(McpkgError, match="too large"):
+        load_public_key(endless)
+    huge = tmp_path / "huge.key"
+    huge.write_text("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n" + "A" * (1 << 20))
+    with pytest.raises(McpkgError, match="too large"):
+        load_private_key(huge, b"pw")
