@@ -4,13 +4,18 @@ Layout under the cache root (platformdirs user cache dir, `MCPKG_CACHE_DIR` over
 
     blobs/sha256/<hex>    manifests, configs and layers, by digest (read-only files)
     entries/<hex>.json    one per pulled manifest: references, layer, size, last use
-    tmp/                  downloads in progress (same filesystem, so rename is atomic)
+    tmp/                  every write in progress (same filesystem, so rename is atomic)
     locks/<hex>.lock      per-digest file locks: concurrent processes download once
 
 A blob appears under `blobs/` only after its size and sha256 were verified: a download
-goes to `tmp/`, and is renamed into place by `os.replace` once it checks out. Nothing
-partial is ever visible, and a crash leaves at most a stray file in `tmp/` that
-`cache prune` removes.
+goes to `tmp/`, and is renamed into place by `os.replace` once it checks out. Every other
+cache file (entries, `types/`, `compiled/`, `locations/`) is written the same way, through
+`Cache.write_file`: a temp file in `tmp/`, fsync, rename. Nothing partial is ever visible,
+and a crash (even SIGKILL) leaves at most a stray file in `tmp/`, which `cache verify`
+ignores and `cache prune` removes once it is an hour old (a younger one may belong to a
+write still in flight). File locks are `flock`s: the kernel releases them when their
+process dies, so a killed process never blocks the next one (the lock files themselves
+stay, empty, and are reused).
 """
 
 from __future__ import annotations
@@ -72,12 +77,15 @@ def hash_file(path: Path) -> tuple[Digest, int]:
     return Digest("sha256", hasher.hexdigest()), size
 
 
-def atomic_write_bytes(dest: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `dest` through a temp file beside it and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+def atomic_write_bytes(dest: Path, data: bytes, mode: int = 0o644, *, tmp_dir: Path | None = None) -> None:
+    """Write `data` to `dest` through a temp file (beside it, or in `tmp_dir` on the same
+    filesystem), fsync and a rename: `dest` holds the old or the new content, never part."""
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir or dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, dest)
     except BaseException:
@@ -107,6 +115,13 @@ class Cache:
                     f"cannot create the cache directory {path}: {exc.strerror}",
                     "set MCPKG_CACHE_DIR to a writable directory",
                 ) from exc
+
+    def write_file(self, dest: Path, data: bytes, mode: int = 0o644) -> None:
+        """Atomically write a file under the cache root; its temp file lives in `tmp/`, so a
+        killed writer leaves nothing anywhere else (and nothing `prune` misses)."""
+        self._ensure()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(dest, data, mode, tmp_dir=self.tmp)
 
     def blob_path(self, digest: Digest) -> Path:
         return self.blobs / digest.hex
@@ -141,7 +156,7 @@ class Cache:
         self._ensure()
         path = self.blob_path(digest)
         if not path.exists():
-            atomic_write_bytes(path, data, 0o444)
+            self.write_file(path, data, 0o444)
         return path
 
     def store_stream(self, digest: Digest, fill: Callable[[IO[bytes]], None]) -> Path:
@@ -157,6 +172,8 @@ class Cache:
             try:
                 with os.fdopen(fd, "wb") as f:
                     fill(f)
+                    f.flush()
+                    os.fsync(f.fileno())
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, path)
             except BaseException:
@@ -186,13 +203,21 @@ class Cache:
                     f"the cached copy of {digest} is corrupt; it was removed from the cache",
                     "run the command again to download it afresh",
                 )
-        tmp = dest.parent / f".{dest.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        from mcpkg.outfile import remove_dead_temps, temp_path_for
+
+        remove_dead_temps(dest)
+        tmp = temp_path_for(dest)
         try:
             try:
                 os.link(source, tmp)
             except OSError:
                 shutil.copyfile(source, tmp)
                 os.chmod(tmp, 0o644)
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -205,12 +230,11 @@ class Cache:
         """Record that `digest` exists at `registry/repository` (best effort)."""
         self._ensure()
         path = self.root / "locations" / f"{digest.hex}.json"
-        path.parent.mkdir(exist_ok=True)
         with self.lock(f"loc-{digest.hex}"):
             known = self.locations(digest)
             if location in known:
                 return
-            atomic_write_bytes(path, json.dumps(sorted({*known, location})).encode())
+            self.write_file(path, json.dumps(sorted({*known, location})).encode())
 
     def locations(self, digest: Digest) -> list[str]:
         try:
@@ -233,7 +257,7 @@ class Cache:
             if reference and reference not in references:
                 references.append(reference)
             entry = CacheEntry(manifest, config, layer, size, tuple(sorted(references)), time.time())
-            atomic_write_bytes(path, json.dumps(entry.to_json(), indent=1).encode())
+            self.write_file(path, json.dumps(entry.to_json(), indent=1).encode())
 
     @staticmethod
     def _load_entry(path: Path) -> CacheEntry | None:
@@ -257,12 +281,16 @@ class Cache:
         return [e for e in found if e is not None]
 
     def verify(self) -> tuple[int, list[Digest]]:
-        """Re-hash every blob; evict and return the corrupt ones."""
+        """Re-hash every blob; evict and return the corrupt ones. Files in `blobs/` whose
+        name is not a digest (temp files an older mcpkg left there when killed) are not
+        blobs: they are skipped here and removed by `prune`."""
         corrupt: list[Digest] = []
         checked = 0
         if not self.blobs.is_dir():
             return 0, corrupt
         for path in sorted(self.blobs.iterdir()):
+            if not _is_hex_digest(path.name):
+                continue
             checked += 1
             try:
                 digest = Digest("sha256", path.name)
@@ -297,9 +325,19 @@ class Cache:
                 if path.name not in live and now - path.stat().st_mtime > 3600:
                     freed += path.stat().st_size
                     path.unlink()
-        if self.tmp.is_dir():
-            for path in self.tmp.iterdir():
-                if now - path.stat().st_mtime > 3600:
-                    freed += path.stat().st_size
+        # temp files of killed writers: in tmp/, or (older mcpkg) beside the file written
+        strays = list(self.tmp.iterdir()) if self.tmp.is_dir() else []
+        for sub in ("entries", "types", "compiled", "locations"):
+            if (self.root / sub).is_dir():
+                strays += (self.root / sub).glob(".*.tmp")
+        for path in strays:
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                if now - stat.st_mtime > 3600:
                     path.unlink()
+                    freed += stat.st_size
         return removed_entries, freed
+
+
+def _is_hex_digest(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)

@@ -48,13 +48,19 @@ class ComposeResult:
 
 
 def write_validated(ctx: Context, chunks: list[bytes], output: Path) -> tuple[str, int, bool]:
-    """Write the chunks to a temp file beside `output` (hashing as they go), validate that
-    file with wasmtime, then rename it into place. Nothing is left behind on failure."""
+    """Write the chunks to a temp file beside `output` (hashing as they go), fsync and
+    validate that file with wasmtime, then rename it into place: `output` is the previous
+    file or the complete new one, never part of one. Nothing is left behind on failure;
+    a process killed outright (SIGKILL, power loss) can leave its `.NAME.<pid>.*.tmp` temp
+    file beside `output` (never at `output` itself), which the next write removes."""
     import contextlib
     import os
-    import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    from mcpkg.outfile import remove_dead_temps, temp_path_for
+
+    remove_dead_temps(output)
+    tmp = temp_path_for(output)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         hasher = hashlib.sha256()
         size = 0
@@ -63,6 +69,8 @@ def write_validated(ctx: Context, chunks: list[bytes], output: Path) -> tuple[st
                 hasher.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
         digest = "sha256:" + hasher.hexdigest()
         validated = validate_with_wasmtime(ctx, Path(tmp), digest)
         os.chmod(tmp, 0o644)

@@ -30,6 +30,7 @@ from mcpkg.project.lockfile import LockEntry, Lockfile, parse, render
 from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME, ComponentSpec, ServerManifest, parse_manifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
 from mcpkg.reference import Digest, PackageName, Reference
+from mcpkg.tomlfile import decode_toml_text, read_toml_bytes
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.inspect import component_model
 from mcpkg.wasm.model import ComponentModel
@@ -55,19 +56,15 @@ class Project:
 def load_project(root: Path) -> Project:
     path = root / MANIFEST_NAME
     try:
-        data = path.read_bytes()
+        data = read_toml_bytes(path)
     except FileNotFoundError:
         raise ConfigError(f"no {MANIFEST_NAME} in {root}", "run `mcpkg init` to create one") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text") from exc
-    return Project(root, data, parse_manifest(text, path))
+    return Project(root, data, parse_manifest(decode_toml_text(data, path), path))
 
 
 def read_lock(project: Project) -> tuple[bytes, Lockfile] | None:
     try:
-        data = project.lock_path.read_bytes()
+        data = read_toml_bytes(project.lock_path)
     except FileNotFoundError:
         return None
     return data, parse(data, project.lock_path)
@@ -268,6 +265,12 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
 
     project = load_project(root)
     with FileLock(str(root / ".mcpkg.lock.lock")):
+        # Only this function writes mcpkg.lock, always under this file lock (a flock, so
+        # released by the kernel when its holder dies): a temp file of ours seen now was
+        # left by a writer that was killed, and can go.
+        for stray in root.glob(f".{LOCK_NAME}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                stray.unlink()
         lock, resolved = resolve_project(ctx, project, update, offline)
         problems = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
         if problems:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from mcpkg.artifact import ComponentInfo, check_preamble
-from mcpkg.cache import Cache, atomic_write_bytes
+from mcpkg.cache import Cache
 from mcpkg.errors import InvalidArtifactError
 from mcpkg.reference import Digest
 from mcpkg.wasm.model import ComponentModel
@@ -59,9 +59,7 @@ def component_model(path: Path, digest: Digest, cache: Cache, what: str) -> Comp
     with path.open("rb") as f:
         check_preamble(f.read(8), what)
     model = _compile_model(path, what)
-    target = _types_path(cache, digest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(target, json.dumps({"model": MODEL_VERSION, **model.to_json()}).encode())
+    cache.write_file(_types_path(cache, digest), json.dumps({"model": MODEL_VERSION, **model.to_json()}).encode())
     return model
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcpkg.cache import Cache, atomic_write_bytes, hash_file
+from mcpkg.cache import Cache, hash_file
 from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
 from mcpkg.reference import Digest
 from mcpkg.wasm.inspect import component_model
@@ -63,9 +63,11 @@ def compile_and_store(cache: Cache, engine: Any, data: bytes | str, digest: str,
         raise InvalidArtifactError(f"{what} is not a valid component: {str(exc).strip().splitlines()[0]}") from exc
     compiled = bytes(component.serialize())
     artifact, checksum = _paths(cache, digest)
-    artifact.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(artifact, compiled, 0o600)
-    atomic_write_bytes(checksum, ("sha256:" + hashlib.sha256(compiled).hexdigest() + "\n").encode(), 0o600)
+    # artifact and checksum are two files: one writer at a time keeps them a pair (a
+    # process killed between the two leaves a mismatch, which means "compile again")
+    with cache.lock(f"compiled-{artifact.stem}"):
+        cache.write_file(artifact, compiled, 0o600)
+        cache.write_file(checksum, ("sha256:" + hashlib.sha256(compiled).hexdigest() + "\n").encode(), 0o600)
     return component, artifact
 
 

@@ -84,3 +84,23 @@ def test_verify_and_prune(tmp_path: Path) -> None:
     assert cache.has_blob(digest_of(good)) and not cache.has_blob(digest_of(orphan))
     entries, _ = cache.prune(0)
     assert entries == 1 and cache.entries() == []
+
+
+def test_temp_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from mcpkg.outfile import remove_dead_temps, temp_path_for
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(finished.stdout)
+    dest = tmp_path / "server.wasm"
+    dead_temp = tmp_path / f".server.wasm.{dead}.0a1b2c.tmp"
+    live_temp = tmp_path / f".server.wasm.{os.getppid()}.0a1b2c.tmp"  # a running process
+    own_temp = temp_path_for(dest)
+    other = tmp_path / f".other.wasm.{dead}.0a1b2c.tmp"
+    for path in (dead_temp, live_temp, own_temp, other):
+        path.write_bytes(b"partial")
+    assert remove_dead_temps(dest) == 1
+    assert not dead_temp.exists()
+    assert live_temp.exists() and own_temp.exists() and other.exists()
