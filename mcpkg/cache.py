@@ -206,6 +206,9 @@ class Cache:
         from mcpkg.outfile import remove_dead_temps, temp_path_for
 
         remove_dead_temps(dest)
+        with contextlib.suppress(OSError):
+            if os.path.samefile(source, dest):
+                return  # `dest` is already a hard link to this very blob
         tmp = temp_path_for(dest)
         try:
             try:
@@ -219,10 +222,10 @@ class Cache:
                 finally:
                     os.close(fd)
             os.replace(tmp, dest)
-        except BaseException:
+        finally:
+            # also after success: rename() of two links to one inode does nothing (POSIX)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            raise
 
     # -- where blobs live in registries (for cross-repository mounts) --------------
 

@@ -104,3 +104,18 @@ def test_temp_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
     assert remove_dead_temps(dest) == 1
     assert not dead_temp.exists()
     assert live_temp.exists() and own_temp.exists() and other.exists()
+
+
+def test_copy_out_twice_to_one_path_leaves_no_temp_file(tmp_path: Path) -> None:
+    # the second copy_out hard-links the same inode again: rename() of two links to one
+    # file does nothing, which once left a `.a.wasm.*.tmp` behind on every repeated pull
+    cache = Cache(tmp_path / "cache")
+    data = b"\x00asm\x0d\x00\x01\x00" + b"x" * 100
+    digest = Digest("sha256", hashlib.sha256(data).hexdigest())
+    cache.store_bytes(digest, data)
+    out = tmp_path / "out"
+    out.mkdir()
+    for _ in range(3):
+        cache.copy_out(digest, len(data), out / "a.wasm")
+    assert sorted(p.name for p in out.iterdir()) == ["a.wasm"]
+    assert (out / "a.wasm").read_bytes() == data
