@@ -10,10 +10,14 @@ Layout under the cache root (platformdirs user cache dir, `MCPKG_CACHE_DIR` over
 A blob appears under `blobs/` only after its size and sha256 were verified: a download
 goes to `tmp/`, and is renamed into place by `os.replace` once it checks out. Every other
 cache file (entries, `types/`, `compiled/`, `locations/`) is written the same way, through
-`Cache.write_file`: a temp file in `tmp/`, fsync, rename. Nothing partial is ever visible,
+`Cache.write_file`: a temp file in `tmp/`, then a rename. Nothing partial is ever visible,
 and a crash (even SIGKILL) leaves at most a stray file in `tmp/`, which `cache verify`
 ignores and `cache prune` removes once it is an hour old (a younger one may belong to a
-write still in flight). File locks are `flock`s: the kernel releases them when their
+write still in flight). Cache files are renamed without an fsync: SIGKILL cannot tear
+them (the kernel keeps the written pages), and after a power loss a torn file fails its
+check on use: a blob its sha256 (whenever a layer is handed out by `copy_out` or compose,
+or a small blob is read), a compiled artifact its recorded hash, an entry or type model
+its JSON parse. File locks are `flock`s: the kernel releases them when their
 process dies, so a killed process never blocks the next one (the lock files themselves
 stay, empty, and are reused).
 """
@@ -77,15 +81,20 @@ def hash_file(path: Path) -> tuple[Digest, int]:
     return Digest("sha256", hasher.hexdigest()), size
 
 
-def atomic_write_bytes(dest: Path, data: bytes, mode: int = 0o644, *, tmp_dir: Path | None = None) -> None:
+def atomic_write_bytes(
+    dest: Path, data: bytes, mode: int = 0o644, *, tmp_dir: Path | None = None, durable: bool = True
+) -> None:
     """Write `data` to `dest` through a temp file (beside it, or in `tmp_dir` on the same
-    filesystem), fsync and a rename: `dest` holds the old or the new content, never part."""
+    filesystem) and a rename: `dest` holds the old or the new content, never part. With
+    `durable` (the user's files: mcpkg.lock, mcpkg.toml, keys) the data is fsynced first,
+    so that holds across a power loss too."""
     fd, tmp = tempfile.mkstemp(dir=tmp_dir or dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, dest)
     except BaseException:
@@ -118,10 +127,12 @@ class Cache:
 
     def write_file(self, dest: Path, data: bytes, mode: int = 0o644) -> None:
         """Atomically write a file under the cache root; its temp file lives in `tmp/`, so a
-        killed writer leaves nothing anywhere else (and nothing `prune` misses)."""
+        killed writer leaves nothing anywhere else (and nothing `prune` misses). No fsync:
+        every cache file is checked when read (see the module docstring); four fsyncs
+        cost a pull 170 ms."""
         self._ensure()
         dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(dest, data, mode, tmp_dir=self.tmp)
+        atomic_write_bytes(dest, data, mode, tmp_dir=self.tmp, durable=False)
 
     def blob_path(self, digest: Digest) -> Path:
         return self.blobs / digest.hex
@@ -171,9 +182,7 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{digest.hex[:16]}.")
             try:
                 with os.fdopen(fd, "wb") as f:
-                    fill(f)
-                    f.flush()
-                    os.fsync(f.fileno())
+                    fill(f)  # no fsync: see the module docstring
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, path)
             except BaseException:
