@@ -42,7 +42,7 @@ def test_cache_temp_files_of_a_killed_writer_stay_in_tmp(tmp_path: Path) -> None
         "def stuck(*args, **kwargs):\n"
         "    print('writing', flush=True)\n"
         "    import time; time.sleep(60)\n"
-        "os.fsync = stuck\n"  # the writer stops just before its rename
+        "os.chmod = stuck\n"  # the writer stops just before its rename
         "cache = c.Cache(Path(sys.argv[1]))\n"
         "cache.store_bytes(c.Digest('sha256', __import__('hashlib').sha256(b'x').hexdigest()), b'x')\n"
     )
