@@ -35,6 +35,11 @@ CORE_PREAMBLE = b"\x00asm\x01\x00\x00\x00"
 
 # Deepest nesting of components in components, and of component/instance types in types.
 MAX_DEPTH = 64
+# Bytes of decoded sections (types, imports, exports, aliases, instances) in one component,
+# nested ones included. Decoded, they take ~50x their size in Python objects; real
+# components hold a few hundred KiB (core modules and custom sections are not decoded and
+# not counted), so this bounds memory at a few hundred MiB whatever the input.
+MAX_DECODED_BYTES = 4 * 1024 * 1024
 
 # Section ids.
 CUSTOM_SECTION = 0
@@ -1088,10 +1093,28 @@ def _section_items(r: Reader, what: str, read: Callable[[Reader], T], min_item_s
     return items
 
 
-def _decode_section(data: bytes, sid: int, start: int, end: int, depth: int) -> AnySection:
+class _Budget:
+    """What is left of `MAX_DECODED_BYTES` for one `read_component` call."""
+
+    def __init__(self) -> None:
+        self.left = MAX_DECODED_BYTES
+
+    def spend(self, size: int, sid: int, start: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise InvalidArtifactError(
+                f"the {SECTION_NAMES[sid]} section at offset {start} takes the component's type, import "
+                f"and export sections over {MAX_DECODED_BYTES // (1024 * 1024)} MiB, mcpkg's limit",
+                "real components hold a few hundred KiB of these; this one is not one mcpkg can compose",
+            )
+
+
+def _decode_section(data: bytes, sid: int, start: int, end: int, depth: int, budget: _Budget) -> AnySection:
     r = Reader(data, start, end)
     if sid == COMPONENT_SECTION:
-        return ComponentSection(_read_component(data, start, end, depth + 1))
+        return ComponentSection(_read_component(data, start, end, depth + 1, budget))
+    if sid in (INSTANCE_SECTION, ALIAS_SECTION, TYPE_SECTION, IMPORT_SECTION, EXPORT_SECTION):
+        budget.spend(end - start, sid, start)
     if sid == INSTANCE_SECTION:
         return InstanceSection(_section_items(r, "instance", read_instance, 2))
     if sid == ALIAS_SECTION:
@@ -1111,7 +1134,7 @@ def _decode_section(data: bytes, sid: int, start: int, end: int, depth: int) -> 
     return Section(sid, data[start:end])
 
 
-def _read_component(data: bytes, start: int, end: int, depth: int) -> Component:
+def _read_component(data: bytes, start: int, end: int, depth: int, budget: _Budget) -> Component:
     r = Reader(data, start, end)
     _check_depth(r, depth)
     head = data[start : min(end, start + 8)]
@@ -1128,7 +1151,7 @@ def _read_component(data: bytes, start: int, end: int, depth: int) -> Component:
                 f"the {SECTION_NAMES.get(sid, 'unknown')} section at offset {r.pos} claims {size} bytes, "
                 f"only {r.remaining} remain"
             )
-        sections.append(_decode_section(data, sid, r.pos, r.pos + size, depth))
+        sections.append(_decode_section(data, sid, r.pos, r.pos + size, depth, budget))
         r.pos += size
     return Component(tuple(sections))
 
@@ -1137,7 +1160,7 @@ def read_component(data: bytes, what: str = "the input") -> Component:
     """Split a component binary into sections, decoding those that composition needs."""
     data = bytes(data)
     check_preamble(data[:8], what)
-    return _read_component(data, 0, len(data), 0)
+    return _read_component(data, 0, len(data), 0, _Budget())
 
 
 def top_level(component: Component) -> tuple[dict[str, str], dict[str, str]]:

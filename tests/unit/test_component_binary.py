@@ -562,3 +562,15 @@ def mutate(data: bytes, edits: list[tuple[int, int]], cut: int) -> bytes:
     for pos, value in edits:
         out[pos] = value
     return bytes(out[:cut])
+
+
+def test_decoded_sections_are_bounded() -> None:
+    # 5 Mi one-byte type definitions (`string`): valid, but over the decoding budget, which
+    # bounds memory (decoded types take ~50x their bytes); refused before decoding
+    count = 5 * 1024 * 1024
+    body = encode_u32(count) + b"\x73" * count
+    data = PREAMBLE + b"\x07" + encode_u32(len(body)) + body
+    with pytest.raises(InvalidArtifactError, match="over 4 MiB"):
+        read_component(data)
+    small = encode_u32(1000) + b"\x73" * 1000
+    assert read_component(PREAMBLE + b"\x07" + encode_u32(len(small)) + small).sections
