@@ -34,36 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.harness.registry import Registry, running_registry  # noqa: E402
+from tests.harness.wasmbits import padded_component  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 MCPKG = str(VENV_BIN / "mcpkg")
 PYTHON = str(VENV_BIN / "python")
-
-
-def leb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def padded_component(base: bytes, size: int) -> bytes:
-    """`base` with a custom section inserted after the preamble, `size` bytes in all."""
-    name = b"mcpkg-bench-padding"
-    header = leb128(len(name)) + name
-    room = size - len(base) - 1  # section id byte
-    payload_len = room - len(header)
-    # the section size prefix takes a few bytes itself: shrink the payload to fit exactly
-    for _ in range(3):
-        payload_len = room - len(leb128(len(header) + payload_len)) - len(header)
-    body = header + (b"\x5a" * payload_len)
-    section = b"\x00" + leb128(len(body)) + body
-    data = base[:8] + section + base[8:]
-    assert len(data) == size, (len(data), size)
-    return data
 
 
 def run_timed(argv: list[str], env: dict[str, str]) -> float:

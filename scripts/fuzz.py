@@ -51,7 +51,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mcpkg.compose.binary import (  # noqa: E402
-    CANON_SECTION,
     CORE_MODULE_SECTION,
     CORE_PREAMBLE,
     CUSTOM_SECTION,
@@ -73,6 +72,7 @@ from mcpkg.compose.binary import (  # noqa: E402
 )
 from mcpkg.compose.leb import Reader, encode_u32  # noqa: E402
 from mcpkg.errors import InvalidArtifactError  # noqa: E402
+from tests.harness.wasmbits import canon_payloads  # noqa: E402
 
 CRASHERS = ROOT / "tests" / "unit" / "fuzz-crashers"
 TIMEOUT = 2.0  # seconds per input
@@ -118,16 +118,6 @@ NAME_OPTIONS = Component((ImportSection((Import(ExternName("a:b/c", 0x02, _OPTIO
 
 
 # --- the worker: one verdict per input --------------------------------------------------
-
-
-def canon_payloads(component: Component) -> list[bytes]:
-    found: list[bytes] = []
-    for s in component.sections:
-        if isinstance(s, Section) and s.id == CANON_SECTION:
-            found.append(s.payload)
-        elif isinstance(s, ComponentSection):
-            found += canon_payloads(s.component)
-    return found
 
 
 def crash_verdict(error: BaseException, stage: str) -> str:

@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.harness.wasmbits import with_custom_section
 from tests.harness.witbuild import build_world
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -55,23 +56,6 @@ CHAINS = (("mw1",), ("mw1", "mw2"))  # the two project variants
 
 def mcpkg_argv() -> list[str]:
     return [sys.executable, "-m", "mcpkg"]
-
-
-def leb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def with_custom_section(component: bytes, name: str, payload: bytes) -> bytes:
-    """`component` with a custom section appended (valid at the end of a component)."""
-    encoded = name.encode()
-    body = leb128(len(encoded)) + encoded + payload
-    return component + b"\x00" + leb128(len(body)) + body
 
 
 def sha256_of(path: Path) -> str | None:
@@ -266,7 +250,7 @@ class Chaos:
         """Publish a component nobody has pulled yet; returns (reference, layer sha256)."""
         index = len(self.pool)
         payload = self.rng.randbytes(max(0, self.blob_size - len(self.base)))
-        data = with_custom_section(self.base, "mcpkg-chaos", payload)
+        data = with_custom_section(self.base, b"mcpkg-chaos", payload)
         ref = f"{self.host}/chaos/pool{index}:1.0.0"
         self.push(data, ref)
         entry = (ref, hashlib.sha256(data).hexdigest())
@@ -285,8 +269,8 @@ class Chaos:
         self.base = built["writers"]
         components = {
             "stdio": built["stdio"],
-            "mw1": with_custom_section(built["mw"], "mcpkg-chaos", b"first"),
-            "mw2": with_custom_section(built["mw"], "mcpkg-chaos", b"second"),
+            "mw1": with_custom_section(built["mw"], b"mcpkg-chaos", b"first"),
+            "mw2": with_custom_section(built["mw"], b"mcpkg-chaos", b"second"),
             "init": built["init"],
             "writers": built["writers"],
         }

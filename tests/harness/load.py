@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.harness.wasmbits import with_custom_section
+
 MIB = 1024 * 1024
 # every 10th component (index % 10 == 9) is padded to one of these sizes in turn; the
 # first is over the 4 MiB chunk size, so even a small run has a chunked upload
@@ -41,23 +43,6 @@ def default_mcpkg() -> str:
 
 
 # -- components -------------------------------------------------------------------
-
-
-def leb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def with_custom_section(base: bytes, name: bytes, payload: bytes) -> bytes:
-    """`base` (a component) with a custom section (id 0: name, payload) after its
-    8-byte preamble."""
-    body = leb128(len(name)) + name + payload
-    return base[:8] + b"\x00" + leb128(len(body)) + body + base[8:]
 
 
 def unique_component(base: bytes, index: int, size: int = 0) -> bytes:

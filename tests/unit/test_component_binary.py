@@ -71,6 +71,7 @@ from mcpkg.compose.binary import (
 )
 from mcpkg.compose.leb import Reader, encode_name, encode_s, encode_u, encode_u32, encode_vec
 from mcpkg.errors import InvalidArtifactError
+from tests.harness.wasmbits import canon_payloads
 from tests.harness.witbuild import build_world, wasm_tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,16 +127,6 @@ def wasmtime_names(data: bytes) -> tuple[set[str], set[str]]:
     eng = engine()
     ty = wasmtime.component.Component(eng, data).type
     return set(ty.imports(eng)), set(ty.exports(eng))
-
-
-def canon_payloads(component: Component) -> list[bytes]:
-    found: list[bytes] = []
-    for s in component.sections:
-        if isinstance(s, Section) and s.id == CANON_SECTION:
-            found.append(s.payload)
-        elif isinstance(s, ComponentSection):
-            found += canon_payloads(s.component)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,13 @@ from types import FrameType
 import pytest
 
 from mcpkg.compose.binary import (
-    CANON_SECTION,
-    Component,
-    ComponentSection,
-    Section,
     decode_canons,
     encode_canons,
     encode_component,
     read_component,
 )
 from mcpkg.errors import InvalidArtifactError
+from tests.harness.wasmbits import canon_payloads
 
 CRASHERS = Path(__file__).parent / "fuzz-crashers"
 FILES = sorted(CRASHERS.glob("*.bin"))
@@ -43,16 +40,6 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def canon_payloads(component: Component) -> list[bytes]:
-    found: list[bytes] = []
-    for s in component.sections:
-        if isinstance(s, Section) and s.id == CANON_SECTION:
-            found.append(s.payload)
-        elif isinstance(s, ComponentSection):
-            found += canon_payloads(s.component)
-    return found
 
 
 def test_there_are_inputs_to_replay() -> None:

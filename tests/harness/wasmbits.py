@@ -1,0 +1,44 @@
+"""Small helpers over component binaries shared by tests and scripts: custom sections
+(to make a real component distinct, or exactly N bytes, and still valid) and the
+canonical-function payloads of a decoded component."""
+
+from __future__ import annotations
+
+from mcpkg.compose.binary import CANON_SECTION, Component, ComponentSection, Section
+from mcpkg.compose.leb import encode_u
+
+
+def leb128(value: int) -> bytes:
+    return encode_u(value, 64)
+
+
+def with_custom_section(base: bytes, name: bytes, payload: bytes) -> bytes:
+    """`base` (a component) with a custom section (id 0: name, payload) right after its
+    8-byte preamble; custom sections are valid anywhere, so wasmtime still accepts it."""
+    body = leb128(len(name)) + name + payload
+    return base[:8] + b"\x00" + leb128(len(body)) + body + base[8:]
+
+
+def padded_component(base: bytes, size: int) -> bytes:
+    """`base` with a custom section after the preamble, exactly `size` bytes in all."""
+    name = b"mcpkg-bench-padding"
+    header = leb128(len(name)) + name
+    room = size - len(base) - 1  # section id byte
+    payload_len = room - len(header)
+    # the section size prefix takes a few bytes itself: shrink the payload to fit exactly
+    for _ in range(3):
+        payload_len = room - len(leb128(len(header) + payload_len)) - len(header)
+    data = with_custom_section(base, name, b"\x5a" * payload_len)
+    assert len(data) == size, (len(data), size)
+    return data
+
+
+def canon_payloads(component: Component) -> list[bytes]:
+    """The raw canonical-function sections of `component` and its nested components."""
+    found: list[bytes] = []
+    for s in component.sections:
+        if isinstance(s, Section) and s.id == CANON_SECTION:
+            found.append(s.payload)
+        elif isinstance(s, ComponentSection):
+            found += canon_payloads(s.component)
+    return found
