@@ -71,9 +71,9 @@ def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> reque
         try:
             response = client._raw_get(url)
         except requests.exceptions.RequestException as exc:
-            raise connection_error(
-                f"the blob storage at {target.netloc or client.registry}", exc, read_timeout=client.read_timeout
-            ) from exc
+            # transient like any transfer failure: download_blob starts over (and names it)
+            error = connection_error(f"the blob storage at {target.netloc}", exc, read_timeout=client.read_timeout)
+            raise _Interrupted(error.message) from exc
         if response.status_code not in (200, *REDIRECT_STATUSES):
             status = response.status_code
             response.close()

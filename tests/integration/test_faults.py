@@ -415,7 +415,8 @@ def test_redirect_to_a_host_that_is_down(faulty: PagingProxy, pushed: Pushed, mc
     before = snapshot(mcpkg.cache) if mcpkg.cache.exists() else {}
     result = mcpkg("pull", f"{faulty.host}/{REPO}:1.0.0", env={"MCPKG_HTTP_TIMEOUT": "1"})
     assert result.exit_code == 1
-    assert "127.0.0.2" in result.stderr
+    assert "interrupted 4 times" in result.stderr and "blob storage at 127.0.0.2" in result.stderr, result.stderr
+    assert faulty.requests_to("GET", _layer(pushed)) == 4  # transient: the whole transfer was retried
     assert (snapshot(mcpkg.cache) if mcpkg.cache.exists() else {}) == before
 
 
