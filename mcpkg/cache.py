@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from mcpkg.errors import ConfigError, IntegrityError
-from mcpkg.reference import Digest
+from mcpkg.outfile import atomic_write_bytes, remove_dead_temps, temp_path_for
+from mcpkg.reference import Digest, is_sha256_hex
 
 COPY_CHUNK = 1024 * 1024
 
@@ -79,28 +80,6 @@ def hash_file(path: Path) -> tuple[Digest, int]:
             hasher.update(chunk)
             size += len(chunk)
     return Digest("sha256", hasher.hexdigest()), size
-
-
-def atomic_write_bytes(
-    dest: Path, data: bytes, mode: int = 0o644, *, tmp_dir: Path | None = None, durable: bool = True
-) -> None:
-    """Write `data` to `dest` through a temp file (beside it, or in `tmp_dir` on the same
-    filesystem) and a rename: `dest` holds the old or the new content, never part. With
-    `durable` (the user's files: mcpkg.lock, mcpkg.toml, keys) the data is fsynced first,
-    so that holds across a power loss too."""
-    fd, tmp = tempfile.mkstemp(dir=tmp_dir or dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class Cache:
@@ -212,8 +191,6 @@ class Cache:
                     f"the cached copy of {digest} is corrupt; it was removed from the cache",
                     "run the command again to download it afresh",
                 )
-        from mcpkg.outfile import remove_dead_temps, temp_path_for
-
         remove_dead_temps(dest)
         with contextlib.suppress(OSError):
             if os.path.samefile(source, dest):
@@ -301,7 +278,7 @@ class Cache:
         if not self.blobs.is_dir():
             return 0, corrupt
         for path in sorted(self.blobs.iterdir()):
-            if not _is_hex_digest(path.name):
+            if not is_sha256_hex(path.name):
                 continue
             checked += 1
             try:
@@ -349,7 +326,3 @@ class Cache:
                     path.unlink()
                     freed += stat.st_size
         return removed_entries, freed
-
-
-def _is_hex_digest(name: str) -> bool:
-    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from mcpkg.errors import UsageError
 from mcpkg.semver import Requirement
 
-_HEX64 = re.compile(r"^[a-f0-9]{64}$")
+_HEX64 = re.compile(r"[a-f0-9]{64}")
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _HOST = re.compile(
@@ -47,12 +47,17 @@ class Digest:
             raise UsageError(f"{text!r} is not a digest", "digests look like sha256:<64 hex digits>")
         if algorithm != "sha256":
             raise UsageError(f"digest algorithm {algorithm!r} is not supported", "mcpkg uses sha256 digests")
-        if not _HEX64.match(hexpart):
+        if not _HEX64.fullmatch(hexpart):
             raise UsageError(f"{text!r} is not a valid sha256 digest", "expected sha256: and 64 lowercase hex digits")
         return cls(algorithm, hexpart)
 
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.hex}"
+
+
+def is_sha256_hex(text: str) -> bool:
+    """64 lowercase hex digits: the part of a sha256 digest after `sha256:`."""
+    return bool(_HEX64.fullmatch(text))
 
 
 def is_loopback_host(registry: str) -> bool:

@@ -187,9 +187,9 @@ def register(app: typer.Typer) -> None:
 
 def _write_and_relock(root: Path, manifest: Path, text: str, plain_http: bool) -> None:
     """Write the edited mcpkg.toml and re-lock; if locking fails, put the old file back."""
-    from mcpkg.cache import atomic_write_bytes
     from mcpkg.context import Context
     from mcpkg.errors import McpkgError
+    from mcpkg.outfile import atomic_write_bytes
     from mcpkg.project.lock import lock_project
 
     original = manifest.read_bytes()

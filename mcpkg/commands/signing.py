@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
 
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        from mcpkg.cache import atomic_write_bytes
         from mcpkg.errors import ConflictError
+        from mcpkg.outfile import atomic_write_bytes
         from mcpkg.signing.keys import encrypt_private_key, key_id, password_from_env_or_prompt, public_pem
 
         private, public = Path(f"{output_prefix}.key"), Path(f"{output_prefix}.pub")

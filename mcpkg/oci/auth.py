@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 from mcpkg.errors import AuthError, RegistryError
 from mcpkg.oci.credentials import Credentials
+from mcpkg.oci.errors import connection_error
+from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
 from mcpkg.reference import is_loopback_host
 
 if TYPE_CHECKING:
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 DEFAULT_TOKEN_LIFETIME = 60.0
 EXPIRY_MARGIN = 5.0
 MAX_TOKEN_RESPONSE = 1024 * 1024
-TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 _PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
@@ -178,7 +179,7 @@ class Authenticator:
             if response.status_code != 200:
                 raise RegistryError(
                     f"the token service of {self.registry} answered HTTP {response.status_code}"
-                    + (" (after 4 attempts)" if response.status_code in TRANSIENT_STATUSES else ""),
+                    + (f" (after {MAX_ATTEMPTS} attempts)" if response.status_code in TRANSIENT_STATUSES else ""),
                     "retry later; if it persists, the registry's auth service is down",
                 )
             body = response.raw.read(MAX_TOKEN_RESPONSE + 1, decode_content=True)
@@ -195,9 +196,6 @@ class Authenticator:
         """GET the realm; connection failures, timeouts, 429 and 5xx are transient and
         retried like registry requests (docs/limits.md)."""
         import requests
-
-        from mcpkg.oci.client import MAX_ATTEMPTS, backoff
-        from mcpkg.oci.errors import connection_error
 
         for attempt in range(MAX_ATTEMPTS):
             last = attempt + 1 == MAX_ATTEMPTS

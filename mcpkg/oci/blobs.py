@@ -24,8 +24,9 @@ from urllib.parse import urljoin, urlsplit
 
 from mcpkg.errors import IntegrityError, RegistryError
 from mcpkg.oci.auth import repository_scope
-from mcpkg.oci.client import MAX_ATTEMPTS, RegistryClient, backoff
+from mcpkg.oci.client import RegistryClient
 from mcpkg.oci.errors import connection_error, translate_status
+from mcpkg.oci.retry import MAX_ATTEMPTS, backoff
 from mcpkg.reference import Digest, is_loopback_host
 
 if TYPE_CHECKING:

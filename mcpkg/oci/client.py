@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import re
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, Regi
 from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
 from mcpkg.oci.errors import connection_error, translate_status
+from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
 from mcpkg.reference import Digest, is_loopback_host
 
 if TYPE_CHECKING:
@@ -48,10 +48,7 @@ MAX_TAG_PAGES = 1000
 MAX_TAGS = 100_000
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
-MAX_ATTEMPTS = 4
-BACKOFF_BASE = 0.25
 MAX_RETRY_AFTER = 30.0
-TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 RETRYABLE_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 
 Body = bytes | None
@@ -96,10 +93,6 @@ def _retry_after(response: requests.Response) -> float | None:
         except (TypeError, ValueError):
             return None
     return None
-
-
-def backoff(attempt: int) -> float:
-    return float(BACKOFF_BASE * (2**attempt) * (0.5 + random.random() / 2))
 
 
 _SCOPE_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags)/")

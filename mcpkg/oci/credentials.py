@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mcpkg.errors import AuthError, ConfigError
+from mcpkg.outfile import atomic_write_bytes
 
 HELPER_TIMEOUT = 30
 
@@ -64,17 +63,7 @@ def write_docker_config(data: dict[str, Any], path: Path | None = None) -> Path:
     """Write config.json atomically with mode 0600."""
     path = path or docker_config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.json.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent="\t")
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, (json.dumps(data, indent="\t") + "\n").encode(), 0o600)
     return path
 
 

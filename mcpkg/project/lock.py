@@ -23,9 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from mcpkg.cache import atomic_write_bytes, hash_file
+from mcpkg.cache import hash_file
 from mcpkg.context import Context
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgError, NotFoundError, UsageError
+from mcpkg.outfile import atomic_write_bytes, remove_dead_temps
 from mcpkg.project.lockfile import LockEntry, Lockfile, parse, render
 from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME, ComponentSpec, ServerManifest, parse_manifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
@@ -265,12 +266,8 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
 
     project = load_project(root)
     with FileLock(str(root / ".mcpkg.lock.lock")):
-        # Only this function writes mcpkg.lock, always under this file lock (a flock, so
-        # released by the kernel when its holder dies): a temp file of ours seen now was
-        # left by a writer that was killed, and can go.
-        for stray in root.glob(f".{LOCK_NAME}.*.tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                stray.unlink()
+        # a killed writer's temp file goes even when the lock is not rewritten this time
+        remove_dead_temps(project.lock_path)
         lock, resolved = resolve_project(ctx, project, update, offline)
         problems = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
         if problems:

@@ -100,6 +100,8 @@ def test_digest_parse() -> None:
     assert str(Digest.parse(f"sha256:{HEX}")) == f"sha256:{HEX}"
     with pytest.raises(UsageError):
         Digest.parse("sha256:" + "A" * 64)
+    with pytest.raises(UsageError):  # `$` in a regex also matches before a final newline
+        Digest.parse(f"sha256:{HEX}\n")
 
 
 def test_choose_tag_prefers_semver_then_latest() -> None:
