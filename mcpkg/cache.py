@@ -15,7 +15,7 @@ and a crash (even SIGKILL) leaves at most a stray file in `tmp/`, which `cache v
 ignores and `cache prune` removes once it is an hour old (a younger one may belong to a
 write still in flight). Cache files are renamed without an fsync: SIGKILL cannot tear
 them (the kernel keeps the written pages), and after a power loss a torn file fails its
-check on use: a blob its sha256 (whenever a layer is handed out by `copy_out` or compose,
+check on use: a blob its sha256 (whenever a layer is handed out by `export` or compose,
 or a small blob is read), a compiled artifact its recorded hash, an entry or type model
 its JSON parse. File locks are `flock`s: the kernel releases them when their
 process dies, so a killed process never blocks the next one (the lock files themselves
@@ -28,19 +28,27 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from mcpkg.errors import ConfigError, IntegrityError
-from mcpkg.outfile import atomic_write_bytes, remove_dead_temps, temp_path_for
+from mcpkg.outfile import (
+    Destination,
+    Kind,
+    PendingFile,
+    atomic_write_bytes,
+    copy_file_contents,
+    open_output,
+)
 from mcpkg.reference import Digest, is_sha256_hex
 
 COPY_CHUNK = 1024 * 1024
+# whether a pulled -o file is fsynced before its rename: see docs/limits.md
+DURABLE_OUTPUTS = True
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ class Cache:
     def default(cls) -> Cache:
         return cls(default_cache_root())
 
-    def _ensure(self) -> None:
+    def ensure(self) -> None:
         for path in (self.blobs, self.entries_dir, self.tmp, self.locks):
             try:
                 path.mkdir(parents=True, exist_ok=True)
@@ -109,7 +117,7 @@ class Cache:
         killed writer leaves nothing anywhere else (and nothing `prune` misses). No fsync:
         every cache file is checked when read (see the module docstring); four fsyncs
         cost a pull 170 ms."""
-        self._ensure()
+        self.ensure()
         dest.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(dest, data, mode, tmp_dir=self.tmp, durable=False)
 
@@ -123,7 +131,7 @@ class Cache:
     def lock(self, name: str) -> Iterator[None]:
         from filelock import FileLock
 
-        self._ensure()
+        self.ensure()
         with FileLock(str(self.locks / f"{name}.lock")):
             yield
 
@@ -143,17 +151,17 @@ class Cache:
     def store_bytes(self, digest: Digest, data: bytes) -> Path:
         if hashlib.sha256(data).hexdigest() != digest.hex:
             raise IntegrityError(f"refusing to cache content that does not hash to {digest}")
-        self._ensure()
+        self.ensure()
         path = self.blob_path(digest)
         if not path.exists():
             self.write_file(path, data, 0o444)
         return path
 
-    def store_stream(self, digest: Digest, fill: Callable[[IO[bytes]], None]) -> Path:
+    def store_stream(self, digest: Digest, fill: Callable[[BinaryIO], None]) -> Path:
         """Create the blob `digest` by letting `fill` write (and verify) it into a temp
         file; only if `fill` returns normally is the file renamed into place. Several
         processes asking for the same digest download it once."""
-        self._ensure()
+        self.ensure()
         path = self.blob_path(digest)
         with self.lock(digest.hex):
             if path.is_file():
@@ -161,7 +169,7 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{digest.hex[:16]}.")
             try:
                 with os.fdopen(fd, "wb") as f:
-                    fill(f)  # no fsync: see the module docstring
+                    fill(cast(BinaryIO, f))  # no fsync: see the module docstring
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, path)
             except BaseException:
@@ -174,50 +182,59 @@ class Cache:
         with contextlib.suppress(FileNotFoundError):
             self.blob_path(digest).unlink()
 
-    def copy_out(self, digest: Digest, size: int, dest: Path, *, verify: bool = True) -> None:
-        """Put the cached blob at `dest` atomically (temp name beside it, then rename).
+    def export(self, digest: Digest, size: int, dest: Destination, *, verify: bool = True) -> str:
+        """Write the cached blob to the user's `dest` as a file of their own (never a hard
+        link into the cache: writing into the output can never change the cache); returns
+        how it was copied (`outfile.copy_file_contents`).
 
-        With `verify` (the default) the cached file is re-hashed first; a cache entry that
-        no longer matches its digest is evicted and reported. The file is hard-linked when
-        the cache and `dest` share a filesystem (as uv links from its cache: no second
-        write of a large component; the result is read-only, like the cache entry), and
-        copied otherwise."""
-        source = self.blob_path(digest)
-        if verify:
-            actual, actual_size = hash_file(source)
-            if actual != digest or actual_size != size:
-                self.evict(digest)
-                raise IntegrityError(
-                    f"the cached copy of {digest} is corrupt; it was removed from the cache",
-                    "run the command again to download it afresh",
-                )
-        remove_dead_temps(dest)
-        with contextlib.suppress(OSError):
-            if os.path.samefile(source, dest):
-                return  # `dest` is already a hard link to this very blob
-        tmp = temp_path_for(dest)
+        With `verify` (the default) the bytes are checked against the digest, and a cache
+        entry that no longer matches is evicted and reported: for a file, the copy itself
+        is hashed before it is renamed into place (one read: the user gets exactly what
+        was checked); for stdout, a device or a FIFO, the cached file is hashed first, so
+        no byte goes out before the whole blob checked out."""
         try:
+            source = self.blob_path(digest).open("rb")
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"{digest} is no longer in the cache", "run the command again to download it afresh"
+            ) from None
+        with source:
+            if dest.kind is not Kind.FILE:
+                if verify:
+                    self._check_stream(source, digest, size)
+                with open_output(dest) as out:
+                    return copy_file_contents(source, out, size)
+            pending = PendingFile(dest.path, 0o644, durable=DURABLE_OUTPUTS)
             try:
-                os.link(source, tmp)
-            except OSError:
-                shutil.copyfile(source, tmp)
-                os.chmod(tmp, 0o644)
-                fd = os.open(tmp, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            os.replace(tmp, dest)
-        finally:
-            # also after success: rename() of two links to one inode does nothing (POSIX)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+                how = copy_file_contents(source, pending.file, size)
+                if verify:
+                    pending.file.seek(0)
+                    self._check_stream(pending.file, digest, size)
+            except BaseException:
+                pending.discard()
+                raise
+            pending.commit()
+            return how
+
+    def _check_stream(self, stream: IO[bytes], digest: Digest, size: int) -> None:
+        hasher = hashlib.sha256()
+        actual_size = 0
+        while chunk := stream.read(COPY_CHUNK):
+            hasher.update(chunk)
+            actual_size += len(chunk)
+        stream.seek(0)
+        if hasher.hexdigest() != digest.hex or actual_size != size:
+            self.evict(digest)
+            raise IntegrityError(
+                f"the cached copy of {digest} is corrupt; it was removed from the cache",
+                "run the command again to download it afresh",
+            )
 
     # -- where blobs live in registries (for cross-repository mounts) --------------
 
     def remember_location(self, digest: Digest, location: str) -> None:
         """Record that `digest` exists at `registry/repository` (best effort)."""
-        self._ensure()
+        self.ensure()
         path = self.root / "locations" / f"{digest.hex}.json"
         with self.lock(f"loc-{digest.hex}"):
             known = self.locations(digest)
@@ -236,7 +253,7 @@ class Cache:
 
     def record(self, manifest: Digest, config: Digest, layer: Digest, size: int, reference: str | None) -> None:
         """Remember that `manifest` was used now (and under which reference)."""
-        self._ensure()
+        self.ensure()
         path = self.entries_dir / f"{manifest.hex}.json"
         with self.lock(f"entry-{manifest.hex}"):
             references: list[str] = []

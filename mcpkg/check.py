@@ -10,7 +10,8 @@ from typing import Any
 
 from mcpkg.cache import hash_file
 from mcpkg.context import Context
-from mcpkg.errors import NotFoundError, UsageError
+from mcpkg.errors import UsageError
+from mcpkg.infile import readable_file
 from mcpkg.wasm.compat import ChainReport, check_chain
 from mcpkg.wasm.inspect import component_model
 from mcpkg.wasm.model import ComponentModel
@@ -39,8 +40,7 @@ class FileCheck:
 
 
 def _load(ctx: Context, path: Path) -> tuple[str, ComponentModel]:
-    if not path.is_file():
-        raise NotFoundError(f"{path} does not exist or is not a file")
+    readable_file(path, "component")
     digest, _ = hash_file(path)
     return path.name, component_model(path, digest, ctx.cache, str(path))
 

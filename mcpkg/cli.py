@@ -58,11 +58,24 @@ def handle_errors(func: F) -> F:
         except McpkgError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            # a file-system refusal no check foresaw: still a message naming the path
+            error = McpkgError(describe_os_error(exc), "check the path and its permissions")
+            report_error(error)
+            raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             print("mcpkg: interrupted", file=sys.stderr)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def describe_os_error(exc: OSError) -> str:
+    if type(exc).__module__.split(".")[0] in ("requests", "urllib3"):
+        return f"network error: {exc}"
+    where = f" {exc.filename}" if exc.filename else ""
+    other = f" -> {exc.filename2}" if exc.filename2 else ""
+    return f"cannot use{where}{other}: {exc.strerror or exc}"
 
 
 def report_error(exc: McpkgError) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from mcpkg.cache import hash_file
 from mcpkg.context import Context
-from mcpkg.errors import NotFoundError
+from mcpkg.infile import readable_file
 from mcpkg.roles import classify, wasmcp_roles, world_target
 from mcpkg.wasm.inspect import component_model
 from mcpkg.wasm.model import ComponentModel, canonical_text, render_func
@@ -56,8 +56,7 @@ def model_report(model: ComponentModel) -> dict[str, Any]:
 
 
 def inspect_file(ctx: Context, path: Path) -> tuple[dict[str, Any], ComponentModel]:
-    if not path.is_file():
-        raise NotFoundError(f"{path} is not a file")
+    readable_file(path, "component")
     digest, size = hash_file(path)
     model = component_model(path, digest, ctx.cache, str(path))
     return {"file": str(path), "layer-digest": str(digest), "size": size, **model_report(model)}, model

@@ -6,7 +6,9 @@ Order of work (each step verified before the next; nothing partial becomes visib
    registry, digest-checked; validated as a Wasm component artifact;
 3. the config and the layer: from the cache by digest, else streamed from the registry
    into `tmp/` with size, sha256 and component preamble checked, then renamed into place;
-4. optionally copy the layer to the user's path (temp file + rename, re-hashed).
+4. optionally the user's copy (`-o`): a file is written from the download stream itself,
+   or copied from the cache (reflink or kernel copy, re-hashed); stdout, a device or a
+   FIFO get the bytes only once they are verified (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mcpkg.artifact import (
     ComponentInfo,
@@ -24,10 +26,12 @@ from mcpkg.artifact import (
     parse_config,
     parse_manifest,
 )
+from mcpkg.cache import DURABLE_OUTPUTS
 from mcpkg.config import TrustScope
 from mcpkg.context import Context
-from mcpkg.errors import ConfigError, InvalidArtifactError, UsageError
-from mcpkg.oci.blobs import download_blob
+from mcpkg.errors import InvalidArtifactError
+from mcpkg.oci.blobs import Sink, download_blob
+from mcpkg.outfile import Destination, Kind, PendingFile, Tee, is_stdout, resolve_destination
 from mcpkg.reference import Digest, Reference
 from mcpkg.resolve import parse_target, resolve_reference
 from mcpkg.ui import Progress
@@ -43,7 +47,7 @@ class PulledComponent:
     layer_path: Path  # the verified layer in the cache
     signature: str
     from_cache: bool
-    output: Path | None = None
+    output: str | None = None  # where the user's copy went (`stdout` for -o -)
     signed_by: tuple[str, ...] = ()  # key ids that verified under the trust policy
 
     @property
@@ -59,7 +63,7 @@ class PulledComponent:
             "size": self.manifest.layer.size,
             "signature": self.signature,
             "from-cache": self.from_cache,
-            "output": str(self.output) if self.output else None,
+            "output": self.output,
             "declared": declared.to_json() if declared else None,
             "annotations": self.manifest.annotations,
         }
@@ -95,31 +99,40 @@ def _config(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[WasmC
     return parse_config(fetched, what), fetched
 
 
-def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, bool]:
+def _layer(
+    ctx: Context, ref: Reference, manifest: WasmManifest, also_into: PendingFile | None = None
+) -> tuple[Path, bool, bool]:
+    """The verified layer in the cache: (path, whether it was cached, whether the
+    download also filled `also_into`, the user's output, from the same stream)."""
     layer = manifest.layer
     path = ctx.cache.blob_path(layer.digest)
     if path.is_file() and path.stat().st_size == layer.size:
-        return path, True
+        return path, True, False
     if path.exists():
         ctx.cache.evict(layer.digest)
     client = ctx.client(ref.registry)
     progress = Progress(f"pulling {ref.repository}", layer.size)
-    try:
-        stored = ctx.cache.store_stream(
+    teed = False
+
+    def fill(out: BinaryIO) -> None:
+        nonlocal teed
+        sink: Sink = out if also_into is None else Tee(out, also_into.file)
+        download_blob(
+            client,
+            ref.repository,
             layer.digest,
-            lambda out: download_blob(
-                client,
-                ref.repository,
-                layer.digest,
-                layer.size,
-                out,
-                check_head=lambda head: check_preamble(head, f"layer of {ref}"),
-                progress=progress,
-            ),
+            layer.size,
+            sink,
+            check_head=lambda head: check_preamble(head, f"layer of {ref}"),
+            progress=progress,
         )
+        teed = also_into is not None
+
+    try:
+        stored = ctx.cache.store_stream(layer.digest, fill)
     finally:
         progress.finish()
-    return stored, False
+    return stored, False, teed
 
 
 def signature_status(
@@ -136,21 +149,20 @@ def signature_status(
     return ("signed (not verified: no trust policy)" if exists else "unsigned"), ()
 
 
-def output_path(output: Path, ref: Reference) -> Path:
+def output_destination(output: Path, ref: Reference) -> Destination:
+    """Where `pull -o OUTPUT` writes (docs/limits.md): `-` is stdout; a directory gets
+    `<repository name>.wasm` inside it; anything else by the destination rules."""
+    if is_stdout(output):
+        return resolve_destination(output, what="component", allow_stdout=True)
     if output.is_dir():
-        return output / f"{ref.repository.rsplit('/', 1)[-1]}.wasm"
-    if not output.parent.is_dir():
-        raise UsageError(
-            f"cannot write {output}: directory {output.parent} does not exist",
-            "create the directory first or choose another -o path",
-        )
-    return output
+        output = output / f"{ref.repository.rsplit('/', 1)[-1]}.wasm"
+    return resolve_destination(output, what="component")
 
 
 def pull_reference(
     ctx: Context,
     ref: Reference,
-    output: Path | None = None,
+    dest: Destination | None = None,
     *,
     with_signature: bool = True,
     project_scopes: tuple[TrustScope, ...] = (),
@@ -170,34 +182,46 @@ def pull_reference(
         raise InvalidArtifactError(
             f"{what}: config layerDigests {list(config.layer_digests)} disagree with the manifest layer"
         )
-    layer_path, layer_cached = _layer(ctx, ref, manifest)
-    if config_to_store is not None:
-        ctx.cache.store_bytes(manifest.config.digest, config_to_store)
-    if not manifest_cached:
-        ctx.cache.store_bytes(manifest_digest, manifest_data)
+    layer = manifest.layer
+    # a file output of a download is written from the download stream itself
+    pending = None
+    if dest is not None and dest.kind is Kind.FILE and not ctx.cache.has_blob(layer.digest):
+        pending = PendingFile(dest.path, 0o644, durable=DURABLE_OUTPUTS)
+    try:
+        layer_path, layer_cached, teed = _layer(ctx, ref, manifest, pending)
+        if config_to_store is not None:
+            ctx.cache.store_bytes(manifest.config.digest, config_to_store)
+        if not manifest_cached:
+            ctx.cache.store_bytes(manifest_digest, manifest_data)
+        if pending is not None and teed:
+            pending.commit()  # the stream it holds matched the digest
+        elif dest is not None:
+            if pending is not None:
+                pending.discard()  # another process downloaded it first: copy from the cache
+            # a layer downloaded (and verified) moments ago needs no second hash
+            ctx.cache.export(layer.digest, layer.size, dest, verify=layer_cached)
+    except BaseException:
+        if pending is not None:
+            pending.discard()
+        raise
     resolved = ref.with_digest(manifest_digest)
     from_cache = manifest_cached and layer_cached
-    dest = None
-    if output is not None:
-        dest = output_path(output, ref)
-        try:
-            # a layer downloaded (and verified) moments ago needs no second hash
-            ctx.cache.copy_out(manifest.layer.digest, manifest.layer.size, dest, verify=layer_cached)
-        except PermissionError as exc:
-            raise ConfigError(f"cannot write {dest}: permission denied") from exc
-    ctx.cache.remember_location(manifest.layer.digest, ref.location)
+    ctx.cache.remember_location(layer.digest, ref.location)
     ctx.cache.record(
         manifest_digest,
         manifest.config.digest,
-        manifest.layer.digest,
-        manifest.layer.size,
+        layer.digest,
+        layer.size,
         str(resolved.with_digest(None)) if resolved.tag else None,
     )
-    return PulledComponent(resolved, manifest, config, layer_path, signature, from_cache, dest, signed_by)
+    output = None if dest is None else str(dest)
+    return PulledComponent(resolved, manifest, config, layer_path, signature, from_cache, output, signed_by)
 
 
 def pull(ctx: Context, text: str, output: Path | None = None) -> PulledComponent:
     ref, requirement = parse_target(text, ctx.config)
+    # the output is checked before any transfer: a bad -o fails at once
+    dest = output_destination(output, ref) if output is not None else None
     if ref.digest is None or not ctx.cache.has_blob(ref.digest):
         ref = resolve_reference(ctx, ref, requirement)
-    return pull_reference(ctx, ref, output)
+    return pull_reference(ctx, ref, dest)

@@ -38,6 +38,7 @@ from mcpkg.artifact import (
 from mcpkg.cache import hash_file
 from mcpkg.context import Context
 from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
+from mcpkg.infile import readable_file
 from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.reference import Digest, Reference
 from mcpkg.roles import classify, world_target
@@ -135,8 +136,7 @@ def push(
             f"push needs a tag, not {'a digest' if ref.digest else 'a bare repository'}: {text}",
             f"e.g. mcpkg push {file} {ref.location}:0.1.0",
         )
-    if not file.is_file():
-        raise NotFoundError(f"{file} does not exist or is not a file")
+    readable_file(file, "component")
     layer_digest, size = hash_file(file)
     model = component_model(file, layer_digest, ctx.cache, str(file))
     if target is None:

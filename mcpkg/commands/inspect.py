@@ -21,13 +21,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a component's manifest, config, roles and full import/export types."""
         from mcpkg.context import Context
+        from mcpkg.infile import looks_like_path
         from mcpkg.inspect import inspect_file, inspect_reference
 
         set_json(json_output)
         ctx = Context.load(plain_http)
         try:
-            path = Path(target)
-            report, model = inspect_file(ctx, path) if path.exists() else inspect_reference(ctx, target)
+            if looks_like_path(target):
+                report, model = inspect_file(ctx, Path(target))
+            else:
+                report, model = inspect_reference(ctx, target)
         finally:
             ctx.close()
         if wit:

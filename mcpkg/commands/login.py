@@ -33,9 +33,10 @@ def register(app: typer.Typer) -> None:
         from mcpkg.config import load_config
         from mcpkg.errors import UsageError
         from mcpkg.oci.client import RegistryClient
-        from mcpkg.oci.credentials import Credentials, store_credentials
+        from mcpkg.oci.credentials import Credentials, check_login_storable, store_credentials
 
         host = _registry_argument(registry)
+        check_login_storable(host)
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         elif sys.stdin.isatty():

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli import handle_errors
-from mcpkg.commands import JSON_OPTION, PLAIN_HTTP_OPTION, set_json
+from mcpkg.commands import JSON_OPTION, PLAIN_HTTP_OPTION, results_printer, set_json, stdout_taken
 from mcpkg.ui import emit_json, note
 
 PROJECT_OPTION = typer.Option(None, "--project", "-C", help="Directory of mcpkg.toml (default: here or a parent).")
@@ -189,27 +189,30 @@ def _write_and_relock(root: Path, manifest: Path, text: str, plain_http: bool) -
     """Write the edited mcpkg.toml and re-lock; if locking fails, put the old file back."""
     from mcpkg.context import Context
     from mcpkg.errors import McpkgError
-    from mcpkg.outfile import atomic_write_bytes
-    from mcpkg.project.lock import lock_project
+    from mcpkg.outfile import write_user_file
+    from mcpkg.project.lock import lock_project, project_lock
 
-    original = manifest.read_bytes()
-    atomic_write_bytes(manifest, text.encode())
-    ctx = Context.load(plain_http)
-    try:
-        lock_project(ctx, root)
-    except McpkgError as exc:
-        atomic_write_bytes(manifest, original)
-        exc.message += " (mcpkg.toml was left as it was)"
-        raise
-    finally:
-        ctx.close()
+    with project_lock(root):
+        original = manifest.read_bytes()
+        write_user_file(manifest, text.encode())
+        ctx = Context.load(plain_http)
+        try:
+            lock_project(ctx, root)
+        except McpkgError as exc:
+            write_user_file(manifest, original)
+            exc.message += " (mcpkg.toml was left as it was)"
+            raise
+        finally:
+            ctx.close()
 
 
 def register_compose(app: typer.Typer) -> None:
     @app.command("compose")
     @handle_errors
     def compose_command(
-        output: Path = typer.Option(Path("server.wasm"), "--output", "-o", help="Where to write the server."),
+        output: Path = typer.Option(
+            Path("server.wasm"), "--output", "-o", help="Where to write the server (a file, a directory, or -)."
+        ),
         locked: bool = typer.Option(False, "--locked", help="Fail if mcpkg.lock is missing or stale."),
         offline: bool = typer.Option(False, "--offline", help="Use only the lock and the cache."),
         project: Path | None = PROJECT_OPTION,
@@ -222,6 +225,7 @@ def register_compose(app: typer.Typer) -> None:
         from mcpkg.ui import human_size
 
         set_json(json_output)
+        to_stdout = stdout_taken(output, json_output)
         ctx = Context.load(plain_http)
         try:
             if not json_output:
@@ -234,14 +238,15 @@ def register_compose(app: typer.Typer) -> None:
             return
         if result.relocked:
             note("mcpkg.lock was missing or stale and has been rewritten")
-        print(f"wrote {result.output} ({result.size} bytes, {human_size(result.size)})")
-        print(f"digest:       {result.digest}")
-        print("imports the host must provide:")
+        say = results_printer(to_stdout)
+        say(f"wrote {result.output} ({result.size} bytes, {human_size(result.size)})")
+        say(f"digest:       {result.digest}")
+        say("imports the host must provide:")
         for name in result.imports:
-            print(f"  {name}")
-        print("exports:")
+            say(f"  {name}")
+        say("exports:")
         for name in result.exports:
-            print(f"  {name}")
+            say(f"  {name}")
 
 
 def register_run(app: typer.Typer) -> None:
@@ -258,11 +263,11 @@ def register_run(app: typer.Typer) -> None:
         import sys
 
         from mcpkg.cache import Cache
-        from mcpkg.errors import NotFoundError, UsageError
+        from mcpkg.errors import UsageError
+        from mcpkg.infile import readable_file
         from mcpkg.wasm.runner import inspect_server, is_http, parse_dirs, parse_env, run_server, serve_command
 
-        if not server.is_file():
-            raise NotFoundError(f"{server} does not exist", "compose it first: `mcpkg compose -o server.wasm`")
+        readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
         cache = Cache.default()
         model, digest = inspect_server(cache, server)
         if is_http(model):

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli import handle_errors
-from mcpkg.commands import JSON_OPTION, PLAIN_HTTP_OPTION, set_json
+from mcpkg.commands import JSON_OPTION, PLAIN_HTTP_OPTION, results_printer, set_json, stdout_taken
 from mcpkg.ui import emit_json, human_size, note
 
 
@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
         reference: str = typer.Argument(
             ..., metavar="REF", help="REF ([registry/]repo[:tag][@digest]) or ns:name[@req]."
         ),
-        output: Path | None = typer.Option(None, "--output", "-o", help="Also write the .wasm here."),
+        output: Path | None = typer.Option(
+            None, "--output", "-o", help="Also write the .wasm here (a file, a directory, or - for stdout)."
+        ),
         json_output: bool = JSON_OPTION,
         plain_http: bool = PLAIN_HTTP_OPTION,
     ) -> None:
@@ -25,6 +27,7 @@ def register(app: typer.Typer) -> None:
         from mcpkg.pull import pull
 
         set_json(json_output)
+        to_stdout = stdout_taken(output, json_output)
         ctx = Context.load(plain_http)
         try:
             result = pull(ctx, reference, output)
@@ -34,18 +37,19 @@ def register(app: typer.Typer) -> None:
             emit_json(result.to_json())
             return
         note("pulled from cache" if result.from_cache else "pulled and verified")
-        print(f"reference:    {result.reference.with_digest(None)}")
-        print(f"digest:       {result.reference.digest}")
-        print(f"layer:        {result.manifest.layer.digest}")
-        print(f"size:         {result.manifest.layer.size} ({human_size(result.manifest.layer.size)})")
-        print(f"signature:    {result.signature}")
+        say = results_printer(to_stdout)
+        say(f"reference:    {result.reference.with_digest(None)}")
+        say(f"digest:       {result.reference.digest}")
+        say(f"layer:        {result.manifest.layer.digest}")
+        say(f"size:         {result.manifest.layer.size} ({human_size(result.manifest.layer.size)})")
+        say(f"signature:    {result.signature}")
         declared = result.declared
         if declared is not None:
-            print("declared by the publisher (verify with `mcpkg inspect`):")
-            print(f"  target:     {declared.target or '-'}")
+            say("declared by the publisher (verify with `mcpkg inspect`):")
+            say(f"  target:     {declared.target or '-'}")
             for name in declared.imports:
-                print(f"  import      {name}")
+                say(f"  import      {name}")
             for name in declared.exports:
-                print(f"  export      {name}")
+                say(f"  export      {name}")
         if result.output:
-            print(f"written to:   {result.output}")
+            say(f"written to:   {result.output}")

@@ -17,25 +17,24 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Overwrite existing key files."),
     ) -> None:
         """Create a cosign-compatible ECDSA P-256 key pair (password from COSIGN_PASSWORD)."""
-        import os
 
         from cryptography.hazmat.primitives.asymmetric import ec
 
         from mcpkg.errors import ConflictError
-        from mcpkg.outfile import atomic_write_bytes
+        from mcpkg.outfile import ensure_directory, resolve_destination, write_user_file
         from mcpkg.signing.keys import encrypt_private_key, key_id, password_from_env_or_prompt, public_pem
 
         private, public = Path(f"{output_prefix}.key"), Path(f"{output_prefix}.pub")
         for path in (private, public):
             if path.exists() and not force:
                 raise ConflictError(f"{path} already exists", "choose another --output-prefix or pass --force")
+        if not private.parent.is_symlink():
+            ensure_directory(private.parent)  # as before: keys/ is created when missing
+        destinations = [resolve_destination(path) for path in (private, public)]  # both checked first
         password = password_from_env_or_prompt(confirm=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        private.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(private, encrypt_private_key(key, password).encode(), 0o600)
-        atomic_write_bytes(public, public_pem(key.public_key()).encode(), 0o644)
-        if os.name == "posix":
-            os.chmod(private, 0o600)
+        write_user_file(destinations[0], encrypt_private_key(key, password).encode(), 0o600)
+        write_user_file(destinations[1], public_pem(key.public_key()).encode(), 0o644)
         note(f"private key written to {private} (keep it secret), public key to {public}")
         print(key_id(key.public_key()))
 
@@ -51,15 +50,20 @@ def register(app: typer.Typer) -> None:
         from mcpkg.context import Context
         from mcpkg.resolve import parse_target, resolve_reference
         from mcpkg.signing.cosign import add_signature
-        from mcpkg.signing.keys import load_private_key, password_from_env_or_prompt
+        from mcpkg.signing.keys import (
+            is_encrypted_key_text,
+            load_private_key,
+            password_from_env_or_prompt,
+            read_private_key_text,
+        )
 
         set_json(json_output)
         ctx = Context.load(plain_http)
         try:
             target, requirement = parse_target(reference, ctx.config)
-            text = key.read_text(errors="replace") if key.is_file() else ""
-            password = password_from_env_or_prompt() if "ENCRYPTED" in text else None
-            private = load_private_key(key, password)
+            key_text = read_private_key_text(key)
+            password = password_from_env_or_prompt() if is_encrypted_key_text(key_text) else None
+            private = load_private_key(key, password, key_text)
             resolved = resolve_reference(ctx, target, requirement)
             client = ctx.client(resolved.registry)
             digest = resolved.digest or client.get_manifest(resolved.repository, str(resolved.tag)).digest
@@ -92,10 +96,13 @@ def register(app: typer.Typer) -> None:
         """Check that REF's manifest digest carries a valid signature by a trusted key."""
         from mcpkg.context import Context
         from mcpkg.errors import SignatureError
+        from mcpkg.infile import readable_file
         from mcpkg.resolve import parse_target, resolve_reference
         from mcpkg.verify import policy, verify_reference
 
         set_json(json_output)
+        for path in key:  # before any request: a bad --key fails at once
+            readable_file(path, "public key", "check the path, or run `mcpkg keygen`", streams=True)
         ctx = Context.load(plain_http)
         try:
             target, requirement = parse_target(reference, ctx.config)

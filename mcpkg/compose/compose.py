@@ -12,14 +12,24 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from mcpkg.cache import hash_file
 from mcpkg.compose.encoder import Part, encode_composition
 from mcpkg.context import Context
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
+from mcpkg.outfile import (
+    Destination,
+    Kind,
+    PendingFile,
+    copy_file_contents,
+    is_stdout,
+    open_output,
+    resolve_destination,
+)
 from mcpkg.project.lock import check_lock, load_project, lock_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.wasm.compat import check_chain
@@ -28,7 +38,7 @@ from mcpkg.wasm.inspect import component_model
 
 @dataclass(frozen=True)
 class ComposeResult:
-    output: Path
+    output: str  # the path as given, or `stdout`
     digest: str
     size: int
     imports: list[str]
@@ -38,7 +48,7 @@ class ComposeResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "output": str(self.output),
+            "output": self.output,
             "digest": self.digest,
             "size": self.size,
             "imports": self.imports,
@@ -47,39 +57,52 @@ class ComposeResult:
         }
 
 
-def write_validated(ctx: Context, chunks: list[bytes], output: Path) -> tuple[str, int, bool]:
-    """Write the chunks to a temp file beside `output` (hashing as they go), fsync and
-    validate that file with wasmtime, then rename it into place: `output` is the previous
-    file or the complete new one, never part of one. Nothing is left behind on failure;
-    a process killed outright (SIGKILL, power loss) can leave its `.NAME.<pid>.*.tmp` temp
-    file beside `output` (never at `output` itself), which the next write removes."""
-    import contextlib
-    import os
+def compose_destination(output: Path) -> Destination:
+    """Where `compose -o OUTPUT` writes: `-` is stdout, a directory gets `server.wasm`
+    inside it, anything else by the destination rules (docs/limits.md)."""
+    if is_stdout(output):
+        return resolve_destination(output, what="server", allow_stdout=True)
+    if output.is_dir():
+        output = output / "server.wasm"
+    return resolve_destination(output, what="server")
 
-    from mcpkg.outfile import remove_dead_temps, temp_path_for
 
-    remove_dead_temps(output)
-    tmp = temp_path_for(output)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        hasher = hashlib.sha256()
-        size = 0
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                hasher.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        digest = "sha256:" + hasher.hexdigest()
-        validated = validate_with_wasmtime(ctx, Path(tmp), digest)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, output)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return digest, size, validated
+def write_validated(ctx: Context, chunks: list[bytes], dest: Destination) -> tuple[str, int, bool]:
+    """Write the chunks to a temp file (hashing as they go), validate that file with
+    wasmtime, then publish it. For a file: the temp file sits beside it, is fsynced and
+    renamed into place, so the path holds the previous file or the complete new one,
+    never part of one. For stdout, a device or a FIFO: the temp file is in the cache's
+    `tmp/`, and its bytes go out only once it validated. Nothing is left behind on
+    failure; a process killed outright can leave its `.NAME.<pid>.*.tmp` temp file
+    (never at the path itself), which the next write removes."""
+    if dest.kind is Kind.FILE:
+        pending = PendingFile(dest.path, 0o644)
+        try:
+            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp)
+        except BaseException:
+            pending.discard()
+            raise
+        pending.commit()
+        return result
+    ctx.cache.ensure()
+    with tempfile.NamedTemporaryFile(dir=ctx.cache.tmp, prefix="compose.", suffix=".wasm") as handle:
+        out = cast(BinaryIO, handle)
+        result = _write_and_validate(ctx, chunks, out, Path(handle.name))
+        with open_output(dest) as stream:
+            copy_file_contents(out, stream, result[1])
+    return result
+
+
+def _write_and_validate(ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path) -> tuple[str, int, bool]:
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    out.flush()
+    digest = "sha256:" + hasher.hexdigest()
+    return digest, size, validate_with_wasmtime(ctx, temp, digest)
 
 
 def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
@@ -105,6 +128,7 @@ def compose_project(
 ) -> ComposeResult:
     from mcpkg.pull import pull_reference
 
+    dest = compose_destination(output)  # a bad -o fails before any work
     project = load_project(root)
     reasons = check_lock(project)
     relocked = False
@@ -161,8 +185,7 @@ def compose_project(
             {"problems": problems},
         )
     chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    digest, size, validated = write_validated(ctx, chunks, output)
+    digest, size, validated = write_validated(ctx, chunks, dest)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
     exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
-    return ComposeResult(output, digest, size, imports, exports, relocked, validated)
+    return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated)

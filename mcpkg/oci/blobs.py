@@ -19,7 +19,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from mcpkg.errors import IntegrityError, RegistryError
@@ -38,6 +38,17 @@ MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 ProgressFn = Callable[[int], None]
+
+
+class Sink(Protocol):
+    """Where a download goes: a file, or several at once (`outfile.Tee`). Rewound and
+    truncated when a transfer starts over."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def truncate(self, size: int | None = None, /) -> int: ...
 
 
 class _Interrupted(Exception):
@@ -97,7 +108,7 @@ def _download_once(
     repository: str,
     digest: Digest,
     size: int,
-    out: IO[bytes],
+    out: Sink,
     check_head: Callable[[bytes], None] | None,
     progress: ProgressFn | None,
 ) -> None:
@@ -153,7 +164,7 @@ def download_blob(
     repository: str,
     digest: Digest,
     size: int,
-    out: IO[bytes],
+    out: Sink,
     *,
     check_head: Callable[[bytes], None] | None = None,
     progress: ProgressFn | None = None,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.errors import AuthError, ConfigError
-from mcpkg.outfile import atomic_write_bytes
+from mcpkg.outfile import PathProblem, ensure_directory, resolve_destination, write_user_file
 
 HELPER_TIMEOUT = 30
 
@@ -60,10 +60,11 @@ def read_docker_config(path: Path | None = None) -> dict[str, Any]:
 
 
 def write_docker_config(data: dict[str, Any], path: Path | None = None) -> Path:
-    """Write config.json atomically with mode 0600."""
+    """Write config.json (atomically, mode 0600; a symlink is written through)."""
     path = path or docker_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    atomic_write_bytes(path, (json.dumps(data, indent="\t") + "\n").encode(), 0o600)
+    if not path.is_symlink():  # a link (dotfiles) is written through to its target
+        ensure_directory(path.parent, mode=0o700)
+    write_user_file(path, (json.dumps(data, indent="\t") + "\n").encode(), 0o600)
     return path
 
 
@@ -149,6 +150,20 @@ def lookup_credentials(registry: str) -> Credentials | None:
         if isinstance(entry.get("username"), str) and isinstance(entry.get("password"), str):
             return Credentials(entry["username"], entry["password"], str(path))
     return None
+
+
+def check_login_storable(registry: str) -> None:
+    """Fail before the registry is asked when a login could not be stored: an unreadable
+    config.json, a DOCKER_CONFIG that is not a directory, a dangling link, no write
+    permission (nothing to check when a credential helper keeps the login)."""
+    path = docker_config_path()
+    if helper_for(registry, read_docker_config(path)) is not None:
+        return
+    directory = path.parent
+    if os.path.lexists(directory):
+        if not directory.is_dir():
+            raise PathProblem(f"cannot write {path}: {directory} is not a directory", "fix DOCKER_CONFIG")
+        resolve_destination(path)
 
 
 def store_credentials(registry: str, creds: Credentials) -> str:

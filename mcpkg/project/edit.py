@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import tomlkit
 from tomlkit.items import Array, Table
 
 from mcpkg.errors import ConfigError, ConflictError, UsageError
+from mcpkg.outfile import ensure_directory, write_user_file
 from mcpkg.project.manifest import MANIFEST_NAME
 from mcpkg.tomlfile import decode_toml_text, parse_toml, read_toml_bytes
 
@@ -43,13 +45,16 @@ version = "^0.1"
 
 
 def init_manifest(root: Path, transport: str, name: str | None = None) -> Path:
+    """Write the starter mcpkg.toml into `root`, creating `root` when it does not exist
+    (as `git init DIR` does); never overwrites."""
     path = root / MANIFEST_NAME
-    if path.exists():
+    if os.path.lexists(path):
         raise ConflictError(f"{path} already exists", "edit it, or use `mcpkg add` / `mcpkg remove`")
     if transport not in ("http", "stdio"):
         raise UsageError(f"--transport must be http or stdio, not {transport!r}")
+    ensure_directory(root)
     text = STARTER.format(name=name or root.resolve().name or "server", transport=f"{transport}-transport")
-    path.write_text(text)
+    write_user_file(path, text.encode())
     return path
 
 

@@ -18,7 +18,11 @@ exactly what mcpkg writes.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +30,7 @@ from pathlib import Path
 from mcpkg.cache import hash_file
 from mcpkg.context import Context
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgError, NotFoundError, UsageError
-from mcpkg.outfile import atomic_write_bytes, remove_dead_temps
+from mcpkg.outfile import remove_dead_temps, resolve_destination, write_user_file
 from mcpkg.project.lockfile import LockEntry, Lockfile, parse, render
 from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME, ComponentSpec, ServerManifest, parse_manifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
@@ -261,11 +265,48 @@ class LockResult:
     path: Path
 
 
-def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, offline: bool = False) -> LockResult:
-    from filelock import FileLock
+_local = threading.local()
+LEGACY_LOCK_FILE = ".mcpkg.lock.lock"  # what mcpkg 0.1 left in every project
 
+
+@contextlib.contextmanager
+def project_lock(root: Path) -> Iterator[None]:
+    """Serialise writers of one project (`lock`, `add`, `remove`, `compose`'s re-lock):
+    an exclusive `flock` on the project directory itself, so nothing is left in the
+    user's directory and two processes with different caches still wait for each other.
+    Re-entrant within a thread (`add` holds it across its edit and its re-lock)."""
+    held: set[str] = _local.__dict__.setdefault("held", set())
+    key = os.path.realpath(root)
+    if key in held:
+        yield
+        return
+    fd = _open_directory(root)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(key)
+        try:
+            with contextlib.suppress(OSError):
+                legacy = root / LEGACY_LOCK_FILE
+                if legacy.is_file() and legacy.stat().st_size == 0:
+                    legacy.unlink()
+            yield
+        finally:
+            held.discard(key)
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _open_directory(root: Path) -> int:
+    try:
+        return os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the project directory {root}: {exc.strerror}") from None
+
+
+def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, offline: bool = False) -> LockResult:
     project = load_project(root)
-    with FileLock(str(root / ".mcpkg.lock.lock")):
+    resolve_destination(project.lock_path)  # an unwritable lock fails before any work
+    with project_lock(root):
         # a killed writer's temp file goes even when the lock is not rewritten this time
         remove_dead_temps(project.lock_path)
         lock, resolved = resolve_project(ctx, project, update, offline)
@@ -282,5 +323,5 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
             existing = project.lock_path.read_bytes()
         changed = existing != data
         if changed:
-            atomic_write_bytes(project.lock_path, data)
+            write_user_file(project.lock_path, data)
     return LockResult(lock, changed, project.lock_path)

@@ -6,6 +6,7 @@ either `ref` (with `version` or `digest`, not both) or `path`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,9 +172,20 @@ def parse_manifest(text: str, path: Path) -> ServerManifest:
 
 def find_project(start: Path | None = None) -> Path:
     """The directory holding `mcpkg.toml`: `start` or its nearest parent."""
+    if start is not None:
+        if not start.is_dir():
+            what = "does not exist" if not start.exists() else "is not a directory"
+            dangling = start.is_symlink() and not start.exists()
+            raise ConfigError(
+                f"project directory {start} {'is a dangling symlink' if dangling else what}",
+                "give -C the directory that holds mcpkg.toml (or run `mcpkg init -C DIR`)",
+            )
+        if not os.access(start, os.R_OK | os.X_OK):
+            raise ConfigError(f"cannot read project directory {start}: permission denied")
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
         candidate = directory / MANIFEST_NAME
         if candidate.exists() and not candidate.is_dir():  # a device or FIFO is refused on reading
             return directory
-    raise ConfigError(f"no {MANIFEST_NAME} here or in any parent directory", "run `mcpkg init` to create one")
+    where = f"in {start} or any of its parents" if start is not None else "here or in any parent directory"
+    raise ConfigError(f"no {MANIFEST_NAME} {where}", "run `mcpkg init` to create one")

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mcpkg.errors import McpkgError, UsageError
+from mcpkg.infile import readable_file
 
 ENCRYPTED_LABELS = ("ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY")
 WRITE_LABEL = "ENCRYPTED SIGSTORE PRIVATE KEY"
@@ -47,6 +48,7 @@ def _pem_blocks(text: str) -> list[tuple[str, bytes]]:
 
 
 def _read(path: Path, what: str) -> str:
+    readable_file(path, what, "check the path, or run `mcpkg keygen`", streams=True)
     try:
         with path.open("rb") as f:  # bounded read: st_size is 0 for /dev/zero and FIFOs
             data = f.read(MAX_KEY_FILE + 1)
@@ -131,9 +133,20 @@ def _decrypt(body: bytes, password: bytes, path: Path) -> bytes:
         ) from None
 
 
-def load_private_key(path: Path, password: bytes | None) -> ec.EllipticCurvePrivateKey:
-    """Load a cosign encrypted key (password required) or an unencrypted PKCS#8 key."""
-    text = _read(path, "private key")
+def read_private_key_text(path: Path) -> str:
+    """The key file's text, read once and bounded (a FIFO key can be read only once)."""
+    return _read(path, "private key")
+
+
+def is_encrypted_key_text(text: str) -> bool:
+    """Whether the key text holds an encrypted key (so a password must be asked for)."""
+    return any(label in ENCRYPTED_LABELS for label, _ in _pem_blocks(text))
+
+
+def load_private_key(path: Path, password: bytes | None, text: str | None = None) -> ec.EllipticCurvePrivateKey:
+    """Load a cosign encrypted key (password required) or an unencrypted PKCS#8 key
+    (from `text` when the caller read the file already)."""
+    text = _read(path, "private key") if text is None else text
     for label, der in _pem_blocks(text):
         if label in ENCRYPTED_LABELS:
             if password is None:

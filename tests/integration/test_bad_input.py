@@ -210,7 +210,7 @@ def test_json_error_shape(mcpkg: Mcpkg) -> None:
 def test_output_directory_missing(mcpkg: Mcpkg, fixtures: Path, repo: str, tmp_path: Path) -> None:
     mcpkg.ok("push", str(fixtures / "answer.wasm"), f"{repo}:1.0.0")
     result = mcpkg("pull", f"{repo}:1.0.0", "-o", str(tmp_path / "no" / "such" / "x.wasm"))
-    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert result.exit_code == 1 and "does not exist" in result.stderr
     # a directory as -o gets <repo-name>.wasm inside it
     got = mcpkg.ok("pull", f"{repo}:1.0.0", "-o", str(tmp_path), "--json").json()
     assert got["output"] == str(tmp_path / (repo.rsplit("/", 1)[1] + ".wasm"))

@@ -11,6 +11,7 @@ import pytest
 
 from mcpkg.cache import Cache
 from mcpkg.errors import IntegrityError
+from mcpkg.outfile import resolve_destination
 from mcpkg.reference import Digest
 
 
@@ -52,7 +53,7 @@ def test_concurrent_stores_fill_once(tmp_path: Path) -> None:
     assert cache.blob_path(digest).read_bytes() == data
 
 
-def test_copy_out_detects_a_tampered_cache(tmp_path: Path) -> None:
+def test_export_detects_a_tampered_cache(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "c")
     data = b"component bytes"
     digest = digest_of(data)
@@ -61,7 +62,7 @@ def test_copy_out_detects_a_tampered_cache(tmp_path: Path) -> None:
     path.write_bytes(b"component bytez")
     dest = tmp_path / "out.wasm"
     with pytest.raises(IntegrityError, match="corrupt"):
-        cache.copy_out(digest, len(data), dest)
+        cache.export(digest, len(data), resolve_destination(dest))
     assert not dest.exists() and not cache.has_blob(digest)
     assert [p.name for p in tmp_path.iterdir()] == ["c"]  # no temp file left beside dest
 
@@ -106,9 +107,7 @@ def test_temp_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
     assert live_temp.exists() and own_temp.exists() and other.exists()
 
 
-def test_copy_out_twice_to_one_path_leaves_no_temp_file(tmp_path: Path) -> None:
-    # the second copy_out hard-links the same inode again: rename() of two links to one
-    # file does nothing, which once left a `.a.wasm.*.tmp` behind on every repeated pull
+def test_export_twice_to_one_path_leaves_no_temp_file(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache")
     data = b"\x00asm\x0d\x00\x01\x00" + b"x" * 100
     digest = Digest("sha256", hashlib.sha256(data).hexdigest())
@@ -116,6 +115,6 @@ def test_copy_out_twice_to_one_path_leaves_no_temp_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     for _ in range(3):
-        cache.copy_out(digest, len(data), out / "a.wasm")
+        cache.export(digest, len(data), resolve_destination(out / "a.wasm"))
     assert sorted(p.name for p in out.iterdir()) == ["a.wasm"]
     assert (out / "a.wasm").read_bytes() == data
