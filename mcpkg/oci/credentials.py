@@ -46,11 +46,18 @@ def docker_config_path() -> Path:
     return Path(base) / "config.json" if base else Path.home() / ".docker" / "config.json"
 
 
-def read_docker_config(path: Path | None = None) -> dict[str, Any]:
+def read_docker_config(path: Path | None = None, *, editing: bool = False) -> dict[str, Any]:
+    """Docker's config (empty when there is none). `editing` (login, logout): a
+    dangling symlink is an error rather than no config, since writing it would fail."""
     path = path or docker_config_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if editing and path.is_symlink():
+            raise PathProblem(
+                f"Docker config {path} is a symlink to {os.readlink(path)}, which does not exist",
+                "create the link's target or remove the link",
+            ) from None
         return {}
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read Docker config {path}: {exc}", "fix or remove the file, then retry") from exc
@@ -157,7 +164,7 @@ def check_login_storable(registry: str) -> None:
     config.json, a DOCKER_CONFIG that is not a directory, a dangling link, no write
     permission (nothing to check when a credential helper keeps the login)."""
     path = docker_config_path()
-    if helper_for(registry, read_docker_config(path)) is not None:
+    if helper_for(registry, read_docker_config(path, editing=True)) is not None:
         return
     directory = path.parent
     if os.path.lexists(directory):
@@ -168,7 +175,7 @@ def check_login_storable(registry: str) -> None:
 
 def store_credentials(registry: str, creds: Credentials) -> str:
     """Store a login; returns where it went (helper name or config path)."""
-    config = read_docker_config()
+    config = read_docker_config(editing=True)
     helper = helper_for(registry, config)
     if helper is not None:
         payload = json.dumps({"ServerURL": registry, "Username": creds.username, "Secret": creds.password})
@@ -186,7 +193,7 @@ def store_credentials(registry: str, creds: Credentials) -> str:
 
 def erase_credentials(registry: str) -> bool:
     """Remove a login; False when there was none."""
-    config = read_docker_config()
+    config = read_docker_config(editing=True)
     helper = helper_for(registry, config)
     if helper is not None:
         result = _run_helper(helper, "erase", registry)

@@ -84,7 +84,13 @@ def build_tree(dest: Path) -> Path:
 
 
 def run_as_nobody(
-    site: Path, args: Sequence[str], env: Mapping[str, str], *, timeout: float = 120, cwd: Path | None = None
+    site: Path,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    timeout: float = 120,
+    cwd: Path | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`mcpkg ARGS` as uid/gid 65534 with only `env` (plus PATH and PYTHONPATH)."""
     command = [
@@ -92,4 +98,6 @@ def run_as_nobody(
         system_python(), "-m", "mcpkg", *args,
     ]  # fmt: skip
     full_env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "NO_COLOR": "1", **env}
-    return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        command, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=cwd or site.parent, input=input
+    )
