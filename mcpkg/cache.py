@@ -3,6 +3,9 @@
 Layout under the cache root (platformdirs user cache dir, `MCPKG_CACHE_DIR` overrides):
 
     blobs/sha256/<hex>    manifests, configs and layers, by digest (read-only files)
+    verified/<hex>        the inode state (device, inode, size, mtime, ctime) of a layer
+                          when it last hashed to its digest: handing it out again skips
+                          the hash only while the file is exactly that inode, unchanged
     entries/<hex>.json    one per pulled manifest: references, layer, size, last use
     tmp/                  every write in progress (same filesystem, so rename is atomic)
     locks/<hex>.lock      per-digest file locks: concurrent processes download once
@@ -47,8 +50,9 @@ from mcpkg.outfile import (
 from mcpkg.reference import Digest, is_sha256_hex
 
 COPY_CHUNK = 1024 * 1024
-# whether a pulled -o file is fsynced before its rename: see docs/limits.md
-DURABLE_OUTPUTS = True
+# a pulled -o file is not fsynced: a copy of a verified blob, made again by pulling again
+# (docs/limits.md, "What -o does")
+DURABLE_OUTPUTS = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,7 @@ class Cache:
                     fill(cast(BinaryIO, f))  # no fsync: see the module docstring
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, path)
+                self._remember_verified(path)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -179,8 +184,9 @@ class Cache:
         return path
 
     def evict(self, digest: Digest) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.blob_path(digest).unlink()
+        for path in (self.blob_path(digest), self._verified_record(digest)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
     def export(self, digest: Digest, size: int, dest: Destination, *, verify: bool = True) -> str:
         """Write the cached blob to the user's `dest` as a file of their own (never a hard
@@ -199,22 +205,45 @@ class Cache:
                 f"{digest} is no longer in the cache", "run the command again to download it afresh"
             ) from None
         with source:
+            if verify and not self._still_verified(source, digest):
+                self._check_stream(source, digest, size)
+                self._remember_verified(self.blob_path(digest))
             if dest.kind is not Kind.FILE:
-                if verify:
-                    self._check_stream(source, digest, size)
                 with open_output(dest) as out:
                     return copy_file_contents(source, out, size)
             pending = PendingFile(dest.path, 0o644, durable=DURABLE_OUTPUTS)
             try:
                 how = copy_file_contents(source, pending.file, size)
-                if verify:
-                    pending.file.seek(0)
-                    self._check_stream(pending.file, digest, size)
             except BaseException:
                 pending.discard()
                 raise
             pending.commit()
             return how
+
+    # -- what was verified: a blob re-hashed only when its inode changed ---------------
+
+    def _verified_record(self, digest: Digest) -> Path:
+        return self.root / "verified" / digest.hex
+
+    @staticmethod
+    def _stat_key(st: os.stat_result) -> str:
+        # ctime cannot be set from user space: any write, chmod or new link changes it
+        return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+    def _remember_verified(self, path: Path) -> None:
+        """Record the inode state of a blob that just checked out (best effort)."""
+        with contextlib.suppress(OSError):
+            key = self._stat_key(path.stat())
+            self.write_file(self.root / "verified" / path.name, key.encode())
+
+    def _still_verified(self, source: IO[bytes], digest: Digest) -> bool:
+        """Whether the open blob is exactly the inode that was verified (same device,
+        inode, size, mtime and ctime), so its hash need not be computed again."""
+        try:
+            recorded = self._verified_record(digest).read_text()
+        except (OSError, UnicodeDecodeError):
+            return False
+        return recorded == self._stat_key(os.fstat(source.fileno()))
 
     def _check_stream(self, stream: IO[bytes], digest: Digest, size: int) -> None:
         hasher = hashlib.sha256()
@@ -306,6 +335,8 @@ class Cache:
             if actual != digest:
                 corrupt.append(digest)
                 self.evict(digest)
+            else:
+                self._remember_verified(path)
         return checked, corrupt
 
     def prune(self, older_than_days: float | None, keep: set[Digest] | None = None) -> tuple[int, int]:
@@ -333,6 +364,11 @@ class Cache:
                     path.unlink()
         # temp files of killed writers: in tmp/, or (older mcpkg) beside the file written
         strays = list(self.tmp.iterdir()) if self.tmp.is_dir() else []
+        if (self.root / "verified").is_dir():
+            for record in (self.root / "verified").iterdir():
+                if not (self.blobs / record.name).exists():
+                    with contextlib.suppress(FileNotFoundError):
+                        record.unlink()
         for sub in ("entries", "types", "compiled", "locations"):
             if (self.root / sub).is_dir():
                 strays += (self.root / sub).glob(".*.tmp")

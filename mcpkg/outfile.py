@@ -342,29 +342,6 @@ def copy_file_contents(source: BinaryIO, target: BinaryIO, size: int) -> str:
     return "read"
 
 
-class Tee:
-    """Writes to several files at once; `seek` and `truncate` apply to all (a
-    download that restarts from zero rewinds every copy)."""
-
-    def __init__(self, *files: BinaryIO) -> None:
-        self.files = files
-
-    def write(self, data: bytes) -> int:
-        for f in self.files:
-            f.write(data)
-        return len(data)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        for f in self.files:
-            f.seek(offset, whence)
-        return offset
-
-    def truncate(self, size: int | None = None) -> int:
-        for f in self.files:
-            f.truncate(size)
-        return size or 0
-
-
 def ensure_directory(directory: Path, *, mode: int = 0o777) -> None:
     """Create `directory` (and its parents) when missing, as `mkdir -p` does; a clear
     PathProblem naming it when that cannot be done."""

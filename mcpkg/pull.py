@@ -6,9 +6,9 @@ Order of work (each step verified before the next; nothing partial becomes visib
    registry, digest-checked; validated as a Wasm component artifact;
 3. the config and the layer: from the cache by digest, else streamed from the registry
    into `tmp/` with size, sha256 and component preamble checked, then renamed into place;
-4. optionally the user's copy (`-o`): a file is written from the download stream itself,
-   or copied from the cache (reflink or kernel copy, re-hashed); stdout, a device or a
-   FIFO get the bytes only once they are verified (docs/limits.md).
+4. optionally the user's copy (`-o`), always from the verified cache file: a file of the
+   user's own (reflink or kernel copy, then a rename), or the bytes to stdout, a device
+   or a FIFO (docs/limits.md, "What -o does").
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from mcpkg.artifact import (
     ComponentInfo,
@@ -26,12 +26,11 @@ from mcpkg.artifact import (
     parse_config,
     parse_manifest,
 )
-from mcpkg.cache import DURABLE_OUTPUTS
 from mcpkg.config import TrustScope
 from mcpkg.context import Context
 from mcpkg.errors import InvalidArtifactError
-from mcpkg.oci.blobs import Sink, download_blob
-from mcpkg.outfile import Destination, Kind, PendingFile, Tee, is_stdout, resolve_destination
+from mcpkg.oci.blobs import download_blob
+from mcpkg.outfile import Destination, is_stdout, resolve_destination
 from mcpkg.reference import Digest, Reference
 from mcpkg.resolve import parse_target, resolve_reference
 from mcpkg.ui import Progress
@@ -99,40 +98,31 @@ def _config(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[WasmC
     return parse_config(fetched, what), fetched
 
 
-def _layer(
-    ctx: Context, ref: Reference, manifest: WasmManifest, also_into: PendingFile | None = None
-) -> tuple[Path, bool, bool]:
-    """The verified layer in the cache: (path, whether it was cached, whether the
-    download also filled `also_into`, the user's output, from the same stream)."""
+def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, bool]:
     layer = manifest.layer
     path = ctx.cache.blob_path(layer.digest)
     if path.is_file() and path.stat().st_size == layer.size:
-        return path, True, False
+        return path, True
     if path.exists():
         ctx.cache.evict(layer.digest)
     client = ctx.client(ref.registry)
     progress = Progress(f"pulling {ref.repository}", layer.size)
-    teed = False
-
-    def fill(out: BinaryIO) -> None:
-        nonlocal teed
-        sink: Sink = out if also_into is None else Tee(out, also_into.file)
-        download_blob(
-            client,
-            ref.repository,
-            layer.digest,
-            layer.size,
-            sink,
-            check_head=lambda head: check_preamble(head, f"layer of {ref}"),
-            progress=progress,
-        )
-        teed = also_into is not None
-
     try:
-        stored = ctx.cache.store_stream(layer.digest, fill)
+        stored = ctx.cache.store_stream(
+            layer.digest,
+            lambda out: download_blob(
+                client,
+                ref.repository,
+                layer.digest,
+                layer.size,
+                out,
+                check_head=lambda head: check_preamble(head, f"layer of {ref}"),
+                progress=progress,
+            ),
+        )
     finally:
         progress.finish()
-    return stored, False, teed
+    return stored, False
 
 
 def signature_status(
@@ -183,27 +173,14 @@ def pull_reference(
             f"{what}: config layerDigests {list(config.layer_digests)} disagree with the manifest layer"
         )
     layer = manifest.layer
-    # a file output of a download is written from the download stream itself
-    pending = None
-    if dest is not None and dest.kind is Kind.FILE and not ctx.cache.has_blob(layer.digest):
-        pending = PendingFile(dest.path, 0o644, durable=DURABLE_OUTPUTS)
-    try:
-        layer_path, layer_cached, teed = _layer(ctx, ref, manifest, pending)
-        if config_to_store is not None:
-            ctx.cache.store_bytes(manifest.config.digest, config_to_store)
-        if not manifest_cached:
-            ctx.cache.store_bytes(manifest_digest, manifest_data)
-        if pending is not None and teed:
-            pending.commit()  # the stream it holds matched the digest
-        elif dest is not None:
-            if pending is not None:
-                pending.discard()  # another process downloaded it first: copy from the cache
-            # a layer downloaded (and verified) moments ago needs no second hash
-            ctx.cache.export(layer.digest, layer.size, dest, verify=layer_cached)
-    except BaseException:
-        if pending is not None:
-            pending.discard()
-        raise
+    layer_path, layer_cached = _layer(ctx, ref, manifest)
+    if config_to_store is not None:
+        ctx.cache.store_bytes(manifest.config.digest, config_to_store)
+    if not manifest_cached:
+        ctx.cache.store_bytes(manifest_digest, manifest_data)
+    if dest is not None:
+        # a layer downloaded (and verified) moments ago needs no second hash
+        ctx.cache.export(layer.digest, layer.size, dest, verify=layer_cached)
     resolved = ref.with_digest(manifest_digest)
     from_cache = manifest_cached and layer_cached
     ctx.cache.remember_location(layer.digest, ref.location)

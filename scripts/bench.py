@@ -114,6 +114,26 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
         env["MCPKG_CACHE_DIR"] = str(out) + "-cache"
         return [MCPKG, "-q", "pull", ref, "-o", str(out)]
 
+    def mcpkg_pull_cache_only() -> list[str]:
+        env["MCPKG_CACHE_DIR"] = str(fresh("mcpkg")) + "-cache"
+        return [MCPKG, "-q", "pull", ref]
+
+    def mcpkg_pull_stdout() -> list[str]:
+        out = fresh("mcpkg")
+        env["MCPKG_CACHE_DIR"] = str(out) + "-cache"
+        return ["sh", "-c", 'exec "$0" -q pull "$1" -o - > "$2"', MCPKG, ref, str(out)]
+
+    warm_cache = work / "warmcache"
+    run_timed([MCPKG, "-q", "pull", ref], {**env, "MCPKG_CACHE_DIR": str(warm_cache)})
+
+    def mcpkg_warm_cache_only() -> list[str]:
+        env["MCPKG_CACHE_DIR"] = str(warm_cache)
+        return [MCPKG, "-q", "pull", ref]
+
+    def mcpkg_warm_to_file() -> list[str]:
+        env["MCPKG_CACHE_DIR"] = str(warm_cache)
+        return [MCPKG, "-q", "pull", ref, "-o", str(fresh("mcpkg"))]
+
     def curl() -> list[str]:
         return ["curl", "-sSf", "-o", str(fresh("curl")), f"http://{registry.host}/v2/{repo}/blobs/{layer}"]
 
@@ -132,6 +152,10 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
         "python loop (blob)": python_loop,
         "mcpkg pull": mcpkg_pull,
         "skopeo copy": skopeo,
+        "mcpkg, no -o": mcpkg_pull_cache_only,
+        "mcpkg -o - > file": mcpkg_pull_stdout,
+        "warm, no -o": mcpkg_warm_cache_only,
+        "warm -o file": mcpkg_warm_to_file,
         "oras-py pull": oras,
     }
     times: dict[str, list[float]] = {name: [] for name in tools}
@@ -141,7 +165,7 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
             if round_index > 0:  # round 0 is the warm-up
                 times[name].append(elapsed)
         for leftover in work.iterdir():
-            if leftover.name.startswith(("mcpkg-", "curl-", "pyloop-", "skopeo-", "oras-")):
+            if leftover.name.startswith(("mcpkg-", "curl-", "pyloop-", "skopeo-", "oras-")):  # not warmcache
                 shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
 
     floor = statistics.median(times["curl (blob only)"])
@@ -151,6 +175,15 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"{name:<20} {median:9.3f} {min(values):7.3f} {max(values):7.3f} {median / floor:7.2f}")
+
+    def cost(with_output: str, without: str) -> str:
+        a, b = statistics.median(times[with_output]), statistics.median(times[without])
+        return f"{a - b:+.3f} s ({(a - b) / a * 100:+.0f}% of the pull with -o)"
+
+    print("\nwhat the user's copy costs (medians; mcpkg pull = cold cache, -o FILE: a file of the user's own)")
+    print(f"  cold, -o FILE (kernel copy or reflink):       {cost('mcpkg pull', 'mcpkg, no -o')}")
+    print(f"  cold, -o - > file (verified, then streamed):  {cost('mcpkg -o - > file', 'mcpkg, no -o')}")
+    print(f"  warm, -o FILE (the same, inode check):        {cost('warm -o file', 'warm, no -o')}")
 
     print("\nmcpkg pull peak memory (max RSS), cold cache")
     for mb, (component_ref, _) in sorted(components.items()):

@@ -19,7 +19,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from mcpkg.errors import IntegrityError, RegistryError
@@ -38,17 +38,6 @@ MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 ProgressFn = Callable[[int], None]
-
-
-class Sink(Protocol):
-    """Where a download goes: a file, or several at once (`outfile.Tee`). Rewound and
-    truncated when a transfer starts over."""
-
-    def write(self, data: bytes, /) -> int: ...
-
-    def seek(self, offset: int, whence: int = 0, /) -> int: ...
-
-    def truncate(self, size: int | None = None, /) -> int: ...
 
 
 class _Interrupted(Exception):
@@ -108,7 +97,7 @@ def _download_once(
     repository: str,
     digest: Digest,
     size: int,
-    out: Sink,
+    out: IO[bytes],
     check_head: Callable[[bytes], None] | None,
     progress: ProgressFn | None,
 ) -> None:
@@ -164,7 +153,7 @@ def download_blob(
     repository: str,
     digest: Digest,
     size: int,
-    out: Sink,
+    out: IO[bytes],
     *,
     check_head: Callable[[bytes], None] | None = None,
     progress: ProgressFn | None = None,

@@ -5,13 +5,13 @@ under /dev is ever created, replaced or removed."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import socket
 import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -20,7 +20,6 @@ from mcpkg.errors import IntegrityError
 from mcpkg.outfile import (
     Kind,
     PathProblem,
-    Tee,
     copy_file_contents,
     open_output,
     resolve_destination,
@@ -173,16 +172,6 @@ def test_copy_file_contents_kernel_copy_and_plain_fallback(tmp_path: Path) -> No
     assert bytes(received) == data
 
 
-def test_tee_rewinds_every_copy() -> None:
-    a, b = io.BytesIO(), io.BytesIO()
-    tee = Tee(a, b)
-    tee.write(b"broken off")
-    tee.seek(0)
-    tee.truncate()
-    tee.write(b"whole")
-    assert a.getvalue() == b.getvalue() == b"whole"
-
-
 def _cached(tmp_path: Path, data: bytes) -> tuple[Cache, Digest]:
     cache = Cache(tmp_path / "cache")
     digest = Digest("sha256", hashlib.sha256(data).hexdigest())
@@ -246,3 +235,23 @@ def test_export_clones_where_the_filesystem_has_reflinks(reflink_fs: Path) -> No
     with out.open("r+b") as f:  # copy-on-write: the cache keeps its bytes
         f.write(b"changed")
     assert cache.verify() == (1, [])
+
+
+def test_a_changed_blob_is_hashed_again(tmp_path: Path) -> None:
+    """The hash is skipped only while the blob is the very inode that was verified: a
+    write into it (which changes mtime and ctime) makes the next export hash it."""
+    data = b"\x00asm\x0d\x00\x01\x00" + os.urandom(1000)
+    cache = Cache(tmp_path / "cache")
+    digest = Digest("sha256", hashlib.sha256(data).hexdigest())
+    def fill(out: BinaryIO) -> None:
+        out.write(data)
+
+    cache.store_stream(digest, fill)
+    cache.export(digest, len(data), resolve_destination(tmp_path / "a.wasm"))  # the recorded inode
+    blob = cache.blob_path(digest)
+    os.chmod(blob, 0o644)
+    with blob.open("r+b") as f:
+        f.write(b"\x00asm\x0d\x00\x01\x00X")
+    with pytest.raises(IntegrityError, match="corrupt"):
+        cache.export(digest, len(data), resolve_destination(tmp_path / "b.wasm"))
+    assert not (tmp_path / "b.wasm").exists() and not cache.has_blob(digest)
