@@ -7,7 +7,9 @@ the commands so that `mcpkg --help` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -58,6 +60,12 @@ def handle_errors(func: F) -> F:
         except McpkgError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            # `mcpkg pull REF -o - | head -c 100`: the reader left; say so, quietly exit
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print("mcpkg: stdout was closed before the whole output was written", file=sys.stderr)
+            raise typer.Exit(1) from None
         except OSError as exc:
             # a file-system refusal no check foresaw: still a message naming the path
             error = McpkgError(describe_os_error(exc), "check the path and its permissions")
