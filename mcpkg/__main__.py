@@ -1,3 +1,3 @@
-from mcpkg.cli import main
+from mcpkg.cli.app import main
 
 main()

@@ -76,10 +76,11 @@ class CacheEntry:
 
 
 def default_cache_root() -> Path:
+    import platformdirs
+
     override = os.environ.get("MCPKG_CACHE_DIR")
     if override:
         return Path(override)
-    import platformdirs
 
     return Path(platformdirs.user_cache_dir("mcpkg"))
 
@@ -94,6 +95,34 @@ def hash_file(path: Path) -> tuple[Digest, int]:
     return Digest("sha256", hasher.hexdigest()), size
 
 
+class CacheArea:
+    """One named area of the cache (`types/`, `compiled/`): files by name, written
+    atomically through the cache's `tmp/`, read back by the area's owner, who checks
+    them (a JSON parse, a recorded hash). The wasm package keeps its type models and
+    compiled artifacts here without knowing the cache's layout."""
+
+    def __init__(self, cache: Cache, name: str) -> None:
+        self.cache = cache
+        self.directory = cache.root / name
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    def read_bytes(self, name: str) -> bytes | None:
+        try:
+            return self.path(name).read_bytes()
+        except OSError:
+            return None
+
+    def write(self, name: str, data: bytes, mode: int = 0o644) -> Path:
+        path = self.path(name)
+        self.cache.write_file(path, data, mode)
+        return path
+
+    def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return self.cache.lock(f"{self.directory.name}-{name}")
+
+
 class Cache:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -105,6 +134,10 @@ class Cache:
     @classmethod
     def default(cls) -> Cache:
         return cls(default_cache_root())
+
+    def area(self, name: str) -> CacheArea:
+        """A named area for derived files (`types`, `compiled`)."""
+        return CacheArea(self, name)
 
     def ensure(self) -> None:
         for path in (self.blobs, self.entries_dir, self.tmp, self.locks):

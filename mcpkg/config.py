@@ -59,10 +59,11 @@ class Config:
 
 
 def config_path() -> Path:
+    import platformdirs
+
     override = os.environ.get("MCPKG_CONFIG")
     if override:
         return Path(override)
-    import platformdirs
 
     return Path(platformdirs.user_config_dir("mcpkg")) / "config.toml"
 

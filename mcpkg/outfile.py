@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import fcntl
 import os
 import re
 import stat
@@ -305,7 +306,6 @@ def copy_file_contents(source: BinaryIO, target: BinaryIO, size: int) -> str:
     copied, and writing into either file never changes the other), "kernel" (a
     kernel-side copy with `copy_file_range`) or "read" (a plain read/write loop, for a
     pipe, a device, or a filesystem that supports neither)."""
-    import fcntl
 
     source.flush()
     target.flush()

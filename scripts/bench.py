@@ -315,7 +315,7 @@ def bench_compose(runs: int, work: Path) -> None:
 
     from mcpkg.cache import Cache, hash_file
     from mcpkg.compose.encoder import Part
-    from mcpkg.wasm.inspect import component_model
+    from mcpkg.wasm.introspect import component_model
     from tests.harness.compose_tool import ServerParts, compose_config, find_wasm_tools
     from tests.harness.witbuild import build_world
 

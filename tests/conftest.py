@@ -108,7 +108,7 @@ class Mcpkg:
         }
 
     def __call__(self, *args: str, env: Mapping[str, str | None] | None = None, input: str | None = None) -> Result:
-        from mcpkg.cli import app
+        from mcpkg.cli.app import app
 
         runner = CliRunner()
         merged = {**self.env, **(env or {})}
@@ -147,7 +147,7 @@ def repo(registry: Registry) -> str:
 @pytest.fixture(scope="session")
 def roles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One component per role world of wit/, plus variants for negative cases."""
-    from mcpkg.roles import load_worlds
+    from mcpkg.wasm.roles import load_worlds
 
     out = tmp_path_factory.mktemp("roles")
     for world in sorted(name for name, model in load_worlds()[1].items() if model.exports):

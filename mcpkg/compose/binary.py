@@ -26,12 +26,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias, TypeVar
 
-from mcpkg.artifact import check_preamble
 from mcpkg.compose.leb import Reader, encode_name, encode_s, encode_u, encode_u32, encode_vec, malformed
 from mcpkg.errors import InvalidArtifactError
+from mcpkg.wasm.preamble import COMPONENT_PREAMBLE, CORE_MODULE_PREAMBLE, check_preamble
 
-PREAMBLE = b"\x00asm\x0d\x00\x01\x00"
-CORE_PREAMBLE = b"\x00asm\x01\x00\x00\x00"
+PREAMBLE = COMPONENT_PREAMBLE
+CORE_PREAMBLE = CORE_MODULE_PREAMBLE
 
 # Deepest nesting of components in components, and of component/instance types in types.
 MAX_DEPTH = 64

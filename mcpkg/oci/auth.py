@@ -27,12 +27,13 @@ from urllib.parse import urlsplit
 
 from mcpkg.errors import AuthError, RegistryError
 from mcpkg.oci.credentials import Credentials
-from mcpkg.oci.errors import connection_error
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
+from mcpkg.oci.translate import connection_error
 from mcpkg.reference import is_loopback_host
 
 if TYPE_CHECKING:
     import requests
+
 
 DEFAULT_TOKEN_LIFETIME = 60.0
 EXPIRY_MARGIN = 5.0
@@ -195,6 +196,7 @@ class Authenticator:
     ) -> requests.Response:
         """GET the realm; connection failures, timeouts, 429 and 5xx are transient and
         retried like registry requests (docs/limits.md)."""
+
         import requests
 
         for attempt in range(MAX_ATTEMPTS):

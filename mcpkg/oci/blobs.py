@@ -25,12 +25,13 @@ from urllib.parse import urljoin, urlsplit
 from mcpkg.errors import IntegrityError, RegistryError
 from mcpkg.oci.auth import repository_scope
 from mcpkg.oci.client import RegistryClient
-from mcpkg.oci.errors import connection_error, translate_status
 from mcpkg.oci.retry import MAX_ATTEMPTS, backoff
+from mcpkg.oci.translate import connection_error, translate_status
 from mcpkg.reference import Digest, is_loopback_host
 
 if TYPE_CHECKING:
     import requests
+
 
 READ_CHUNK = 1024 * 1024
 CHUNK_SIZE = 4 * 1024 * 1024

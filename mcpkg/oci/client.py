@@ -22,24 +22,25 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from mcpkg import __version__
-from mcpkg.artifact import MANIFEST_ACCEPT
-from mcpkg.config import Config
+from mcpkg.config import RegistrySettings
 from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, RegistryError
+from mcpkg.oci.artifact import MANIFEST_ACCEPT
 from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
-from mcpkg.oci.errors import connection_error, translate_status
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
+from mcpkg.oci.translate import connection_error, translate_status
 from mcpkg.reference import Digest, is_loopback_host
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import requests
+
 
 # Limits (docs/limits.md). They protect memory and time against a hostile registry.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -86,8 +87,6 @@ def _retry_after(response: requests.Response) -> float | None:
     if value.isdigit():
         return float(value)
     if value:
-        from email.utils import parsedate_to_datetime
-
         try:
             return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
         except (TypeError, ValueError):
@@ -102,7 +101,7 @@ class RegistryClient:
     def __init__(
         self,
         registry: str,
-        config: Config,
+        settings: RegistrySettings | None = None,
         *,
         plain_http: bool = False,
         credentials: Credentials | None = None,
@@ -110,7 +109,7 @@ class RegistryClient:
         import requests
 
         self.registry = registry
-        settings = config.registry_settings(registry)
+        settings = settings or RegistrySettings()
         self.loopback = is_loopback_host(registry)
         self.plain_http = plain_http or settings.uses_plain_http(self.loopback)
         self.base_url = f"{'http' if self.plain_http else 'https'}://{registry}"
@@ -122,8 +121,6 @@ class RegistryClient:
         self.verify: str | bool = True
         if settings.ca_file is not None:
             if not settings.ca_file.is_file():
-                from mcpkg.errors import ConfigError
-
                 raise ConfigError(f"ca-file {settings.ca_file} for {registry} does not exist")
             self.verify = str(settings.ca_file)
         else:
@@ -193,6 +190,7 @@ class RegistryClient:
     ) -> requests.Response:
         """Send one request (with auth and bounded retries); raise a translated error
         unless the final status is in `ok`."""
+
         import requests
 
         url = self.absolute(url)

@@ -116,7 +116,7 @@ class _Reader:
         return value
 
 
-def parse_manifest(text: str, path: Path) -> ServerManifest:
+def parse_server_manifest(text: str, path: Path) -> ServerManifest:
     reader = _Reader(text, path)
     data = parse_toml(text, path, "fix the syntax at the line named")
     reader.unknown(data, {"server", "components", "trust"}, None)

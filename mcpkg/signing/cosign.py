@@ -22,8 +22,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mcpkg.artifact import OCI_MANIFEST, Descriptor, parse_descriptor
 from mcpkg.errors import InvalidArtifactError, McpkgError, NotFoundError
+from mcpkg.oci.artifact import OCI_MANIFEST, Descriptor, parse_descriptor
 from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.oci.client import RegistryClient
 from mcpkg.reference import Digest, Reference

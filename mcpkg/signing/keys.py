@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import getpass
 import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,7 @@ def _b64field(value: Any, what: str, path: Path, length: int | None = None) -> b
 def _decrypt(body: bytes, password: bytes, path: Path) -> bytes:
     import nacl.exceptions
     import nacl.secret
+    import nacl.utils
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
     try:
@@ -169,6 +172,8 @@ def load_private_key(path: Path, password: bytes | None, text: str | None = None
 
 def encrypt_private_key(key: ec.EllipticCurvePrivateKey, password: bytes, n: int = DEFAULT_N) -> str:
     """PEM text of `key` in cosign's encrypted format."""
+
+    import nacl.exceptions
     import nacl.secret
     import nacl.utils
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -186,6 +191,11 @@ def encrypt_private_key(key: ec.EllipticCurvePrivateKey, password: bytes, n: int
     encoded = base64.b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
     lines = [encoded[i : i + 64] for i in range(0, len(encoded), 64)]
     return f"-----BEGIN {WRITE_LABEL}-----\n" + "\n".join(lines) + f"\n-----END {WRITE_LABEL}-----\n"
+
+
+def generate_private_key() -> ec.EllipticCurvePrivateKey:
+    """A new ECDSA P-256 key, the kind cosign's key-based signing uses."""
+    return ec.generate_private_key(ec.SECP256R1())
 
 
 def public_pem(key: ec.EllipticCurvePublicKey) -> str:
@@ -209,8 +219,6 @@ def verify(key: ec.EllipticCurvePublicKey, payload: bytes, signature: bytes) -> 
 
 def password_from_env_or_prompt(confirm: bool = False) -> bytes:
     """COSIGN_PASSWORD (even empty), else a prompt on a terminal."""
-    import getpass
-    import sys
 
     value = os.environ.get("COSIGN_PASSWORD")
     if value is not None:

@@ -115,6 +115,7 @@ class _Extractor:
 
 def extract_model(engine: Any, component: Any) -> ComponentModel:
     """The model of a compiled `wasmtime.component.Component`."""
+
     import wasmtime.component as wc
 
     component_type = component.type

@@ -84,11 +84,6 @@ def interface_base(name: str) -> str:
     return name.split("@", 1)[0]
 
 
-def short_name(name: str) -> str:
-    """`wasi:io/streams@0.2.9` -> `streams`."""
-    return interface_base(name).rsplit("/", 1)[-1]
-
-
 def is_wasi(name: str) -> bool:
     return name.startswith("wasi:")
 

@@ -21,7 +21,7 @@ from typing import Any
 from mcpkg.cache import Cache, hash_file
 from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
 from mcpkg.reference import Digest
-from mcpkg.wasm.inspect import component_model
+from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
 
 ENGINE_SETTINGS = "cranelift-speed"
@@ -47,13 +47,13 @@ def _key(digest: str) -> str:
 
 
 def _paths(cache: Cache, digest: str) -> tuple[Path, Path]:
-    directory = cache.root / "compiled"
-    key = _key(digest)
-    return directory / f"{key}.cwasm", directory / f"{key}.sha256"
+    compiled, key = cache.area("compiled"), _key(digest)
+    return compiled.path(f"{key}.cwasm"), compiled.path(f"{key}.sha256")
 
 
 def compile_and_store(cache: Cache, engine: Any, data: bytes | str, digest: str, what: str) -> tuple[Any, Path]:
     """Compile a component (bytes or a file path) and keep the artifact with its checksum."""
+
     import wasmtime
     import wasmtime.component as wc
 
@@ -65,9 +65,10 @@ def compile_and_store(cache: Cache, engine: Any, data: bytes | str, digest: str,
     artifact, checksum = _paths(cache, digest)
     # artifact and checksum are two files: one writer at a time keeps them a pair (a
     # process killed between the two leaves a mismatch, which means "compile again")
-    with cache.lock(f"compiled-{artifact.stem}"):
-        cache.write_file(artifact, compiled, 0o600)
-        cache.write_file(checksum, ("sha256:" + hashlib.sha256(compiled).hexdigest() + "\n").encode(), 0o600)
+    area = cache.area("compiled")
+    with area.lock(artifact.stem):
+        area.write(artifact.name, compiled, 0o600)
+        area.write(checksum.name, ("sha256:" + hashlib.sha256(compiled).hexdigest() + "\n").encode(), 0o600)
     return component, artifact
 
 
@@ -80,6 +81,7 @@ def cached_artifact_ok(cache: Cache, digest: str) -> bool:
 
 def load_component(cache: Cache, server: Path, digest: str) -> tuple[Any, Any, Prepared]:
     """(engine, component, prepared): from the verified cached artifact, else compiled."""
+
     import wasmtime
     import wasmtime.component as wc
 
@@ -148,6 +150,7 @@ def run_server(
     env: list[tuple[str, str]],
 ) -> tuple[int, Prepared]:
     """Run the stdio server to completion; returns (exit code, how it was prepared)."""
+
     import wasmtime
     import wasmtime.component as wc
 

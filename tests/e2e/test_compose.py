@@ -12,7 +12,7 @@ import pytest
 from mcpkg.cache import Cache, hash_file
 from mcpkg.compose.encoder import Part, encode_composition
 from mcpkg.wasm.compat import check_chain
-from mcpkg.wasm.inspect import component_model
+from mcpkg.wasm.introspect import component_model
 from tests.conftest import Mcpkg
 from tests.e2e.servers import Server, Wasmtime, compile_server
 from tests.e2e.test_fixture_proof import CHECKS, check_initialize, run, stdio_session

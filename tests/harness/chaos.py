@@ -237,7 +237,7 @@ class Chaos:
         """Publish in-process (no interpreter start-up), with a cache of its own."""
         from typer.testing import CliRunner
 
-        from mcpkg.cli import app
+        from mcpkg.cli.app import app
 
         path = self.work / "push.wasm"
         path.write_bytes(data)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from mcpkg.cache import Cache, hash_file
-from mcpkg.roles import classify
 from mcpkg.wasm.compat import check_chain
-from mcpkg.wasm.inspect import component_model
+from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
+from mcpkg.wasm.roles import classify
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mcpkg.config import TrustScope
-from mcpkg.trust import policy_for
+from mcpkg.signing.policy import policy_for
 from tests.conftest import Mcpkg
 from tests.harness import raw
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mcpkg.config import Config, RegistrySettings
+from mcpkg.config import RegistrySettings
 from mcpkg.oci.blobs import upload_blob
 from mcpkg.oci.client import RegistryClient
 from mcpkg.oci.credentials import Credentials
@@ -59,7 +59,7 @@ def test_pull_token_is_not_reused_for_push(fixtures: Path, token_registry: Regis
     wasm = (fixtures / "answer.wasm").read_bytes()
     creds = Credentials("bob", "token-pass")
     token_server.requests.clear()
-    with RegistryClient(token_registry.host, Config(), credentials=creds) as client:
+    with RegistryClient(token_registry.host, credentials=creds) as client:
         assert not client.manifest_exists("mixed/one", "1.0.0")  # a pull-scoped request
         upload_blob(client, "mixed/one", Digest.parse(raw.digest_of(wasm)), len(wasm), wasm)
     scopes = [r.scopes for r in token_server.requests]
@@ -83,7 +83,7 @@ def test_expired_token_is_renewed(fixtures: Path, token_registry: Registry, toke
     token_server.expires_in = 6  # mcpkg renews 5 s before expiry: usable for ~1 s
     try:
         creds = Credentials("bob", "token-pass")
-        with RegistryClient(token_registry.host, Config(), credentials=creds) as client:
+        with RegistryClient(token_registry.host, credentials=creds) as client:
             token_server.requests.clear()
             client.manifest_exists("public/answer", "1.0.0")
             client.manifest_exists("public/answer", "1.0.0")

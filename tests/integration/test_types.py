@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from mcpkg.cache import Cache, hash_file
-from mcpkg.roles import ROLE_ORDER, classify, load_worlds, wasmcp_roles
 from mcpkg.wasm.compat import check_chain
-from mcpkg.wasm.inspect import component_model
+from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
+from mcpkg.wasm.roles import ROLE_ORDER, classify, load_worlds, wasmcp_roles
 from tests.conftest import ROOT, Mcpkg
 from tests.harness.witbuild import build_world
 
@@ -207,7 +207,7 @@ def test_inspect_wit_matches_wasm_tools(mcpkg: Mcpkg, roles_dir: Path, world: st
 def test_warm_inspect_does_not_compile(mcpkg: Mcpkg, roles_dir: Path) -> None:
     path = roles_dir / "tools-handler.wasm"
     code = (
-        "import sys\nfrom mcpkg.cli import app\n"
+        "import sys\nfrom mcpkg.cli.app import app\n"
         "try:\n    app(['inspect', sys.argv[1], '--json'])\nexcept SystemExit:\n    pass\n"
         "print('WASMTIME' if 'wasmtime' in sys.modules else 'NO-WASMTIME', file=sys.stderr)\n"
     )

@@ -4,19 +4,19 @@ import json
 
 import pytest
 
-from mcpkg.artifact import (
+from mcpkg.errors import InvalidArtifactError
+from mcpkg.oci.artifact import (
     WASM_CONFIG,
     WASM_LAYER,
     ComponentInfo,
     Descriptor,
     build_config,
     build_manifest,
-    check_preamble,
-    parse_config,
-    parse_manifest,
+    parse_image_manifest,
+    parse_wasm_config,
 )
-from mcpkg.errors import InvalidArtifactError
 from mcpkg.reference import Digest
+from mcpkg.wasm.preamble import check_preamble
 
 D1 = Digest("sha256", "1" * 64)
 D2 = Digest("sha256", "2" * 64)
@@ -36,10 +36,10 @@ def manifest(**overrides: object) -> bytes:
 def test_round_trip_of_our_layout() -> None:
     info = ComponentInfo(("wasi:io/streams@0.2.3",), ("wasi:cli/run@0.2.3",), None)
     config = build_config(info, D2, "2024-01-01T00:00:00Z")
-    parsed = parse_config(config, "x")
+    parsed = parse_wasm_config(config, "x")
     assert parsed.component == info and parsed.os == "wasip2" and parsed.layer_digests == (str(D2),)
     data = build_manifest(Descriptor(WASM_CONFIG, D1, len(config)), Descriptor(WASM_LAYER, D2, 20), {"a": "b"})
-    m = parse_manifest(data, "x")
+    m = parse_image_manifest(data, "x")
     assert m.layer.digest == D2 and m.annotations == {"a": "b"}
     # deterministic bytes
     assert build_config(info, D2, "2024-01-01T00:00:00Z") == config
@@ -63,14 +63,14 @@ def test_round_trip_of_our_layout() -> None:
 )
 def test_manifest_rejections(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidArtifactError, match=message):
-        parse_manifest(manifest(**overrides), "x")
+        parse_image_manifest(manifest(**overrides), "x")
 
 
 def test_garbage_manifest() -> None:
     with pytest.raises(InvalidArtifactError):
-        parse_manifest(b"\xff\x00not json", "x")
+        parse_image_manifest(b"\xff\x00not json", "x")
     with pytest.raises(InvalidArtifactError):
-        parse_manifest(b"[1,2]", "x")
+        parse_image_manifest(b"[1,2]", "x")
 
 
 def test_wkg_config_with_nulls() -> None:
@@ -82,7 +82,7 @@ def test_wkg_config_with_nulls() -> None:
         "layerDigests": [str(D2)],
         "component": {"exports": ["a"], "imports": [], "target": None},
     }
-    parsed = parse_config(json.dumps(body).encode(), "x")
+    parsed = parse_wasm_config(json.dumps(body).encode(), "x")
     assert parsed.author is None and parsed.component == ComponentInfo((), ("a",), None)
 
 

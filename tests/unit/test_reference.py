@@ -4,8 +4,8 @@ import pytest
 
 from mcpkg.config import Config
 from mcpkg.errors import UsageError
+from mcpkg.ops.resolve import choose_tag, parse_target
 from mcpkg.reference import Digest, PackageName, Reference, is_loopback_host
-from mcpkg.resolve import choose_tag, parse_target
 
 HEX = "a" * 64
 

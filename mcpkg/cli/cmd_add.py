@@ -1,0 +1,37 @@
+"""`mcpkg add NAME REF|FILE [--version REQ] [--chain|--service|--transport|--terminal]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mcpkg.cli.options import PLAIN_HTTP_OPTION, PROJECT_OPTION, opened, project_root
+from mcpkg.errors import UsageError
+from mcpkg.semver import Requirement
+
+
+def add_command(
+    name: str = typer.Argument(..., metavar="NAME", help="Component name in mcpkg.toml."),
+    ref: str = typer.Argument(..., metavar="REF", help="OCI repository, ns:name, or a local .wasm path."),
+    version: str | None = typer.Option(None, "--version", help="Version requirement (cargo syntax)."),
+    chain: bool = typer.Option(False, "--chain", help="Append to the chain (the default)."),
+    service: bool = typer.Option(False, "--service", help="A service, wired by interface name."),
+    transport: bool = typer.Option(False, "--transport", help="Make it the transport."),
+    terminal: bool = typer.Option(False, "--terminal", help="Make it the terminal."),
+    project: Path | None = PROJECT_OPTION,
+    plain_http: bool = PLAIN_HTTP_OPTION,
+) -> None:
+    """Add a component to mcpkg.toml (comments and layout kept), then re-lock."""
+    from mcpkg.ops.edit import add
+
+    choices = (("chain", chain), ("service", service), ("transport", transport), ("terminal", terminal))
+    flags = [position for position, chosen in choices if chosen]
+    if len(flags) > 1:
+        raise UsageError("choose one of --chain, --service, --transport, --terminal")
+    if version is not None:
+        Requirement.parse(version)
+    root = project_root(project)
+    with opened(plain_http=plain_http) as ctx:
+        add(ctx, root, name, ref, version, flags[0] if flags else "chain")
+    print(f"added {name}")

@@ -1,0 +1,62 @@
+"""`mcpkg check [TRANSPORT [HANDLER ...] TERMINAL] [--service FILE]...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mcpkg.cli.options import JSON_OPTION, opened
+from mcpkg.cli.terminal import emit_json
+from mcpkg.errors import IncompatibleError, McpkgError, UsageError
+
+
+def check_command(
+    files: list[Path] = typer.Argument(None, metavar="TRANSPORT [HANDLER ...] TERMINAL"),
+    service: list[Path] = typer.Option([], "--service", "-s", help="A service component (repeatable)."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Check files compose in this order (transport, chain, terminal, services); with no
+    files, check the project for CI: fresh lock, signatures, compatible chain."""
+    from mcpkg.ops.check import check_files, check_project
+
+    if not files and service:
+        raise UsageError("--service goes with component files: TRANSPORT [HANDLER ...] TERMINAL")
+    if not files:
+        with opened(json_output) as ctx:
+            problems = check_project(ctx)
+        if problems:
+            raise McpkgError(
+                f"check failed ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n  "
+                + "\n  ".join(problems),
+                "run `mcpkg lock` (or `mcpkg lock --update`) and check the signatures",
+                {"problems": problems},
+            )
+        if json_output:
+            emit_json({"ok": True, "problems": []})
+        else:
+            print("ok: the lock is fresh, every locked component verifies, and the chain composes")
+        return
+    with opened(json_output) as ctx:
+        result = check_files(ctx, files, service)
+    if json_output:
+        emit_json(result.to_json())
+    else:
+        print(" -> ".join(result.order) + (f"  (services: {', '.join(result.services)})" if result.services else ""))
+        wiring = result.report.wiring
+        if wiring.chain_interface:
+            print(f"chain interface: {wiring.chain_interface}")
+        for (importer, name), (provider, export) in sorted(wiring.links.items()):
+            print(f"  {importer}: {name} <- {provider} ({export})")
+        if wiring.host_imports:
+            print("host imports: " + ", ".join(sorted(wiring.host_imports)))
+        for problem in result.report.problems:
+            print(f"problem: {problem}")
+    if not result.report.ok:
+        count = len(result.report.problems)
+        raise IncompatibleError(
+            f"these components do not compose ({count} problem{'s' if count != 1 else ''})",
+            "see the problems above: each names the component, interface, function and types",
+        )
+    if not json_output:
+        print("ok: these components compose")

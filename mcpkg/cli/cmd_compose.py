@@ -1,0 +1,52 @@
+"""`mcpkg compose [-o server.wasm|DIR|-] [--locked] [--offline]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mcpkg.cli.options import (
+    JSON_OPTION,
+    PLAIN_HTTP_OPTION,
+    PROJECT_OPTION,
+    opened,
+    project_root,
+    results_printer,
+    stdout_taken,
+)
+from mcpkg.cli.terminal import emit_json, human_size, note
+
+
+def compose_command(
+    output: Path = typer.Option(
+        Path("server.wasm"), "--output", "-o", help="Where to write the server (a file, a directory, or -)."
+    ),
+    locked: bool = typer.Option(False, "--locked", help="Fail if mcpkg.lock is missing or stale."),
+    offline: bool = typer.Option(False, "--offline", help="Use only the lock and the cache."),
+    project: Path | None = PROJECT_OPTION,
+    json_output: bool = JSON_OPTION,
+    plain_http: bool = PLAIN_HTTP_OPTION,
+) -> None:
+    """Compose the locked components into one server component (deterministic)."""
+    from mcpkg.ops.compose import compose_project
+
+    to_stdout = stdout_taken(output, json_output)
+    with opened(json_output, plain_http) as ctx:
+        if not json_output:
+            note("composing (the first validation of a new server compiles it with wasmtime: tens of seconds)")
+        result = compose_project(ctx, project_root(project), output, locked=locked, offline=offline)
+    if json_output:
+        emit_json(result.to_json())
+        return
+    if result.relocked:
+        note("mcpkg.lock was missing or stale and has been rewritten")
+    say = results_printer(to_stdout)
+    say(f"wrote {result.output} ({result.size} bytes, {human_size(result.size)})")
+    say(f"digest:       {result.digest}")
+    say("imports the host must provide:")
+    for name in result.imports:
+        say(f"  {name}")
+    say("exports:")
+    for name in result.exports:
+        say(f"  {name}")

@@ -1,0 +1,71 @@
+"""`mcpkg inspect REF|FILE [--wit]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from mcpkg.cli.options import JSON_OPTION, PLAIN_HTTP_OPTION, opened
+from mcpkg.cli.terminal import emit_json, human_size
+
+
+def inspect_command(
+    target: str = typer.Argument(..., metavar="REF|FILE", help="A .wasm file, REF or ns:name[@req]."),
+    wit: bool = typer.Option(False, "--wit", help="Print the imports and exports as WIT text."),
+    json_output: bool = JSON_OPTION,
+    plain_http: bool = PLAIN_HTTP_OPTION,
+) -> None:
+    """Show a component's manifest, config, roles and full import/export types."""
+    from mcpkg.ops.inspect import inspect_target
+
+    with opened(json_output, plain_http) as ctx:
+        report, wit_text = inspect_target(ctx, target, with_wit=wit)
+    if wit_text is not None:
+        if json_output:
+            emit_json({**report, "wit": wit_text})
+        else:
+            print(wit_text, end="")
+        return
+    if json_output:
+        emit_json(report)
+        return
+    render_report(report)
+
+
+def render_report(report: dict[str, Any]) -> None:
+    if "reference" in report:
+        print(f"reference:    {report['reference']}")
+        print(f"digest:       {report['digest']}")
+        print(f"media type:   {report['manifest']['mediaType']}")
+    else:
+        print(f"file:         {report['file']}")
+    print(f"layer:        {report['layer-digest']}")
+    print(f"size:         {report['size']} ({human_size(report['size'])})")
+    for key, value in sorted((report.get("annotations") or {}).items()):
+        print(f"annotation:   {key}={value}")
+    config = report.get("config")
+    if config is not None:
+        component = config.get("component") or {}
+        print(f"created:      {config.get('created') or '-'}")
+        print(f"os:           {config.get('os') or '-'}")
+        print(f"target:       {component.get('target') or '-'}")
+    roles = ", ".join(f"{r['world']} ({r['position']})" for r in report["roles"]) or "none of mcpkg's MCP roles"
+    print(f"roles:        {roles}")
+    if report["wasmcp"]:
+        print(f"wasmcp:       {', '.join(report['wasmcp'])}")
+    for direction in ("imports", "exports"):
+        print(f"{direction}:")
+        for name, body in report["types"][direction].items():
+            if "functions" in body:
+                print(f"  {name}")
+                for resource in body["resources"]:
+                    print(f"    resource {resource}")
+                for function, signature in body["functions"].items():
+                    print(f"    {function}: {signature}")
+            elif "func" in body:
+                print(f"  {name}: {body['func']}")
+            else:
+                print(f"  {name}: {body['kind']}")
+    for warning in report.get("warnings", []):
+        print(f"warning:      {warning}")

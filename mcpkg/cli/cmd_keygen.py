@@ -1,0 +1,19 @@
+"""`mcpkg keygen [--output-prefix P] [--force]`."""
+
+from __future__ import annotations
+
+import typer
+
+from mcpkg.cli.terminal import note
+
+
+def keygen_command(
+    output_prefix: str = typer.Option("cosign", "--output-prefix", help="Write PREFIX.key and PREFIX.pub."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing key files."),
+) -> None:
+    """Create a cosign-compatible ECDSA P-256 key pair (password from COSIGN_PASSWORD)."""
+    from mcpkg.ops.keygen import keygen
+
+    made = keygen(output_prefix, force=force)
+    note(f"private key written to {made.private} (keep it secret), public key to {made.public}")
+    print(made.key_id)

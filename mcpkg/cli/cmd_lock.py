@@ -1,0 +1,53 @@
+"""`mcpkg lock [--check] [--update [NAME]...] [--offline]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mcpkg.cli.options import JSON_OPTION, PLAIN_HTTP_OPTION, PROJECT_OPTION, opened, project_root, set_json
+from mcpkg.cli.terminal import emit_json, note
+from mcpkg.errors import McpkgError, UsageError
+
+
+def lock_command(
+    names: list[str] = typer.Argument(None, metavar="[NAME]...", help="With --update: the entries to move."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 if the lock is missing or stale (offline)."),
+    update: bool = typer.Option(False, "--update", help="Move NAMEs (default: all) to the newest match."),
+    offline: bool = typer.Option(False, "--offline", help="Use only the lock and the cache."),
+    project: Path | None = PROJECT_OPTION,
+    json_output: bool = JSON_OPTION,
+    plain_http: bool = PLAIN_HTTP_OPTION,
+) -> None:
+    """Resolve mcpkg.toml into mcpkg.lock (verified, type-checked, reproducible)."""
+    from mcpkg.ops.lock import check_lock, load_project, lock_project
+
+    set_json(json_output)
+    root = project_root(project)
+    if names and not update:
+        raise UsageError("component names are only taken with --update", "mcpkg lock --update NAME...")
+    if check:
+        reasons = check_lock(load_project(root))
+        if json_output and not reasons:
+            emit_json({"fresh": True, "reasons": []})
+        if reasons:
+            raise McpkgError(
+                "the lock is not fresh: " + "; ".join(reasons), "run `mcpkg lock`", {"fresh": False, "reasons": reasons}
+            )
+        if not json_output:
+            print("mcpkg.lock is fresh")
+        return
+    with opened(json_output, plain_http) as ctx:
+        result = lock_project(ctx, root, update=set(names or []) if update else None, offline=offline)
+    if json_output:
+        emit_json({"path": str(result.path), "changed": result.changed, "components": [
+            {"name": e.name, "position": e.position, "version": e.version, "digest": e.digest,
+             "layer-digest": e.layer_digest, "signatures": list(e.signatures)} for e in result.lock.entries
+        ]})  # fmt: skip
+        return
+    for entry in result.lock.entries:
+        what = entry.path if entry.source == "path" else f"{entry.reference}:{entry.version or '-'}"
+        signed = f"  signed by {', '.join(entry.signatures)}" if entry.signatures else ""
+        print(f"{entry.name:<24} {entry.position:<9} {what}{signed}")
+    note(f"{result.path} {'written' if result.changed else 'unchanged'}")

@@ -1,0 +1,30 @@
+"""`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-network]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from mcpkg.cli.terminal import detail, note
+
+
+def run_command(
+    server: Path = typer.Argument(Path("server.wasm"), metavar="[SERVER]", help="A composed server (server.wasm)."),
+    dirs: list[str] = typer.Option([], "--dir", help="Grant a directory: HOST::GUEST (repeatable)."),
+    env: list[str] = typer.Option([], "--env", help="Set an environment variable: K=V (repeatable)."),
+    allow_network: bool = typer.Option(False, "--allow-network", help="Grant network access."),
+) -> None:
+    """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
+    granted unless asked). For an HTTP server, print the `wasmtime serve` command."""
+    from mcpkg.ops.run import run
+
+    outcome = run(server, dirs, env, allow_network=allow_network)
+    if outcome.serve_command is not None:
+        print(outcome.serve_command)
+        note("an HTTP server: run it with the command above (always keep --addr on 127.0.0.1 unless you mean it)")
+        return
+    detail(f"{'compiled' if outcome.compiled else 'loaded the cached compiled'} artifact {outcome.artifact}")
+    sys.stdout.flush()
+    raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,67 @@
+"""`mcpkg check TRANSPORT [HANDLER ...] TERMINAL [--service FILE]...`: would these files
+compose, in this order? Types come from wasmtime (cached by digest); the rules are
+`mcpkg.wasm.compat.check_chain` (SPEC.md section 8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcpkg.cache import hash_file
+from mcpkg.errors import UsageError
+from mcpkg.infile import readable_file
+from mcpkg.ops.context import Context
+from mcpkg.ops.insight import project_check
+from mcpkg.project.manifest import find_project
+from mcpkg.wasm.compat import ChainReport, check_chain
+from mcpkg.wasm.introspect import component_model
+from mcpkg.wasm.model import ComponentModel
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    order: list[str]
+    services: list[str]
+    report: ChainReport
+
+    def to_json(self) -> dict[str, Any]:
+        wiring = self.report.wiring
+        return {
+            "ok": self.report.ok,
+            "chain": self.order,
+            "services": self.services,
+            "chain-interface": wiring.chain_interface,
+            "wiring": [
+                {"importer": importer, "import": name, "provider": provider, "export": export}
+                for (importer, name), (provider, export) in sorted(wiring.links.items())
+            ],
+            "host-imports": sorted(wiring.host_imports),
+            "problems": [p.to_json() for p in self.report.problems],
+        }
+
+
+def _load(ctx: Context, path: Path) -> tuple[str, ComponentModel]:
+    readable_file(path, "component")
+    digest, _ = hash_file(path)
+    return path.name, component_model(path, digest, ctx.cache, str(path))
+
+
+def check_files(ctx: Context, files: list[Path], services: list[Path]) -> FileCheck:
+    if len(files) < 2:
+        raise UsageError(
+            "check needs at least a transport and a terminal",
+            "mcpkg check TRANSPORT [HANDLER ...] TERMINAL [--service FILE]...",
+        )
+    loaded = [_load(ctx, p) for p in files]
+    labels = [name for name, _ in loaded]
+    if len(set(labels)) != len(labels):
+        loaded = [(str(p), model) for p, (_, model) in zip(files, loaded, strict=True)]
+    service_models = [_load(ctx, p) for p in services]
+    report = check_chain(loaded[0], loaded[1:-1], loaded[-1], service_models)
+    return FileCheck([name for name, _ in loaded], [name for name, _ in service_models], report)
+
+
+def check_project(ctx: Context, start: Path | None = None) -> list[str]:
+    """`mcpkg check` with no files, for CI: the problems (none when all is well)."""
+    return project_check(ctx, find_project(start))

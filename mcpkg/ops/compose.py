@@ -1,0 +1,191 @@
+"""`mcpkg compose`: the locked server as one component.
+
+1. The lock: without `--locked`, a missing or stale lock is first (re)written as
+   `mcpkg lock` would; with `--locked`, it is an error. `--offline` uses only the cache.
+2. Each locked component fetched by digest (cache first, digests verified) and the trust
+   policy applied again; a local `path` component must still hash to its locked digest.
+3. Types (cached by digest) and the chain check give the wiring; `encoder.py` builds the
+   component; wasmtime validates it (a full compile, whose artifact `mcpkg run` reuses:
+   a server is compiled once); then it is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from mcpkg.cache import hash_file
+from mcpkg.compose.encoder import Part, encode_composition
+from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
+from mcpkg.ops.context import Context
+from mcpkg.ops.lock import check_lock, load_project, lock_project, read_lock
+from mcpkg.ops.pull import pull_reference
+from mcpkg.outfile import (
+    Destination,
+    Kind,
+    PendingFile,
+    copy_file_contents,
+    is_stdout,
+    open_output,
+    resolve_destination,
+)
+from mcpkg.reference import Digest, Reference
+from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.introspect import component_model
+from mcpkg.wasm.runner import cached_artifact_ok, compile_and_store, new_engine
+
+
+@dataclass(frozen=True)
+class ComposeResult:
+    output: str  # the path as given, or `stdout`
+    digest: str
+    size: int
+    imports: list[str]
+    exports: list[str]
+    relocked: bool
+    validated: bool  # False when this exact output had been validated before
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "digest": self.digest,
+            "size": self.size,
+            "imports": self.imports,
+            "exports": self.exports,
+            "relocked": self.relocked,
+        }
+
+
+def compose_destination(output: Path) -> Destination:
+    """Where `compose -o OUTPUT` writes: `-` is stdout, a directory gets `server.wasm`
+    inside it, anything else by the destination rules (docs/limits.md)."""
+    if is_stdout(output):
+        return resolve_destination(output, what="server", allow_stdout=True)
+    if output.is_dir():
+        output = output / "server.wasm"
+    return resolve_destination(output, what="server")
+
+
+def write_validated(ctx: Context, chunks: list[bytes], dest: Destination) -> tuple[str, int, bool]:
+    """Write the chunks to a temp file (hashing as they go), validate that file with
+    wasmtime, then publish it. For a file: the temp file sits beside it, is fsynced and
+    renamed into place, so the path holds the previous file or the complete new one,
+    never part of one. For stdout, a device or a FIFO: the temp file is in the cache's
+    `tmp/`, and its bytes go out only once it validated. Nothing is left behind on
+    failure; a process killed outright can leave its `.NAME.<pid>.*.tmp` temp file
+    (never at the path itself), which the next write removes."""
+    if dest.kind is Kind.FILE:
+        pending = PendingFile(dest.path, 0o644)
+        try:
+            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp)
+        except BaseException:
+            pending.discard()
+            raise
+        pending.commit()
+        return result
+    ctx.cache.ensure()
+    with tempfile.NamedTemporaryFile(dir=ctx.cache.tmp, prefix="compose.", suffix=".wasm") as handle:
+        out = cast(BinaryIO, handle)
+        result = _write_and_validate(ctx, chunks, out, Path(handle.name))
+        with open_output(dest) as stream:
+            copy_file_contents(out, stream, result[1])
+    return result
+
+
+def _write_and_validate(ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path) -> tuple[str, int, bool]:
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    out.flush()
+    digest = "sha256:" + hasher.hexdigest()
+    return digest, size, validate_with_wasmtime(ctx, temp, digest)
+
+
+def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
+    """Compile `data` with wasmtime (the only way it validates a component). The compiled
+    artifact is kept for `mcpkg run`, so a server is compiled once: composing the same lock
+    again, or running it, does not compile. Returns whether a compile happened."""
+
+    if cached_artifact_ok(ctx.cache, digest):
+        return False
+    try:
+        compile_and_store(ctx.cache, new_engine(), str(data), digest, "the composed component")
+    except InvalidArtifactError as exc:
+        raise InvalidArtifactError(
+            exc.message.replace("is not a valid component", "does not validate"),
+            "this is a bug in mcpkg's composer: please report it with your mcpkg.lock",
+        ) from exc
+    return True
+
+
+def compose_project(
+    ctx: Context, root: Path, output: Path, *, locked: bool = False, offline: bool = False
+) -> ComposeResult:
+
+    dest = compose_destination(output)  # a bad -o fails before any work
+    project = load_project(root)
+    reasons = check_lock(project)
+    relocked = False
+    if reasons:
+        if locked:
+            raise ConfigError(
+                "--locked, but the lock is not fresh: " + "; ".join(reasons),
+                "run `mcpkg lock` (or compose without --locked)",
+            )
+        lock_project(ctx, root, offline=offline)
+        relocked = True
+    existing = read_lock(project)
+    assert existing is not None
+    lock = existing[1]
+    parts: dict[str, Part] = {}
+    for entry in lock.entries:
+        layer = Digest.parse(entry.layer_digest)
+        if entry.source == "path":
+            path = root / (entry.path or "")
+            if not path.is_file() or hash_file(path)[0] != layer:
+                raise IntegrityError(f"{entry.name}: {entry.path} no longer matches the lock", "run `mcpkg lock`")
+            layer_path = path
+        else:
+            ref = (
+                Reference.parse(str(entry.reference))
+                .with_tag(entry.version)
+                .with_digest(Digest.parse(str(entry.digest)))
+            )
+            if offline and not ctx.cache.has_blob(layer):
+                raise ConfigError(f"--offline, but {entry.name} ({ref}) is not in the cache", "compose once online")
+            pulled = pull_reference(ctx, ref, with_signature=not offline, project_scopes=project.manifest.trust)
+            if pulled.manifest.layer.digest != layer:
+                raise IntegrityError(f"{entry.name}: the locked manifest's layer is not the locked layer digest")
+            layer_path = pulled.layer_path
+        model = component_model(layer_path, layer, ctx.cache, entry.name)
+        data = layer_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != layer.hex:
+            raise IntegrityError(
+                f"{entry.name}: the cached component does not match {layer}", "run `mcpkg cache verify`"
+            )
+        parts[entry.name] = Part(entry.name, data, model)
+    services = sorted(e.name for e in lock.entries if e.position == "service")
+    report = check_chain(
+        (lock.transport, parts[lock.transport].model),
+        [(n, parts[n].model) for n in lock.chain],
+        (lock.terminal, parts[lock.terminal].model),
+        [(n, parts[n].model) for n in services],
+    )
+    if not report.ok:
+        problems = [str(p) for p in report.problems]
+        raise IncompatibleError(
+            "the locked components do not compose:\n  " + "\n  ".join(problems),
+            "fix mcpkg.toml and run `mcpkg lock`",
+            {"problems": problems},
+        )
+    chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
+    digest, size, validated = write_validated(ctx, chunks, dest)
+    imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
+    exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
+    return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated)

@@ -1,0 +1,40 @@
+"""`mcpkg add` / `mcpkg remove`: edit `mcpkg.toml` (comments and layout kept) and re-lock,
+as one transaction under the project's lock: when the re-lock fails, the previous
+`mcpkg.toml` is put back before anyone else can read the edited one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mcpkg.errors import McpkgError, UsageError
+from mcpkg.ops.context import Context
+from mcpkg.ops.lock import lock_project, project_lock
+from mcpkg.outfile import write_user_file
+from mcpkg.project.edit import add_component, remove_component
+from mcpkg.project.manifest import MANIFEST_NAME
+
+
+def add(ctx: Context, root: Path, name: str, ref: str, version: str | None, position: str) -> None:
+    is_path = ref.endswith(".wasm") or Path(ref).is_file()
+    if is_path and version:
+        raise UsageError("--version applies to registry components, not to a local path")
+    manifest = root / MANIFEST_NAME
+    with project_lock(root):
+        _write_and_relock(ctx, root, manifest, add_component(manifest, name, ref, version, position, is_path))
+
+
+def remove(ctx: Context, root: Path, name: str) -> None:
+    manifest = root / MANIFEST_NAME
+    with project_lock(root):
+        _write_and_relock(ctx, root, manifest, remove_component(manifest, name))
+
+
+def _write_and_relock(ctx: Context, root: Path, manifest: Path, text: str) -> None:
+    original = manifest.read_bytes()
+    write_user_file(manifest, text.encode())
+    try:
+        lock_project(ctx, root)
+    except McpkgError as exc:
+        write_user_file(manifest, original)
+        exc.message += " (mcpkg.toml was left as it was)"
+        raise

@@ -1,0 +1,327 @@
+"""`mcpkg lock` and `mcpkg lock --check`: from `mcpkg.toml` to `mcpkg.lock`.
+
+1. Read `mcpkg.toml` (its sha256 is the lock's `manifest-hash`) and the existing lock.
+2. Fetch the tag lists the resolution needs, in parallel (bounded pool).
+3. Resolve (pure, `resolution.py`), then fetch each chosen manifest, config and layer in
+   parallel through the verified cache, applying the trust policy of the user's config
+   and the project (a requiring policy stops here, before anything is written).
+4. Learn each component's types (cached by digest) and run the chain check of SPEC.md
+   section 8: a server that cannot compose gets no lock.
+5. Render the lock (same inputs -> same bytes) and write it atomically, under a file lock
+   so concurrent `mcpkg lock` runs on one project serialize.
+
+`--check` is offline and writes nothing: the lock must exist, be readable, have been made
+from these exact `mcpkg.toml` bytes, match the hashes of local `path` components, and be
+exactly what mcpkg writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcpkg.cache import hash_file
+from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgError, NotFoundError, UsageError
+from mcpkg.ops.context import Context
+from mcpkg.ops.pull import pull_reference
+from mcpkg.outfile import remove_dead_temps, resolve_destination, write_user_file
+from mcpkg.project.lockfile import LockEntry, Lockfile, parse, render
+from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME, ComponentSpec, ServerManifest, parse_server_manifest
+from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
+from mcpkg.reference import Digest, PackageName, Reference
+from mcpkg.tomlfile import decode_toml_text, read_toml_bytes
+from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.introspect import component_model
+from mcpkg.wasm.model import ComponentModel
+
+MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    manifest_bytes: bytes
+    manifest: ServerManifest
+
+    @property
+    def manifest_hash(self) -> str:
+        return "sha256:" + hashlib.sha256(self.manifest_bytes).hexdigest()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_NAME
+
+
+def load_project(root: Path) -> Project:
+    path = root / MANIFEST_NAME
+    try:
+        data = read_toml_bytes(path)
+    except FileNotFoundError:
+        raise ConfigError(f"no {MANIFEST_NAME} in {root}", "run `mcpkg init` to create one") from None
+    return Project(root, data, parse_server_manifest(decode_toml_text(data, path), path))
+
+
+def read_lock(project: Project) -> tuple[bytes, Lockfile] | None:
+    try:
+        data = read_toml_bytes(project.lock_path)
+    except FileNotFoundError:
+        return None
+    return data, parse(data, project.lock_path)
+
+
+def component_reference(ctx: Context, spec: ComponentSpec) -> Reference:
+    assert spec.ref is not None
+    package = PackageName.try_parse(spec.ref)
+    if package is not None:
+        if package.requirement is not None:
+            raise ConfigError(f"[components.{spec.name}] ref {spec.ref!r} carries a version", "put it in `version`")
+        return ctx.config.package_reference(package)
+    try:
+        ref = ctx.config.parse_reference(spec.ref)
+    except UsageError as exc:
+        raise ConfigError(f"[components.{spec.name}] ref: {exc.message}") from exc
+    if ref.tag or ref.digest:
+        raise ConfigError(
+            f"[components.{spec.name}] ref {spec.ref!r} names a tag or digest",
+            "give the repository in `ref`, and `version` or `digest` beside it",
+        )
+    return ref
+
+
+@dataclass(frozen=True)
+class Resolved:
+    entry: LockEntry
+    model: ComponentModel
+
+
+def check_lock(project: Project) -> list[str]:
+    """Why the lock is not fresh (empty: it is). Offline; writes nothing."""
+    existing = read_lock(project)
+    if existing is None:
+        return [f"{LOCK_NAME} is missing"]
+    data, lock = existing
+    reasons = []
+    if lock.manifest_hash != project.manifest_hash:
+        reasons.append(f"{LOCK_NAME} was made from a different {MANIFEST_NAME}")
+    if render(lock) != data:
+        reasons.append(f"{LOCK_NAME} is not in the form mcpkg writes (edited by hand, or an older format)")
+    names = set(project.manifest.components)
+    if {e.name for e in lock.entries} != names:
+        reasons.append(f"{LOCK_NAME} does not list exactly the components of {MANIFEST_NAME}")
+    for spec in project.manifest.components.values():
+        entry = lock.entry(spec.name)
+        if spec.path is not None and entry is not None:
+            path = project.root / spec.path
+            if not path.is_file():
+                reasons.append(f"{spec.name}: {spec.path} does not exist")
+            elif str(hash_file(path)[0]) != entry.layer_digest:
+                reasons.append(f"{spec.name}: {spec.path} changed since it was locked")
+    return reasons
+
+
+def _lock_entry_for_path(ctx: Context, project: Project, spec: ComponentSpec, position: str) -> Resolved:
+    assert spec.path is not None
+    path = project.root / spec.path
+    if not path.is_file():
+        raise NotFoundError(f"[components.{spec.name}] path {spec.path} does not exist", "build it, or fix `path`")
+    digest, size = hash_file(path)
+    model = component_model(path, digest, ctx.cache, spec.path)
+    entry = LockEntry(
+        spec.name, position, "path", str(digest), size, model.import_names, model.export_names, path=spec.path
+    )
+    return Resolved(entry, model)
+
+
+def _fetch_registry(
+    ctx: Context, project: Project, spec: ComponentSpec, ref: Reference, choice: Choice, position: str
+) -> Resolved:
+
+    target = ref.with_tag(choice.tag)
+    if choice.digest is not None:
+        target = target.with_digest(Digest.parse(choice.digest))
+    try:
+        pulled = pull_reference(ctx, target, project_scopes=project.manifest.trust)
+    except NotFoundError as exc:
+        if choice.kept:
+            raise NotFoundError(
+                f"{spec.name}: the locked digest {choice.digest} is no longer served by {ref.location}",
+                f"run `mcpkg lock --update {spec.name}` to move to what the registry serves now",
+            ) from exc
+        raise
+    except IntegrityError as exc:
+        raise IntegrityError(
+            f"{spec.name}: {ref.location} serves different bytes for the locked digest: {exc.message}",
+            "do not use this registry's copy; investigate before `mcpkg lock --update`",
+        ) from exc
+    model = component_model(pulled.layer_path, pulled.manifest.layer.digest, ctx.cache, str(target))
+    entry = LockEntry(
+        name=spec.name,
+        position=position,
+        source="registry",
+        layer_digest=str(pulled.manifest.layer.digest),
+        size=pulled.manifest.layer.size,
+        imports=model.import_names,
+        exports=model.export_names,
+        reference=ref.location,
+        requirement=str(spec.version) if spec.version else None,
+        version=choice.tag,
+        digest=str(pulled.reference.digest),
+        signatures=pulled.signed_by,
+    )
+    return Resolved(entry, model)
+
+
+def resolve_project(
+    ctx: Context, project: Project, update: set[str] | None, offline: bool
+) -> tuple[Lockfile, dict[str, Resolved]]:
+    manifest = project.manifest
+    existing = read_lock(project)
+    old = existing[1] if existing else None
+    update_all = update is not None and not update
+    for name in update or ():
+        if name not in manifest.components:
+            raise UsageError(f"--update {name}: no such component in {MANIFEST_NAME}")
+    wanted: dict[str, tuple[ComponentSpec, Reference, Wanted, Locked | None]] = {}
+    for spec in manifest.components.values():
+        if spec.ref is None:
+            continue
+        ref = component_reference(ctx, spec)
+        locked_entry = old.entry(spec.name) if old else None
+        locked = None
+        if locked_entry and locked_entry.source == "registry" and locked_entry.digest:
+            locked = Locked(
+                locked_entry.reference or "", locked_entry.requirement, locked_entry.version, locked_entry.digest
+            )
+        pinned = str(spec.digest) if spec.digest else None
+        wanted[spec.name] = (spec, ref, Wanted(spec.name, ref.location, spec.version, pinned), locked)
+
+    def updating(name: str) -> bool:
+        return update_all or (update is not None and name in update)
+
+    need = [n for n, (_, _, w, locked) in wanted.items() if needs_tags(w, locked, updating(n))]
+    if need and offline:
+        raise UsageError(
+            f"--offline, but these components must be resolved against their registry: {', '.join(sorted(need))}",
+            "run `mcpkg lock` with network access",
+        )
+
+    def tags_of(name: str) -> tuple[str, list[str]]:
+        ref = wanted[name][1]
+        return name, ctx.client(ref.registry).list_tags(ref.repository)
+
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+        tags = dict(pool.map(tags_of, need))
+        choices = {
+            name: choose(w, tags.get(name), locked, updating(name)) for name, (_, _, w, locked) in wanted.items()
+        }
+        jobs = {
+            name: pool.submit(_fetch_registry, ctx, project, spec, ref, choices[name], manifest.position(name))
+            for name, (spec, ref, _, _) in wanted.items()
+        }
+        resolved: dict[str, Resolved] = {}
+        for name, spec in manifest.components.items():
+            if spec.path is not None:
+                resolved[name] = _lock_entry_for_path(ctx, project, spec, manifest.position(name))
+        errors: list[McpkgError] = []
+        for name, job in jobs.items():
+            try:
+                resolved[name] = job.result()
+            except McpkgError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+    lock = Lockfile(
+        project.manifest_hash,
+        manifest.name,
+        manifest.transport,
+        manifest.chain,
+        manifest.terminal,
+        tuple(resolved[name].entry for name in sorted(resolved)),
+    )
+    return lock, resolved
+
+
+def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> list[str]:
+    report = check_chain(
+        (manifest.transport, models[manifest.transport]),
+        [(name, models[name]) for name in manifest.chain],
+        (manifest.terminal, models[manifest.terminal]),
+        [(name, models[name]) for name in manifest.services],
+    )
+    return [str(p) for p in report.problems]
+
+
+@dataclass(frozen=True)
+class LockResult:
+    lock: Lockfile
+    changed: bool
+    path: Path
+
+
+_local = threading.local()
+LEGACY_LOCK_FILE = ".mcpkg.lock.lock"  # what mcpkg 0.1 left in every project
+
+
+@contextlib.contextmanager
+def project_lock(root: Path) -> Iterator[None]:
+    """Serialise writers of one project (`lock`, `add`, `remove`, `compose`'s re-lock):
+    an exclusive `flock` on the project directory itself, so nothing is left in the
+    user's directory and two processes with different caches still wait for each other.
+    Re-entrant within a thread (`add` holds it across its edit and its re-lock)."""
+    held: set[str] = _local.__dict__.setdefault("held", set())
+    key = os.path.realpath(root)
+    if key in held:
+        yield
+        return
+    fd = _open_directory(root)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(key)
+        try:
+            with contextlib.suppress(OSError):
+                legacy = root / LEGACY_LOCK_FILE
+                if legacy.is_file() and legacy.stat().st_size == 0:
+                    legacy.unlink()
+            yield
+        finally:
+            held.discard(key)
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _open_directory(root: Path) -> int:
+    try:
+        return os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the project directory {root}: {exc.strerror}") from None
+
+
+def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, offline: bool = False) -> LockResult:
+    project = load_project(root)
+    resolve_destination(project.lock_path)  # an unwritable lock fails before any work
+    with project_lock(root):
+        # a killed writer's temp file goes even when the lock is not rewritten this time
+        remove_dead_temps(project.lock_path)
+        lock, resolved = resolve_project(ctx, project, update, offline)
+        problems = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
+        if problems:
+            raise IncompatibleError(
+                f"{project.manifest.name} cannot compose, so no lock was written:\n  " + "\n  ".join(problems),
+                "fix the components or their order in mcpkg.toml, or pick other versions",
+                {"problems": problems},
+            )
+        data = render(lock)
+        existing = None
+        with contextlib.suppress(OSError):
+            existing = project.lock_path.read_bytes()
+        changed = existing != data
+        if changed:
+            write_user_file(project.lock_path, data)
+    return LockResult(lock, changed, project.lock_path)

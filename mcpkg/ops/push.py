@@ -1,0 +1,198 @@
+"""`mcpkg push`: validate a component, derive its config, upload blobs and the manifest.
+
+- The file must be a component wasmtime accepts; `component.imports/exports` come from
+  the binary itself, never from the user; `component.target` is `--target`, else the
+  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`).
+- `created` is `SOURCE_DATE_EPOCH` when set (reproducible pushes), else now.
+- Blobs that already exist are skipped (HEAD); then the manifest is PUT as exact bytes.
+- If the tag already names a manifest with the same layer and the same `component`
+  config, nothing is pushed ("already published"). A semver tag naming different
+  content is never moved without `--force`; other tags (`latest`, `dev`) move freely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcpkg.cache import hash_file
+from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
+from mcpkg.infile import readable_file
+from mcpkg.oci.artifact import (
+    CREATED_ANNOTATION,
+    OCI_MANIFEST,
+    TITLE_ANNOTATION,
+    VERSION_ANNOTATION,
+    WASM_CONFIG,
+    WASM_LAYER,
+    ComponentInfo,
+    Descriptor,
+    build_config,
+    build_manifest,
+    parse_image_manifest,
+    parse_wasm_config,
+)
+from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
+from mcpkg.ops.context import Context
+from mcpkg.reference import Digest, Reference
+from mcpkg.semver import Version
+from mcpkg.wasm.introspect import component_model
+from mcpkg.wasm.roles import classify, world_target
+
+
+@dataclass(frozen=True)
+class PushResult:
+    reference: Reference
+    digest: Digest
+    layer_digest: Digest
+    size: int
+    status: str  # "pushed" | "already published"
+    uploaded: int
+    skipped: int
+    mounted: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reference": str(self.reference),
+            "digest": str(self.digest),
+            "layer-digest": str(self.layer_digest),
+            "size": self.size,
+            "status": self.status,
+            "blobs-uploaded": self.uploaded,
+            "blobs-skipped": self.skipped,
+            "blobs-mounted": self.mounted,
+        }
+
+
+def created_timestamp() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        if not epoch.strip().isdigit():
+            raise UsageError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds",
+                "set it to a Unix timestamp such as 1700000000",
+            )
+        seconds = int(epoch)
+    else:
+        seconds = int(time.time())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def parse_annotations(pairs: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(
+                f"annotation {pair!r} is not KEY=VALUE",
+                "e.g. --annotation org.opencontainers.image.description=Echo tools",
+            )
+        result[key] = value
+    return result
+
+
+def _existing_component(ctx: Context, ref: Reference) -> tuple[Digest, Digest, ComponentInfo | None] | None:
+    """(manifest digest, layer digest, component config) currently at `ref`'s tag."""
+    assert ref.tag is not None
+    client = ctx.client(ref.registry)
+    try:
+        fetched = client.get_manifest(ref.repository, ref.tag)
+    except NotFoundError:
+        return None
+    try:
+        manifest = parse_image_manifest(fetched.data, str(ref))
+    except McpkgError:
+        # Something that is not a component sits at this tag: treat as different content.
+        return fetched.digest, Digest("sha256", "0" * 64), None
+    info = None
+    try:
+        buffer = io.BytesIO()
+        download_blob(client, ref.repository, manifest.config.digest, manifest.config.size, buffer)
+        info = parse_wasm_config(buffer.getvalue(), str(ref)).component
+    except McpkgError:
+        info = None
+    return fetched.digest, manifest.layer.digest, info
+
+
+def push(
+    ctx: Context,
+    file: Path,
+    text: str,
+    *,
+    annotations: dict[str, str] | None = None,
+    target: str | None = None,
+    force: bool = False,
+) -> PushResult:
+    ref = ctx.config.parse_reference(text)
+    if ref.digest is not None or ref.tag is None:
+        raise UsageError(
+            f"push needs a tag, not {'a digest' if ref.digest else 'a bare repository'}: {text}",
+            f"e.g. mcpkg push {file} {ref.location}:0.1.0",
+        )
+    readable_file(file, "component")
+    layer_digest, size = hash_file(file)
+    model = component_model(file, layer_digest, ctx.cache, str(file))
+    if target is None:
+        roles = classify(model)
+        target = world_target(roles[0].world) if roles else None
+    info = ComponentInfo(model.import_names, model.export_names, target)
+    client = ctx.client(ref.registry)
+
+    existing = _existing_component(ctx, ref)
+    if existing is not None:
+        digest, existing_layer, existing_info = existing
+        if existing_layer == layer_digest and existing_info == info:
+            return PushResult(ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0)
+        if Version.try_parse(ref.tag) is not None and not force:
+            raise ConflictError(
+                f"{ref} already names different content ({digest})",
+                "release tags are immutable: publish a new version, or pass --force to move the tag",
+            )
+
+    config_bytes = build_config(info, layer_digest, created_timestamp())
+    config_desc = Descriptor(WASM_CONFIG, Digest("sha256", hashlib.sha256(config_bytes).hexdigest()), len(config_bytes))
+    layer_desc = Descriptor(WASM_LAYER, layer_digest, size, {TITLE_ANNOTATION: file.name})
+    manifest_annotations = {CREATED_ANNOTATION: json.loads(config_bytes)["created"]}
+    if Version.try_parse(ref.tag) is not None:
+        manifest_annotations[VERSION_ANNOTATION] = ref.tag
+    manifest_annotations.update(annotations or {})
+    manifest_bytes = build_manifest(config_desc, layer_desc, manifest_annotations)
+
+    counts = {"uploaded": 0, "mounted": 0, "skipped": 0}
+    source: bytes | Path
+    for desc, source in ((layer_desc, file), (config_desc, config_bytes)):
+        if blob_exists(client, ref.repository, desc.digest):
+            counts["skipped"] += 1
+            continue
+        mount_from = [
+            loc.split("/", 1)[1]
+            for loc in ctx.cache.locations(desc.digest)
+            if loc.split("/", 1)[0] == ref.registry and loc != ref.location
+        ]
+        progress = ctx.progress(f"pushing {ref.repository}", desc.size)
+        try:
+            how = upload_blob(
+                client, ref.repository, desc.digest, desc.size, source, mount_from=mount_from, progress=progress
+            )
+        finally:
+            progress.finish()
+        counts[how] += 1
+    for desc in (layer_desc, config_desc):
+        ctx.cache.remember_location(desc.digest, ref.location)
+    digest = client.put_manifest(ref.repository, ref.tag, manifest_bytes, OCI_MANIFEST)
+    return PushResult(
+        ref.with_digest(digest),
+        digest,
+        layer_digest,
+        size,
+        "pushed",
+        counts["uploaded"],
+        counts["skipped"],
+        counts["mounted"],
+    )

@@ -1,0 +1,35 @@
+"""`mcpkg run`: a composed stdio server under wasmtime (compiled once, cached), or the
+`wasmtime serve` command for an HTTP server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcpkg.cache import Cache
+from mcpkg.errors import UsageError
+from mcpkg.infile import readable_file
+from mcpkg.wasm.runner import inspect_server, is_http, parse_dirs, parse_env, run_server, serve_command
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    exit_code: int = 0
+    serve_command: str | None = None  # an HTTP server is not run: this is how to serve it
+    compiled: bool = False
+    artifact: Path | None = None
+
+
+def run(server: Path, dirs: list[str], env: list[str], *, allow_network: bool = False) -> RunOutcome:
+    readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
+    cache = Cache.default()
+    model, digest = inspect_server(cache, server)
+    if is_http(model):
+        return RunOutcome(serve_command=serve_command(server))
+    if allow_network:
+        raise UsageError(
+            "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
+            f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
+        )
+    code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env))
+    return RunOutcome(code, None, prepared.compiled, prepared.artifact)
