@@ -43,16 +43,10 @@ BUILD = HERE / "build"
 STAMP = BUILD / "stamp.json"
 WIT = HERE.parent / "wit"
 
-# src/mcp/<name>/app.py -> the world of wit/ it is built against.
-MCP_COMPONENTS = {
-    "stdio-transport": "stdio-transport",
-    "http-transport": "http-transport",
-    "logging-middleware": "middleware",
-    "tools-handler": "tools-handler",
-    "resources-handler": "resources-handler",
-    "initialize-handler": "initialize-handler",
-    "writers": "writers",
-}
+# src/mcp/<name>/app.py -> the world of wit/ it is built against (the one table of it,
+# shared with the tests and scripts)
+sys.path.insert(0, str(HERE.parent))
+from testing.fixtures import MCP_FIXTURE_ROLES as MCP_COMPONENTS  # noqa: E402
 
 # src/broken/<name>/ -> the world of its own WIT package it is made from, which is also the
 # role of wit/ it pretends to be (and is not).
@@ -87,6 +81,7 @@ def source_hash(tool: str) -> str:
         version = subprocess.run([program, "--version"], capture_output=True, text=True, check=True).stdout
         hasher.update(version.encode())
     hasher.update(Path(__file__).read_bytes())
+    hasher.update((HERE.parent / "testing" / "fixtures.py").read_bytes())  # the role table
     # All of src/, and the contract: every .wit file of wit/ (not its README).
     for root, prefix, pattern in ((SRC, "", "*"), (WIT, "wit/", "*.wit")):
         for path in sorted(root.rglob(pattern)):

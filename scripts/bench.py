@@ -33,8 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.registry import Registry, running_registry  # noqa: E402
-from tests.harness.wasmbits import padded_component  # noqa: E402
+from testing.fixtures import SERVER_PARTS, server_section  # noqa: E402
+from testing.registry import Registry, running_registry  # noqa: E402
+from testing.wasmbits import padded_component  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 MCPKG = str(VENV_BIN / "mcpkg")
@@ -228,8 +229,8 @@ def bench_lock(registry: Registry, runs: int, work: Path) -> None:
     """`mcpkg lock` of a 12-component server (transport, 9 middleware, terminal, writers),
     cold cache (no lock, empty cache) vs warm (lock and cache present), and
     `mcpkg lock --check`, through our counting proxy so the HTTP requests are known."""
-    from tests.harness.proxy import paging_proxy
-    from tests.harness.witbuild import build_world
+    from testing.proxy import paging_proxy
+    from testing.witbuild import build_world
 
     roles = work / "lock-roles"
     roles.mkdir()
@@ -316,8 +317,8 @@ def bench_compose(runs: int, work: Path) -> None:
     from mcpkg.cache import Cache, hash_file
     from mcpkg.compose.encoder import Part
     from mcpkg.wasm.introspect import component_model
-    from tests.harness.compose_tool import ServerParts, compose_config, find_wasm_tools
-    from tests.harness.witbuild import build_world
+    from testing.compose_tool import ServerParts, compose_config, find_wasm_tools
+    from testing.witbuild import build_world
 
     tool = find_wasm_tools()
     base = work / "compose-worlds"
@@ -411,20 +412,8 @@ def bench_run(runs: int, work: Path) -> None:
     mcp = ROOT / "registry-fixtures" / "build" / "mcp"
     project = work / "run-project"
     project.mkdir()
-    names = [
-        "stdio-transport",
-        "logging-middleware",
-        "tools-handler",
-        "resources-handler",
-        "initialize-handler",
-        "writers",
-    ]
-    components = "".join(f'\n[components.{n}]\npath = "{mcp / (n + ".wasm")}"\n' for n in names)
-    (project / "mcpkg.toml").write_text(
-        '[server]\nname = "bench"\ntransport = "stdio-transport"\n'
-        'chain = ["logging-middleware", "tools-handler", "resources-handler"]\nterminal = "initialize-handler"\n'
-        + components
-    )
+    components = "".join(f'\n[components.{n}]\npath = "{mcp / (n + ".wasm")}"\n' for n in SERVER_PARTS)
+    (project / "mcpkg.toml").write_text(server_section("bench") + components)
     env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), MCPKG_CACHE_DIR=str(work / "run-cache"))
     server = work / "server.wasm"
     run_timed([MCPKG, "-q", "compose", "-C", str(project), "-o", str(server)], env)

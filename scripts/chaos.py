@@ -8,7 +8,7 @@ duration (measured first), against one shared cache and one project; after every
 `mcpkg cache verify --json` clean, no output partial (previous or new complete content,
 by sha256), `mcpkg.lock` parses, and the same command run again succeeds. Then rounds of
 `--concurrency` processes at once. Prints a summary table; exits 1 on any failure. The
-rules are in tests/harness/chaos.py.
+rules are in testing/chaos.py.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.chaos import Chaos  # noqa: E402
-from tests.harness.registry import running_registry  # noqa: E402
+from testing.chaos import Chaos  # noqa: E402
+from testing.registry import running_registry  # noqa: E402
 
 
 def main() -> int:

@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.registry import running_registry  # noqa: E402
+from testing.fixtures import SERVER_PARTS  # noqa: E402
+from testing.registry import running_registry  # noqa: E402
 
 MCPKG = str(ROOT / ".venv" / "bin" / "mcpkg")
-MCP_FIXTURES = ("stdio-transport", "logging-middleware", "tools-handler", "resources-handler",
-                "initialize-handler", "writers")  # fmt: skip
+MCP_FIXTURES = SERVER_PARTS
 
 
 def step(title: str) -> None:

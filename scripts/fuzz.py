@@ -72,7 +72,7 @@ from mcpkg.compose.binary import (  # noqa: E402
 )
 from mcpkg.compose.leb import Reader, encode_u32  # noqa: E402
 from mcpkg.errors import InvalidArtifactError  # noqa: E402
-from tests.harness.wasmbits import canon_payloads  # noqa: E402
+from testing.wasmbits import canon_payloads  # noqa: E402
 
 CRASHERS = ROOT / "tests" / "unit" / "fuzz-crashers"
 TIMEOUT = 2.0  # seconds per input
@@ -230,8 +230,8 @@ def fixtures_dir() -> Path:
 
 
 def load_corpus(fixtures: Path) -> list[bytes]:
-    from tests.harness.witbuild import build_world, wasm_tools
-    from tests.unit.test_component_binary import TOOL_WAT
+    from testing.wasmbits import TOOL_WAT
+    from testing.witbuild import build_world, wasm_tools
 
     files = sorted(p for p in fixtures.rglob("*.wasm") if "tmp" not in p.relative_to(fixtures).parts)
     raw = [p.read_bytes() for p in files]

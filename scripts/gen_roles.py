@@ -3,7 +3,7 @@
 For each world, `wasm-tools component embed --dummy` + `component new` make a component
 that is exactly the world; wasmtime reads its type into mcpkg's model. mcpkg classifies
 components against these models at run time without needing wasm-tools.
-`tests/unit/test_roles.py` checks that the committed file is up to date.
+`tests/integration/test_types.py` checks that the committed file is up to date.
 
     .venv/bin/python scripts/gen_roles.py          # rewrite the file
     .venv/bin/python scripts/gen_roles.py --check  # exit 1 if it is stale

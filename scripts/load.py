@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.load import format_report, run_load  # noqa: E402
-from tests.harness.registry import running_registry  # noqa: E402
+from testing.load import format_report, run_load  # noqa: E402
+from testing.registry import running_registry  # noqa: E402
 
 
 def fixtures_dir() -> Path:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.harness.pki import TestCA
-from tests.harness.proxy import PagingProxy, paging_proxy
-from tests.harness.registry import Registry, running_registry
-from tests.harness.tokens import TokenServer, start_token_server
-from tests.harness.witbuild import build_world, copy_wit
+from testing.pki import TestCA
+from testing.proxy import PagingProxy, paging_proxy
+from testing.registry import Registry, running_registry
+from testing.tokens import TokenServer, start_token_server
+from testing.witbuild import build_world, copy_wit
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -57,6 +57,7 @@ def registry_argument(text: str) -> str:
 def stdout_taken(output: Path | None, json_output: bool) -> bool:
     """Whether `-o -` sends the artifact to stdout; with `--json` that is a usage error
     (both want stdout)."""
+    set_json(json_output)  # so that the usage error itself is reported as JSON
     if not is_stdout(output):
         return False
     if json_output:

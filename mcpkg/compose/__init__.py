@@ -1,15 +1,8 @@
-"""Composition of MCP server components, in pure Python (no wasmtime, no wasm-tools).
+"""Composition of MCP server components, in pure Python (no wasmtime, no wasm-tools):
+`leb` and `binary`, a reader and writer of the Component Model binary format (sections
+composition needs are decoded, every other section is copied verbatim, so a round trip
+gives back the same bytes); `encoder`, which emits the outer component that embeds each
+part, instantiates them in order and re-exports the transport's exports. The use case
+(lock, fetch, check, validate, write) is `mcpkg.ops.compose`; see docs/compose.md.
 
-The plan, in layers:
-
-- `mcpkg.compose.leb` and `mcpkg.compose.binary` (here now): a reader and a writer for the
-  Component Model binary format. Sections that composition needs (imports, exports,
-  aliases, component instances, types, nested components) are decoded into frozen
-  dataclasses; every other section is kept as raw bytes and copied verbatim, so that
-  decoding then encoding a component gives back the same bytes.
-- A planner (later): from the components of a chain and their role worlds, decide which
-  instance satisfies which import, and which imports remain imports of the whole.
-- An encoder (later): emit the outer component that embeds each part as a nested
-  component, instantiates them in order with `with` arguments, and re-exports the chain's
-  entry point; the result is checked with wasmtime like any other artifact.
-"""
+May import: the shared basics and `mcpkg.wasm` (type models)."""

@@ -1,11 +1,13 @@
 """The OCI layer: the only code in mcpkg that talks HTTP to registries.
 
-- `credentials`: where a registry's username/password come from (never printed).
-- `errors`: translation of HTTP responses and connection failures into mcpkg errors.
 - `client`: `RegistryClient`, one per registry: auth, manifests, blobs, tags.
+- `auth`: challenges, scoped tokens; `credentials`: where a login comes from and goes.
+- `blobs`: verified streaming downloads, chunked uploads, mounts; `retry`: what is
+  retried and how long to wait.
+- `translate`: HTTP statuses and connection failures as mcpkg errors.
+- `artifact`: the Wasm OCI artifact layout (manifest, config, media types).
 
-HTTP goes through `requests` directly (the library oras-py itself builds on) rather
-than oras-py's `Registry` class, because the latter does not verify digests, reuses one
-token across scopes, re-serializes manifests and reads uploads into memory
-(REFERENCE.md 2); see docs/design.md for the parts of oras-py mcpkg relies on.
+May import: the shared basics (`mcpkg.errors`, `mcpkg.reference`, `mcpkg.config`, ...);
+`requests` only here, inside the functions that use it. HTTP goes through `requests`
+directly rather than oras-py's `Registry` class (see docs/design.md).
 """

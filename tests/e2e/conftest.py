@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.compose_tool import find_wasm_tools
 from tests.e2e.servers import (
     HttpServer,
     Server,
@@ -30,7 +31,6 @@ from tests.e2e.servers import (
     stop,
     wait_for_port,
 )
-from tests.harness.compose_tool import find_wasm_tools
 
 
 @pytest.fixture(scope="session")

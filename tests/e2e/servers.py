@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness.compose_tool import ServerParts, compose
+from testing.compose_tool import ServerParts, compose
 
 COMPILE_TIMEOUT = 900
 START_TIMEOUT = 60

@@ -27,8 +27,9 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from testing.compose_tool import ServerParts, compose_config
+from testing.fixtures import MCP_FIXTURE_ROLES
 from tests.e2e.servers import HttpServer, Server, Wasmtime
-from tests.harness.compose_tool import ServerParts, compose_config
 
 ROOT = Path(__file__).resolve().parents[2]
 WIT = ROOT / "wit"
@@ -274,15 +275,7 @@ def test_http_transport_status_codes(http_server: HttpServer) -> None:
 
 # --- the contract: `wasm-tools component targets` ---
 
-RUNNABLE = {
-    "stdio-transport": "stdio-transport",
-    "http-transport": "http-transport",
-    "logging-middleware": "middleware",
-    "tools-handler": "tools-handler",
-    "resources-handler": "resources-handler",
-    "initialize-handler": "initialize-handler",
-    "writers": "writers",
-}
+RUNNABLE = MCP_FIXTURE_ROLES
 
 # fixture -> (the world it pretends to target, what targets must complain about)
 BROKEN = {

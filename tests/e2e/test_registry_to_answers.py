@@ -16,10 +16,10 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from testing.registry import Registry
 from tests.conftest import Mcpkg
 from tests.e2e.servers import HttpServer, Wasmtime, compile_server, free_port, stop, wait_for_port
 from tests.e2e.test_fixture_proof import CHECKS, check_initialize, http_session, run
-from tests.harness.registry import Registry
 
 PARTS = ["logging-middleware", "tools-handler", "resources-handler", "initialize-handler", "writers"]
 

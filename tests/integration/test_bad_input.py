@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from testing import raw
+from testing.registry import Registry
 from tests.conftest import Mcpkg
-from tests.harness import raw
-from tests.harness.registry import Registry
 
 
 def test_tampered_blob_in_registry_storage(

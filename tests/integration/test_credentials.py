@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from testing.registry import Registry
+from testing.tokens import TokenServer
 from tests.conftest import Mcpkg, Result
-from tests.harness.registry import Registry
-from tests.harness.tokens import TokenServer
 
 PASSWORD = "token-pass"
 

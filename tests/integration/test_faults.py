@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from testing.proxy import PagingProxy, partial_body, stall, unframed_body
+from testing.registry import Registry
+from testing.tokens import TokenServer
 from tests.conftest import Mcpkg
-from tests.harness.proxy import PagingProxy, partial_body, stall, unframed_body
-from tests.harness.registry import Registry
-from tests.harness.tokens import TokenServer
 
 REPO = "faults/answer"
 OTHER = "faults/greeter"

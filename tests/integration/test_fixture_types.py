@@ -12,6 +12,7 @@ from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
 from mcpkg.wasm.roles import classify
+from testing.fixtures import MCP_FIXTURE_ROLES
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +29,7 @@ def fixture_models(fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return models
 
 
-EXPECTED_FIRST_ROLE = {
-    "stdio-transport": "stdio-transport",
-    "http-transport": "http-transport",
-    "logging-middleware": "middleware",
-    "tools-handler": "tools-handler",
-    "resources-handler": "resources-handler",
-    "initialize-handler": "initialize-handler",
-    "writers": "writers",
-}
+EXPECTED_FIRST_ROLE = MCP_FIXTURE_ROLES
 
 
 def test_every_fixture_is_classified(fixture_models: dict[str, ComponentModel]) -> None:

@@ -11,10 +11,10 @@ import pytest
 
 from mcpkg.errors import McpkgError
 from mcpkg.signing.keys import load_private_key
+from testing import raw
+from testing.proxy import PagingProxy
+from testing.registry import Registry
 from tests.conftest import Mcpkg
-from tests.harness import raw
-from tests.harness.proxy import PagingProxy
-from tests.harness.registry import Registry
 
 
 def test_hostile_layer_title_is_never_a_path(mcpkg: Mcpkg, fixtures: Path, registry: Registry, tmp_path: Path) -> None:

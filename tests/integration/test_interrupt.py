@@ -3,7 +3,7 @@ SIGKILLed at random points, then run concurrently, on one cache and one project.
 partial is left at an output path, the cache verifies clean (strays only in its `tmp/`),
 `mcpkg.lock` is the previous or the new complete lock, and the next run succeeds.
 
-A bounded run of tests/harness/chaos.py (3 kills per operation, one concurrent round);
+A bounded run of testing/chaos.py (3 kills per operation, one concurrent round);
 `scripts/chaos` runs the long one."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from mcpkg.cache import Cache
-from tests.harness.chaos import OPERATIONS, Chaos
-from tests.harness.registry import Registry
+from testing.chaos import OPERATIONS, Chaos
+from testing.registry import Registry
 
 SEED = 20240611
 

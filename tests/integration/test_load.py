@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness.load import LARGE_SIZES, format_report, run_load
-from tests.harness.registry import Registry
+from testing.load import LARGE_SIZES, format_report, run_load
+from testing.registry import Registry
 
 
 def test_concurrent_push_and_pull_lose_nothing(registry: Registry, fixtures: Path, tmp_path: Path) -> None:

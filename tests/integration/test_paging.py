@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from testing import raw
+from testing.proxy import PagingProxy
+from testing.registry import Registry
 from tests.conftest import Mcpkg
-from tests.harness import raw
-from tests.harness.proxy import PagingProxy
-from tests.harness.registry import Registry
 
 
 def test_more_than_100_tags_all_listed_and_highest_stable_chosen(

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.nonroot import NOBODY, build_tree, run_as_nobody
+from testing.registry import Registry
 from tests.conftest import Mcpkg
-from tests.harness.nonroot import NOBODY, build_tree, run_as_nobody
-from tests.harness.registry import Registry
 
 DIGEST = "sha256:" + "a" * 64
 REF = "127.0.0.1:9/t/x:1.0.0"  # never reached: every path is checked before a request

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from testing.registry import Registry
 from tests.conftest import Mcpkg
-from tests.harness.registry import Registry
 
 ROLE_FILES = {
     "stdio": "stdio-transport",

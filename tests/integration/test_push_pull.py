@@ -6,8 +6,8 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+from testing.registry import Registry
 from tests.conftest import Mcpkg
-from tests.harness.registry import Registry
 
 
 def sha(path: Path) -> str:

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from mcpkg.config import TrustScope
 from mcpkg.signing.policy import policy_for
+from testing import raw
 from tests.conftest import Mcpkg
-from tests.harness import raw
 
 COSIGN_DIR = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "cosign"
 PASSWORD = {"COSIGN_PASSWORD": "correct horse"}

@@ -17,11 +17,11 @@ from mcpkg.oci.blobs import upload_blob
 from mcpkg.oci.client import RegistryClient
 from mcpkg.oci.credentials import Credentials
 from mcpkg.reference import Digest
+from testing import raw
+from testing.proxy import PagingProxy, paging_proxy
+from testing.registry import Registry
+from testing.tokens import TokenServer
 from tests.conftest import ROOT, Mcpkg
-from tests.harness import raw
-from tests.harness.proxy import PagingProxy, paging_proxy
-from tests.harness.registry import Registry
-from tests.harness.tokens import TokenServer
 
 BOB = {"MCPKG_REGISTRY_USERNAME": "bob", "MCPKG_REGISTRY_PASSWORD": "token-pass"}
 
@@ -146,7 +146,7 @@ def test_login_logout_with_docker_config(mcpkg: Mcpkg, fixtures: Path, auth_regi
 def test_credential_helper_round_trip(mcpkg: Mcpkg, fixtures: Path, auth_registry: Registry, tmp_path: Path) -> None:
     store = tmp_path / "helper-store.json"
     env = {
-        "PATH": f"{ROOT / 'tests' / 'harness'}{os.pathsep}{os.environ['PATH']}",
+        "PATH": f"{ROOT / 'testing'}{os.pathsep}{os.environ['PATH']}",
         "MCPKG_TEST_HELPER_STORE": str(store),
     }
     (mcpkg.docker / "config.json").write_text(json.dumps({"credsStore": "mcpkgtest"}))

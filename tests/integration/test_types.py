@@ -16,8 +16,8 @@ from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
 from mcpkg.wasm.roles import ROLE_ORDER, classify, load_worlds, wasmcp_roles
+from testing.witbuild import build_world
 from tests.conftest import ROOT, Mcpkg
-from tests.harness.witbuild import build_world
 
 WORLDS = sorted(name for name, world in load_worlds()[1].items() if world.exports)  # role worlds
 

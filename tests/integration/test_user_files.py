@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.streams import FifoReader
 from tests.conftest import Mcpkg
 from tests.integration.test_project import published, write_project
-from tests.unit.test_outfile import FifoReader
 
 __all__ = ["published"]  # the session fixture of published role components, shared
 

@@ -19,7 +19,7 @@ from mcpkg.compose.binary import (
     read_component,
 )
 from mcpkg.errors import InvalidArtifactError
-from tests.harness.wasmbits import canon_payloads
+from testing.wasmbits import canon_payloads
 
 CRASHERS = Path(__file__).parent / "fuzz-crashers"
 FILES = sorted(CRASHERS.glob("*.bin"))

@@ -26,25 +26,7 @@ from mcpkg.outfile import (
     write_user_file,
 )
 from mcpkg.reference import Digest
-
-
-class FifoReader:
-    """Reads a FIFO to its end in a thread (what a user's `cat FIFO` does)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data = b""
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        with open(self.path, "rb") as f:
-            self.data = f.read()
-
-    def result(self) -> bytes:
-        self.thread.join(10)
-        assert not self.thread.is_alive(), "the FIFO's reader never saw the end of the data"
-        return self.data
+from testing.streams import FifoReader
 
 
 @pytest.fixture
@@ -243,6 +225,7 @@ def test_a_changed_blob_is_hashed_again(tmp_path: Path) -> None:
     data = b"\x00asm\x0d\x00\x01\x00" + os.urandom(1000)
     cache = Cache(tmp_path / "cache")
     digest = Digest("sha256", hashlib.sha256(data).hexdigest())
+
     def fill(out: BinaryIO) -> None:
         out.write(data)
 

@@ -42,3 +42,38 @@ def canon_payloads(component: Component) -> list[bytes]:
         elif isinstance(s, ComponentSection):
             found += canon_payloads(s.component)
     return found
+
+
+# A component in WAT with the constructs of the canonical ABI a tool component uses
+# (written by hand, assembled by `wasm-tools parse`): the reader/writer's round-trip input.
+TOOL_WAT = """(component
+  (type (func))
+  (type (func (param "a" u32) (param "b" string) (result string)))
+  (type (func async (param "a" u32)))
+  (type (stream u8)) (type (stream)) (type (future)) (type (future u32))
+  (type error-context) (type (list u8 4)) (type (map string u32))
+  (type (variant (case "a") (case "b" u32)))
+  (type (result)) (type (result u32 (error string))) (type (option 12))
+  (type (flags "x" "y")) (type (enum "p" "q")) (type (tuple u8 s64 char f32 f64 bool))
+  (type (instance
+    (export "r" (type (sub resource)))
+    (type (own 0)) (type (borrow 0))
+    (core type (func (param i32 externref) (result i64)))
+    (core type (module
+      (type (func (param i32) (result i64)))
+      (import "a" "f" (func (type 0)))
+      (import "a" "t" (table 1 2 funcref))
+      (import "a" "m" (memory i64 1 10))
+      (import "a" "s" (memory 1 2 shared))
+      (import "a" "g" (global (mut i32)))
+      (import "a" "tag" (tag (type 0)))
+      (alias outer 1 0 (type))
+      (export "e" (func (type 0)))))))
+  (type (component
+    (alias outer 1 17 (type))
+    (import "i" (instance (type 0)))
+    (alias outer 1 1 (type))
+    (export "f" (func (type 1)))))
+  (import "v" (value string))
+  (export "v2" (value 0))
+)"""

@@ -44,10 +44,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.harness.wasmbits import with_custom_section
-from tests.harness.witbuild import build_world
+from testing.wasmbits import with_custom_section
+from testing.witbuild import build_world
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ("pull", "lock", "compose")
 RUN_TIMEOUT = 180.0  # an uninterrupted run that takes longer counts as hung (e.g. a stale lock)
 ROLE_WORLDS = {"stdio": "stdio-transport", "mw": "middleware", "init": "initialize-handler", "writers": "writers"}

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from tests.harness.pki import Issued, TestCA
+from testing.pki import Issued, TestCA
 
 ISSUER = "mcpkg-test-issuer"
 SERVICE = "mcpkg-test-registry"

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from tests.harness.pki import TestCA
-from tests.harness.tokens import ISSUER, SERVICE, TokenServer
+from testing.pki import TestCA
+from testing.tokens import ISSUER, SERVICE, TokenServer
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 NOBODY = 65534
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def system_python() -> str:

@@ -71,47 +71,16 @@ from mcpkg.compose.binary import (
 )
 from mcpkg.compose.leb import Reader, encode_name, encode_s, encode_u, encode_u32, encode_vec
 from mcpkg.errors import InvalidArtifactError
-from tests.harness.wasmbits import canon_payloads
-from tests.harness.witbuild import build_world, wasm_tools
+from testing.wasmbits import TOOL_WAT, canon_payloads
+from testing.witbuild import build_world, wasm_tools
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "registry-fixtures" / "build"
 WIT = ROOT / "wit"
 WORLDS = ("stdio-transport", "tools-handler", "writers", "http-transport", "middleware")
 # Fixtures small enough for wasmtime to compile in a test (the componentize-py ones take ~10 s each).
 SMALL_FIXTURES = ("greeter.wasm", "logger.wasm", "answer.wasm", "broken")
 # Constructs the fixtures lack (also a seed of scripts/fuzz.py).
-TOOL_WAT = """(component
-  (type (func))
-  (type (func (param "a" u32) (param "b" string) (result string)))
-  (type (func async (param "a" u32)))
-  (type (stream u8)) (type (stream)) (type (future)) (type (future u32))
-  (type error-context) (type (list u8 4)) (type (map string u32))
-  (type (variant (case "a") (case "b" u32)))
-  (type (result)) (type (result u32 (error string))) (type (option 12))
-  (type (flags "x" "y")) (type (enum "p" "q")) (type (tuple u8 s64 char f32 f64 bool))
-  (type (instance
-    (export "r" (type (sub resource)))
-    (type (own 0)) (type (borrow 0))
-    (core type (func (param i32 externref) (result i64)))
-    (core type (module
-      (type (func (param i32) (result i64)))
-      (import "a" "f" (func (type 0)))
-      (import "a" "t" (table 1 2 funcref))
-      (import "a" "m" (memory i64 1 10))
-      (import "a" "s" (memory 1 2 shared))
-      (import "a" "g" (global (mut i32)))
-      (import "a" "tag" (tag (type 0)))
-      (alias outer 1 0 (type))
-      (export "e" (func (type 0)))))))
-  (type (component
-    (alias outer 1 17 (type))
-    (import "i" (instance (type 0)))
-    (alias outer 1 1 (type))
-    (export "f" (func (type 1)))))
-  (import "v" (value string))
-  (export "v2" (value 0))
-)"""
 
 
 def fixture_files() -> list[Path]:

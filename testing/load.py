@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.harness.wasmbits import with_custom_section
+from testing.wasmbits import with_custom_section
 
 MIB = 1024 * 1024
 # every 10th component (index % 10 == 9) is padded to one of these sizes in turn; the
