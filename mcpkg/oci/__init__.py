@@ -7,5 +7,5 @@
 HTTP goes through `requests` directly (the library oras-py itself builds on) rather
 than oras-py's `Registry` class, because the latter does not verify digests, reuses one
 token across scopes, re-serializes manifests and reads uploads into memory
-(REFERENCE.md 2); see docs/design.md for the parts of oras-py mcpkg relies on.
+(docs/design.md, "Why not oras-py's `Registry` class").
 """
