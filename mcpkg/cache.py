@@ -1,4 +1,4 @@
-"""The content-addressed cache (SPEC.md section 6).
+"""The content-addressed cache (docs/config.md, docs/design.md).
 
 Layout under the cache root (platformdirs user cache dir, `MCPKG_CACHE_DIR` overrides):
 

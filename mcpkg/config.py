@@ -22,8 +22,8 @@ class RegistrySettings:
     ca_file: Path | None = None
 
     def uses_plain_http(self, loopback: bool) -> bool:
-        """SPEC.md section 5: loopback hosts speak plain HTTP unless the config says
-        `plain-http = false` or gives a `ca-file`; other hosts only with `plain-http = true`."""
+        """Loopback hosts speak plain HTTP unless the config says `plain-http = false` or
+        gives a `ca-file`; other hosts only with `plain-http = true` (docs/config.md)."""
         if self.plain_http is not None:
             return self.plain_http
         return loopback and self.ca_file is None
@@ -48,7 +48,7 @@ class Config:
         return self.registries.get(registry, RegistrySettings())
 
     def package_reference(self, package: PackageName) -> Reference:
-        """Map `ns:name` to `<registry>/<prefix><ns>/<name>` (SPEC.md section 4)."""
+        """Map `ns:name` to `<registry>/<prefix><ns>/<name>` (docs/references.md)."""
         mapped = self.namespaces.get(package.namespace)
         if mapped is not None:
             return Reference.parse(f"{mapped.rstrip('/')}/{package.name}", self.default_registry)

@@ -63,7 +63,7 @@ def is_sha256_hex(text: str) -> bool:
 def is_loopback_host(registry: str) -> bool:
     """True for `localhost`, literal `127.x.x.x` and `[::1]`, with or without a port.
 
-    Decided from the string alone, never by DNS (SPEC.md section 5).
+    Decided from the string alone, never by DNS (docs/config.md, `[registries]`).
     """
     host = registry
     if host.startswith("["):

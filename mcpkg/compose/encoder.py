@@ -1,6 +1,6 @@
 """The composer's encoder: one outer component from the chain's inner components.
 
-Shape (what wac and `wasm-tools compose` emit, REFERENCE.md 4):
+Shape (what wac and `wasm-tools compose` emit; docs/compose.md, "The encoder"):
 
 1. Outer imports, dependencies first. For every interface the host must provide, the
    instance type is the *merge* of what each inner component declared (their imports are

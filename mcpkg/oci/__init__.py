@@ -9,5 +9,8 @@
 
 May import: the shared basics (`mcpkg.errors`, `mcpkg.reference`, `mcpkg.config`, ...);
 `requests` only here, inside the functions that use it. HTTP goes through `requests`
-directly rather than oras-py's `Registry` class (see docs/design.md).
+directly (the library oras-py itself builds on) rather than oras-py's `Registry` class,
+because the latter does not verify digests, reuses one token across scopes,
+re-serializes manifests and reads uploads into memory (docs/design.md, "Why not
+oras-py's `Registry` class").
 """

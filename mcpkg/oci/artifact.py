@@ -3,7 +3,7 @@
 A component is published as an OCI image manifest with config media type
 `application/vnd.wasm.config.v0+json` and exactly one `application/wasm` layer. The
 config records `created`, `architecture: wasm`, `os: wasip2`, `layerDigests` and
-`component: {exports, imports, target}` (REFERENCE.md 1). mcpkg writes exactly that
+`component: {exports, imports, target}` (docs/artifact.md). mcpkg writes exactly that
 and reads what `wkg publish` writes (`author: null`, `target: null` included).
 """
 

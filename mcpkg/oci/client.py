@@ -1,7 +1,7 @@
 """`RegistryClient`: one registry, spoken to over OCI Distribution v1.1.
 
 Design:
-- One `requests.Session` per client (connection reuse). Scheme from SPEC.md section 5
+- One `requests.Session` per client (connection reuse). Scheme from docs/config.md
   (`RegistrySettings.uses_plain_http`), never an automatic downgrade. TLS trust: the
   registry's `ca-file`, else `REQUESTS_CA_BUNDLE`/`SSL_CERT_FILE`, else the system store.
   Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.

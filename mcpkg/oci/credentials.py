@@ -1,6 +1,6 @@
 """Where credentials for a registry come from, and where `mcpkg login` puts them.
 
-Lookup order (SPEC.md section 6):
+Lookup order (docs/config.md, "Credentials"):
 1. `MCPKG_REGISTRY_USERNAME` / `MCPKG_REGISTRY_PASSWORD` (for the registry in the command);
 2. Docker's `config.json` (`$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`)
    the way Docker reads it: `credHelpers[<registry>]`, else `credsStore`, through

@@ -1,6 +1,6 @@
 """`mcpkg check TRANSPORT [HANDLER ...] TERMINAL [--service FILE]...`: would these files
 compose, in this order? Types come from wasmtime (cached by digest); the rules are
-`mcpkg.wasm.compat.check_chain` (SPEC.md section 8)."""
+`mcpkg.wasm.compat.check_chain` (docs/project.md, "How the parts are wired")."""
 
 from __future__ import annotations
 

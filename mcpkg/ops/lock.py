@@ -5,8 +5,8 @@
 3. Resolve (pure, `resolution.py`), then fetch each chosen manifest, config and layer in
    parallel through the verified cache, applying the trust policy of the user's config
    and the project (a requiring policy stops here, before anything is written).
-4. Learn each component's types (cached by digest) and run the chain check of SPEC.md
-   section 8: a server that cannot compose gets no lock.
+4. Learn each component's types (cached by digest) and run the chain check
+   (docs/project.md): a server that cannot compose gets no lock.
 5. Render the lock (same inputs -> same bytes) and write it atomically, under a file lock
    so concurrent `mcpkg lock` runs on one project serialize.
 

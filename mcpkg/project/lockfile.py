@@ -1,7 +1,7 @@
-"""`mcpkg.lock` (SPEC.md section 10): the model, the exact text, and reading it back.
+"""`mcpkg.lock` (docs/project.md): the model, the exact text, and reading it back.
 
 The text is written by hand, not by a TOML library, so that key order, quoting and
-layout are exactly the normative example's and the same inputs give identical bytes:
+layout are exactly the documented example's and the same inputs give identical bytes:
 entries sorted by name, keys in a fixed order, lists on one line.
 """
 

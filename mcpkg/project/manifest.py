@@ -1,4 +1,4 @@
-"""`mcpkg.toml`: the server a user wants (SPEC.md section 8), parsed strictly (pure).
+"""`mcpkg.toml`: the server a user wants (docs/project.md), parsed strictly (pure).
 
 Errors name the key and the line at fault; unknown keys are errors; a component has
 either `ref` (with `version` or `digest`, not both) or `path`.

@@ -1,6 +1,6 @@
 """cosign signatures in the registry: the `sha256-<hex>.sig` manifest of a digest.
 
-Storage (REFERENCE.md 3): an OCI image manifest tagged `sha256-<hex>.sig` in the same
+Storage (docs/signing.md): an OCI image manifest tagged `sha256-<hex>.sig` in the same
 repository, config `application/vnd.oci.image.config.v1+json`, one layer per signature
 (the payload blob, media type simple-signing, the base64 DER signature in the layer
 annotation `dev.cosignproject.cosign/signature`). Adding a signature is read-modify-write

@@ -3,10 +3,10 @@
 - Public keys: PEM `PUBLIC KEY` (PKIX), ECDSA P-256.
 - Private keys: PEM `ENCRYPTED SIGSTORE PRIVATE KEY` (or the older `ENCRYPTED COSIGN
   PRIVATE KEY`) whose body is JSON: scrypt parameters and salt, a NaCl secretbox nonce,
-  and the ciphertext of the PKCS#8 DER key (REFERENCE.md 3). scrypt N must be 2^15,
+  and the ciphertext of the PKCS#8 DER key (docs/signing.md). scrypt N must be 2^15,
   2^16 or 2^17 with r=8, p=1. Unencrypted PKCS#8 `PRIVATE KEY` PEM is accepted too.
   `cryptography` provides scrypt and ECDSA; PyNaCl provides XSalsa20-Poly1305.
-- Key ids: `SHA256:` + base64 of the SHA-256 of the public key's DER (SPEC.md section 9).
+- Key ids: `SHA256:` + base64 of the SHA-256 of the public key's DER (docs/signing.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Trust policy (SPEC.md section 9), pure.
+"""Trust policy (docs/signing.md), pure.
 
 `[trust."<registry>/<repository glob>"]` scopes come from the user's config and from the
 project's `mcpkg.toml`. For a component every matching scope applies: the keys are the

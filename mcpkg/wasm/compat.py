@@ -4,8 +4,8 @@
   import asks for; every function the import names must exist with equal parameter and
   result types; resources the import names must exist. Semver-compatible interface names
   (`@0.2.3` vs `@0.2.8`) match when their types agree.
-- `check_chain`: the wiring rules of SPEC.md section 8 for transport -> chain ->
-  terminal plus services, with every mismatch reported precisely.
+- `check_chain`: the wiring rules (docs/project.md, "How the parts are wired") for
+  transport -> chain -> terminal plus services, with every mismatch reported precisely.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def check_chain(
     terminal: tuple[str, ComponentModel],
     services: list[tuple[str, ComponentModel]] | None = None,
 ) -> ChainReport:
-    """Check the whole server against SPEC.md section 8. Names label components."""
+    """Check the whole server against the wiring rules. Names label components."""
     services = services or []
     problems: list[Problem] = []
     wiring = Wiring()

@@ -6,8 +6,9 @@ A component fits a role world of `wit/` when it exports what the world exports
 specific comes first: the one whose exports it covers most, then the one offering the
 fewest imports it does not use, then handler worlds before `middleware`.
 
-Real wasmcp components (both generations of REFERENCE.md 5) are recognised by their
-interface names, so `mcpkg inspect ghcr.io/wasmcp/...` can say what they are.
+Real wasmcp components (both generations: `wasmcp:mcp/...@0.3.0` and
+`wasmcp:mcp-v20251125/...`) are recognised by their interface names, so
+`mcpkg inspect ghcr.io/wasmcp/...` can say what they are.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from mcpkg.signing.policy import policy_for
 from testing import raw
 from tests.conftest import Mcpkg
 
-COSIGN_DIR = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "cosign"
+COSIGN_DIR = Path(__file__).resolve().parents[1] / "data" / "cosign"  # keys cosign wrote; see its README.md
 PASSWORD = {"COSIGN_PASSWORD": "correct horse"}
 
 
@@ -212,7 +212,7 @@ def test_independent_verification_of_mcpkg_signatures(
     mcpkg: Mcpkg, fixtures: Path, repo: str, keypair: tuple[Path, Path]
 ) -> None:
     """Checks mcpkg's signature bytes and payload with code written here from the format
-    description (REFERENCE.md 3), using only `cryptography` and HTTP."""
+    description (docs/signing.md), using only `cryptography` and HTTP."""
     key, pub = keypair
     host, repository = repo.split("/", 1)
     digest = _push(mcpkg, fixtures, f"{repo}:3.1.0")
