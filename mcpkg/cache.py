@@ -76,11 +76,10 @@ class CacheEntry:
 
 
 def default_cache_root() -> Path:
-    import platformdirs
-
     override = os.environ.get("MCPKG_CACHE_DIR")
     if override:
         return Path(override)
+    import platformdirs  # only when needed: ~10 ms
 
     return Path(platformdirs.user_cache_dir("mcpkg"))
 

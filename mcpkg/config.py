@@ -59,11 +59,10 @@ class Config:
 
 
 def config_path() -> Path:
-    import platformdirs
-
     override = os.environ.get("MCPKG_CONFIG")
     if override:
         return Path(override)
+    import platformdirs  # only when needed: ~10 ms
 
     return Path(platformdirs.user_config_dir("mcpkg")) / "config.toml"
 

@@ -8,7 +8,6 @@ import typer
 
 from mcpkg.cli.options import PLAIN_HTTP_OPTION, PROJECT_OPTION, opened, project_root
 from mcpkg.errors import UsageError
-from mcpkg.semver import Requirement
 
 
 def add_command(
@@ -30,6 +29,8 @@ def add_command(
     if len(flags) > 1:
         raise UsageError("choose one of --chain, --service, --transport, --terminal")
     if version is not None:
+        from mcpkg.semver import Requirement
+
         Requirement.parse(version)
     root = project_root(project)
     with opened(plain_http=plain_http) as ctx:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from mcpkg.cli.options import JSON_OPTION, PLAIN_HTTP_OPTION, opened
+from mcpkg.cli.options import JSON_OPTION, PLAIN_HTTP_OPTION, opened, set_json
 from mcpkg.cli.terminal import emit_json, human_size
 
 
@@ -17,10 +18,19 @@ def inspect_command(
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
     """Show a component's manifest, config, roles and full import/export types."""
-    from mcpkg.ops.inspect import inspect_target
+    from mcpkg.infile import looks_like_path
 
-    with opened(json_output, plain_http) as ctx:
-        report, wit_text = inspect_target(ctx, target, with_wit=wit)
+    if looks_like_path(target):
+        from mcpkg.cache import Cache
+        from mcpkg.ops.describe import describe_file
+
+        set_json(json_output)
+        report, wit_text = describe_file(Cache.default(), Path(target), with_wit=wit)
+    else:
+        from mcpkg.ops.inspect import inspect_target
+
+        with opened(json_output, plain_http) as ctx:
+            report, wit_text = inspect_target(ctx, target, with_wit=wit)
     if wit_text is not None:
         if json_output:
             emit_json({**report, "wit": wit_text})

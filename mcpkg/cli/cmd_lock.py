@@ -21,7 +21,7 @@ def lock_command(
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
     """Resolve mcpkg.toml into mcpkg.lock (verified, type-checked, reproducible)."""
-    from mcpkg.ops.lock import check_lock, load_project, lock_project
+    from mcpkg.project.state import check_lock, load_project
 
     set_json(json_output)
     root = project_root(project)
@@ -38,6 +38,8 @@ def lock_command(
         if not json_output:
             print("mcpkg.lock is fresh")
         return
+    from mcpkg.ops.lock import lock_project
+
     with opened(json_output, plain_http) as ctx:
         result = lock_project(ctx, root, update=set(names or []) if update else None, offline=offline)
     if json_output:

@@ -13,8 +13,6 @@ import typer
 
 from mcpkg.cli.terminal import OUT, Progress
 from mcpkg.errors import UsageError
-from mcpkg.outfile import is_stdout
-from mcpkg.reference import validate_registry
 
 if TYPE_CHECKING:
     from mcpkg.ops.context import Context
@@ -48,6 +46,8 @@ def project_root(project: Path | None) -> Path:
 
 def registry_argument(text: str) -> str:
     """A registry host[:port] as typed, `https://` and a trailing `/` allowed."""
+    from mcpkg.reference import validate_registry
+
     for prefix in ("https://", "http://"):
         if text.startswith(prefix):
             text = text[len(prefix) :]
@@ -58,7 +58,7 @@ def stdout_taken(output: Path | None, json_output: bool) -> bool:
     """Whether `-o -` sends the artifact to stdout; with `--json` that is a usage error
     (both want stdout)."""
     set_json(json_output)  # so that the usage error itself is reported as JSON
-    if not is_stdout(output):
+    if output is None or str(output) != "-":
         return False
     if json_output:
         raise UsageError("-o - and --json both want stdout", "drop --json, or write the output to a file")

@@ -21,7 +21,7 @@ from mcpkg.cache import hash_file
 from mcpkg.compose.encoder import Part, encode_composition
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
 from mcpkg.ops.context import Context
-from mcpkg.ops.lock import check_lock, load_project, lock_project, read_lock
+from mcpkg.ops.lock import lock_project
 from mcpkg.ops.pull import pull_reference
 from mcpkg.outfile import (
     Destination,
@@ -32,6 +32,7 @@ from mcpkg.outfile import (
     open_output,
     resolve_destination,
 )
+from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import component_model

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from mcpkg.errors import McpkgError, UsageError
 from mcpkg.ops.context import Context
-from mcpkg.ops.lock import lock_project, project_lock
+from mcpkg.ops.lock import lock_project
 from mcpkg.outfile import write_user_file
 from mcpkg.project.edit import add_component, remove_component
 from mcpkg.project.manifest import MANIFEST_NAME
+from mcpkg.project.state import project_lock
 
 
 def add(ctx: Context, root: Path, name: str, ref: str, version: str | None, position: str) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 from mcpkg.errors import ConfigError, McpkgError
 from mcpkg.ops.context import Context
-from mcpkg.ops.lock import chain_problems, check_lock, component_reference, load_project, read_lock
+from mcpkg.ops.lock import chain_problems, component_reference
 from mcpkg.ops.pull import pull_reference
+from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import highest_tag
 from mcpkg.signing.policy import policy_for

@@ -19,8 +19,8 @@ import oras.client
 import oras.provider
 import pytest
 
-from tests.conftest import Mcpkg
 from testing.registry import Registry
+from tests.conftest import Mcpkg
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 WASM_CONFIG = "application/vnd.wasm.config.v0+json"

@@ -1,0 +1,61 @@
+"""What a component is, from its type model: roles, interfaces and function signatures as
+`mcpkg inspect` shows them; `inspect FILE` itself (no registry involved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mcpkg.cache import Cache, hash_file
+from mcpkg.infile import readable_file
+from mcpkg.wasm.introspect import component_model
+from mcpkg.wasm.model import ComponentModel, canonical_text, render_func
+from mcpkg.wasm.roles import classify, wasmcp_roles, world_target
+from mcpkg.wasm.wit import render_wit
+
+
+def type_names(model: ComponentModel) -> dict[str, str]:
+    """Canonical text -> the name an interface gives it (first one wins), for display."""
+    names: dict[str, str] = {}
+    for item in [*model.imports.values(), *model.exports.values()]:
+        for name, t in item.get("types", {}).items():
+            if t["k"] in ("record", "variant", "enum", "flags"):
+                names.setdefault(canonical_text(t), name)
+    return names
+
+
+def _interfaces(items: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, item in items.items():
+        if item["kind"] == "instance":
+            out[name] = {
+                "resources": item.get("resources", []),
+                "functions": {f: render_func(sig, names) for f, sig in item["functions"].items()},
+            }
+        elif item["kind"] == "func":
+            out[name] = {"func": render_func(item, names)}
+        else:
+            out[name] = {"kind": item["kind"]}
+    return out
+
+
+def model_report(model: ComponentModel) -> dict[str, Any]:
+    roles = classify(model)
+    names = type_names(model)
+    return {
+        "roles": [{"world": r.world, "target": world_target(r.world), "position": r.position} for r in roles],
+        "wasmcp": wasmcp_roles(model),
+        "imports": list(model.import_names),
+        "exports": list(model.export_names),
+        "types": {"imports": _interfaces(model.imports, names), "exports": _interfaces(model.exports, names)},
+    }
+
+
+def describe_file(cache: Cache, path: Path, *, with_wit: bool = False) -> tuple[dict[str, Any], str | None]:
+    """`mcpkg inspect FILE`: the report (and the WIT text when asked). Needs no registry
+    and, once the types are cached, no wasmtime."""
+    readable_file(path, "component")
+    digest, size = hash_file(path)
+    model = component_model(path, digest, cache, str(path))
+    report = {"file": str(path), "layer-digest": str(digest), "size": size, **model_report(model)}
+    return report, render_wit(model) if with_wit else None

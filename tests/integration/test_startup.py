@@ -1,0 +1,57 @@
+"""The import budget of commands that must start instantly: what `mcpkg --version`,
+`--help`, `lock --check` and a warm `inspect FILE` load. Counted, never timed: the heavy
+engines (requests, wasmtime, cryptography, nacl, ...) stay out, and the module count
+stays under a budget that a careless top-level import would break."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Mcpkg
+
+HEAVY = ("requests", "urllib3", "wasmtime", "cryptography", "nacl", "tomlkit", "platformdirs", "filelock")
+PROBE = """
+import json, sys
+from mcpkg.cli.app import app
+try:
+    app(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+# measured when this test was written (176 for --version, 201 for lock --check), plus room
+BUDGET = {"--version": 190, "--help": 190, "lock --check": 215, "inspect (warm)": 260}
+
+
+def loaded(mcpkg: Mcpkg, *args: str, cwd: Path | None = None) -> list[str]:
+    env = {**{k: v for k, v in mcpkg.env.items() if v is not None}, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+    return list(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def check(modules: list[str], what: str) -> None:
+    heavy = sorted({m.split(".")[0] for m in modules if m.split(".")[0] in HEAVY})
+    assert heavy == [], f"{what} imports {heavy}"
+    assert len(modules) <= BUDGET[what], f"{what} imports {len(modules)} modules (budget {BUDGET[what]})"
+
+
+@pytest.mark.parametrize("what", ["--version", "--help"])
+def test_version_and_help(mcpkg: Mcpkg, what: str) -> None:
+    check(loaded(mcpkg, what), what)
+
+
+def test_lock_check(mcpkg: Mcpkg, tmp_path: Path) -> None:
+    (tmp_path / "mcpkg.toml").write_text('[server]\nname = "x"\ntransport = "t"\nchain = []\nterminal = "t"\n')
+    check(loaded(mcpkg, "lock", "--check", cwd=tmp_path), "lock --check")
+
+
+def test_warm_inspect_of_a_file(mcpkg: Mcpkg, fixtures: Path) -> None:
+    mcpkg.ok("inspect", str(fixtures / "greeter.wasm"))  # the types are now cached
+    check(loaded(mcpkg, "inspect", str(fixtures / "greeter.wasm")), "inspect (warm)")
