@@ -1,3 +1,3 @@
-from mcpkg.cli.app import main
+from mcpkg.cli import main
 
 main()

@@ -98,7 +98,3 @@ for _name, _function in COMMANDS.items():
 for _name, _function in CACHE_COMMANDS.items():
     cache_app.command(_name)(handle_errors(_function))
 app.add_typer(cache_app, name="cache")
-
-
-def main() -> None:
-    app()
