@@ -45,9 +45,9 @@ def part_of(module: str) -> str:
     pieces = module.split(".")
     if module == "mcpkg.__main__":
         return "main"
-    if len(pieces) <= 2 or pieces[1] not in ALLOWED:
-        return "basics"
-    return pieces[1]
+    if len(pieces) >= 2 and pieces[1] in ALLOWED and pieces[1] not in ("basics", "main"):
+        return pieces[1]  # mcpkg.cli, mcpkg.cli.app, mcpkg.oci.client ...
+    return "basics"
 
 
 def module_name(path: Path) -> str:
