@@ -87,7 +87,7 @@ def check_link(importer: str, imported: Item, exporter: str, exported: Item, int
     if imported["kind"] != exported["kind"]:
         return [Problem(where, "kinds differ", interface, expected=imported["kind"], found=exported["kind"])]
     if imported["kind"] == "func":
-        return _check_func(where, interface, None, imported, exported)
+        return _check_func(where, None, interface, imported, exported)
     if imported["kind"] != "instance":
         return []
     problems: list[Problem] = []
@@ -105,7 +105,7 @@ def check_link(importer: str, imported: Item, exporter: str, exported: Item, int
     return problems
 
 
-def _check_func(where: str, interface: str, name: str | None, wanted: Item, got: Item) -> list[Problem]:
+def _check_func(where: str, interface: str | None, name: str | None, wanted: Item, got: Item) -> list[Problem]:
     problems: list[Problem] = []
     wanted_params, got_params = wanted["params"], got["params"]
     if len(wanted_params) != len(got_params):
@@ -164,7 +164,11 @@ def _chain_interface(
 ) -> tuple[str | None, list[Problem]]:
     tname, tmodel = transport
     xname, xmodel = terminal
-    candidates = sorted(name for name in tmodel.imports if not is_wasi(name) and find_export(xmodel, name) is not None)
+    candidates = sorted(
+        name
+        for name, item in tmodel.imports.items()
+        if item["kind"] == "instance" and not is_wasi(name) and find_export(xmodel, name) is not None
+    )
     if len(candidates) == 1:
         return candidates[0], []
     if not candidates:
@@ -213,12 +217,18 @@ def check_chain(
         problems.extend(check_link(upper_name, upper.imports[imported_name], lower_name, exported[1], imported_name))
         wiring.links[(upper_name, imported_name)] = (lower_name, exported[0])
 
-    # every other import: exactly one service export, else the host (WASI), else error
+    # every other import: exactly one service export, else the host (WASI, a world-level
+    # function, an interface of types alone), else error
     everyone = [*links, *services]
+    functions: dict[str, tuple[str, Item]] = {}  # world-level function imports: the first importer
     for importer_name, importer in everyone:
         for name, item in importer.imports.items():
             if semver_key(name) == chain_key and (importer_name, importer) in links:
                 continue
+            if item["kind"] == "func":
+                first = functions.setdefault(name, (importer_name, item))
+                if first[0] != importer_name:
+                    problems.extend(_check_func(f"{first[0]} / {importer_name}", None, name, first[1], item))
             providers = [
                 (sname, found_export)
                 for sname, smodel in services
@@ -237,7 +247,8 @@ def check_chain(
                 provider, (export_name, export_item) = providers[0]
                 problems.extend(check_link(importer_name, item, provider, export_item, name))
                 wiring.links[(importer_name, name)] = (provider, export_name)
-            elif is_wasi(name):
+            elif is_wasi(name) or item["kind"] == "func":
+                # a world-level function nobody provides stays an import, as WASI does
                 wiring.host_imports.setdefault(name, []).append(importer_name)
             elif is_type_only(item):
                 # an interface of types alone (`mcpkg:mcp/types`) carries no behaviour:
