@@ -74,6 +74,7 @@ from mcpkg.compose.binary import (
 )
 from mcpkg.compose.typeimports import TypeImport, type_imports
 from mcpkg.errors import IncompatibleError
+from mcpkg.wasm.compat import used_services
 from mcpkg.wasm.model import (
     ComponentModel,
     Item,
@@ -519,6 +520,8 @@ class _Composer:
         given: dict[str, int] = {}  # interface import -> the instance it receives
         for name, item in part.model.imports.items():
             kind = item["kind"]
+            if kind in ("type", "resource"):
+                continue  # a type import: from the binary, below
             if (label, name) in self.links:
                 provider, export = self.links[(label, name)]
                 if provider not in instance_of:
@@ -576,7 +579,8 @@ def encode_composition(
 ) -> list[bytes]:
     """The composed component, as chunks to write in order (the inner components are not
     copied). `links` maps (importer, import) to (provider, export); every other import
-    becomes an import of the composed component."""
+    becomes an import of the composed component. Services nothing imports from are left out."""
+    services = used_services(transport, chain, terminal, services, links)
     ordered = [transport, *chain, terminal, *services]
     host = {(label, name) for label in ordered for name in parts[label].model.imports if (label, name) not in links}
     composer = _Composer(parts, links)

@@ -147,6 +147,7 @@ class Wiring:
     host_imports: dict[str, list[str]] = field(default_factory=dict)  # import -> importers
     type_only: dict[str, list[str]] = field(default_factory=dict)  # interfaces of types alone
     chain_interface: str | None = None
+    unused_services: list[str] = field(default_factory=list)  # nothing imports from them: left out
 
 
 @dataclass
@@ -250,16 +251,42 @@ def check_chain(
             elif is_wasi(name) or item["kind"] == "func":
                 # a world-level function nobody provides stays an import, as WASI does
                 wiring.host_imports.setdefault(name, []).append(importer_name)
-            elif is_type_only(item):
+            elif is_type_only(item) or item["kind"] in ("type", "resource"):
                 # an interface of types alone (`mcpkg:mcp/types`) carries no behaviour:
-                # nothing needs to provide it, the types travel with the functions
+                # nothing needs to provide it, the types travel with the functions; so
+                # does a type a world `use`s (a resource one is listed by wasmtime)
                 wiring.type_only.setdefault(name, []).append(importer_name)
             else:
                 problems.append(
                     Problem(importer_name, "import is not satisfied by any service and is not a host interface", name)
                 )
     problems.extend(_service_cycles(services, wiring))
+    used = used_services(transport[0], [n for n, _ in chain], terminal[0], [n for n, _ in services], wiring.links)
+    wiring.unused_services = [name for name, _ in services if name not in used]
+    for imported in (wiring.host_imports, wiring.type_only):
+        for name, importers in list(imported.items()):
+            importers[:] = [i for i in importers if i not in wiring.unused_services]
+            if not importers:
+                del imported[name]
     return ChainReport(problems, wiring)
+
+
+def used_services(
+    transport: str, chain: list[str], terminal: str, services: list[str], links: dict[tuple[str, str], tuple[str, str]]
+) -> list[str]:
+    """The services the server uses: those the chain imports from, directly or through
+    other services. Nothing reaches the others, so they are left out of the composed
+    component (as `wasm-tools compose` and wac leave out what nothing instantiates), and
+    so are the imports only they need."""
+    used: set[str] = set()
+    todo = [transport, *chain, terminal]
+    while todo:
+        importer = todo.pop()
+        for (who, _), (provider, _) in sorted(links.items()):
+            if who == importer and provider in services and provider not in used:
+                used.add(provider)
+                todo.append(provider)
+    return [s for s in services if s in used]
 
 
 def _service_cycles(services: list[tuple[str, ComponentModel]], wiring: Wiring) -> list[Problem]:
