@@ -21,7 +21,9 @@ by name, never by hashing or timing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from mcpkg.compose.binary import (
     COMPONENT_SECTION,
@@ -30,8 +32,11 @@ from mcpkg.compose.binary import (
     TYPE,
     AliasDecl,
     AliasSection,
+    AnySection,
     BorrowType,
     Case,
+    DefType,
+    DefValType,
     EnumType,
     Export,
     ExportAlias,
@@ -58,6 +63,7 @@ from mcpkg.compose.binary import (
     RecordType,
     ResultType,
     Section,
+    Sort,
     TupleType,
     TypeDecl,
     TypeDesc,
@@ -66,8 +72,20 @@ from mcpkg.compose.binary import (
     VariantType,
     encode_chunks,
 )
+from mcpkg.compose.typeimports import TypeImport, type_imports
 from mcpkg.errors import IncompatibleError
-from mcpkg.wasm.model import ComponentModel, Item, Type, canonical_text, semver_key, types_equal, version_of
+from mcpkg.wasm.compat import used_services
+from mcpkg.wasm.model import (
+    ComponentModel,
+    Item,
+    Type,
+    canonical_text,
+    render_func,
+    render_type,
+    semver_key,
+    types_equal,
+    version_of,
+)
 
 PRIM_CODES = {
     "bool": 0x7F, "s8": 0x7E, "u8": 0x7D, "s16": 0x7C, "u16": 0x7B, "s32": 0x7A, "u32": 0x79,
@@ -83,6 +101,11 @@ class Part:
     data: bytes
     model: ComponentModel
 
+    @cached_property
+    def type_imports(self) -> list[TypeImport]:
+        """World-level type imports (wasmtime does not list them), from the binary."""
+        return type_imports(self.data, self.name)
+
 
 @dataclass
 class _HostInterface:
@@ -94,8 +117,18 @@ class _HostInterface:
     owners: list[str] = field(default_factory=list)
 
 
+NOMINAL = ("record", "variant", "enum", "flags")
+
+
 class _InstanceTypeBuilder:
-    """Builds the declarations of one imported instance type."""
+    """Builds the declarations of one imported instance type.
+
+    Every type name the merged interface exports is declared under that name, even when
+    two names have the same structure (`image-content` and `audio-content`, or
+    `type kelp = pine-rec`): wasmtime reports types structurally, so the model cannot tell
+    a twin from an alias, and both are declared the way wit-component declares an alias,
+    the second name exported as `(eq <the first>)`. Functions refer to the first name
+    declared with their parameter's structure, which is the same type."""
 
     def __init__(
         self,
@@ -107,42 +140,47 @@ class _InstanceTypeBuilder:
         self.interface = interface
         self.outer_resources = outer_resources
         self.outer_named = outer_named
-        # named types of this interface not yet declared, by structure: a compound type
-        # used before its own declaration is declared (and named) on first use
-        self.pending = {
-            canonical_text(t): name for name, t in own_types.items() if t["k"] in ("record", "variant", "enum", "flags")
-        }
+        # named types of this interface not yet declared, by structure (the first name of
+        # each): a compound type used before its own declaration is declared on first use
+        self.pending: dict[str, str] = {}
+        for name, t in own_types.items():
+            if t["k"] in NOMINAL:
+                self.pending.setdefault(canonical_text(t), name)
         self.decls: list[InstanceDecl] = []
         self.count = 0  # the instance type's own type index space
         self.resources: dict[tuple[str, str], int] = {}
         self.compound: dict[str, int] = {}
-        self.named: dict[str, int] = {}
+        self.named: dict[str, int] = {}  # structure -> the first export of that structure
+        self.exported: set[str] = set()
 
     def _new_type(self, decl: InstanceDecl) -> int:
         self.decls.append(decl)
         self.count += 1
         return self.count - 1
 
+    def _export_type(self, name: str, index: int | None) -> int:
+        self.exported.add(name)
+        return self._new_type(ExportDecl(ExternName(name), TypeDesc(index)))
+
     def use_resource(self, ref: dict[str, str]) -> None:
         key = (semver_key(ref["interface"]), ref["name"])
         exported_as = ref.get("as", ref["name"])
-        if key in self.resources and exported_as == ref["name"]:
+        if exported_as in self.exported:
             return
-        if key in self.resources:  # another name for one of this interface's resources
-            self._new_type(ExportDecl(ExternName(exported_as), TypeDesc(self.resources[key])))
+        if key in self.resources:  # another name for a resource this type already exports
+            self._export_type(exported_as, self.resources[key])
             return
         outer = self.outer_resources.get(key)
         if outer is None:
-            raise IncompatibleError(f"{self.interface} uses resource {ref['name']} of {ref['interface']}, not imported")
+            raise IncompatibleError(
+                f"interface {self.interface}: resource {exported_as} is {ref['name']} of {ref['interface']}, "
+                "which is not an import of the composed component"
+            )
         aliased = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
-        exported = self._new_type(ExportDecl(ExternName(exported_as), TypeDesc(aliased)))
-        if exported_as == ref["name"]:
-            self.resources[key] = exported
+        self.resources[key] = self._export_type(exported_as, aliased)
 
     def own_resource(self, name: str) -> None:
-        self.resources[(semver_key(self.interface), name)] = self._new_type(
-            ExportDecl(ExternName(name), TypeDesc(None))
-        )
+        self.resources[(semver_key(self.interface), name)] = self._export_type(name, None)
 
     def valtype(self, t: Type | None) -> ValType | None:
         if t is None:
@@ -153,86 +191,101 @@ class _InstanceTypeBuilder:
         k = t["k"]
         if k in PRIM_CODES:
             return PrimValType(PRIM_CODES[k])
-        text = canonical_text(t) if k in ("record", "variant", "enum", "flags") else repr(t)
-        if text in self.named:
-            return self.named[text]
-        if text in self.pending:
-            self.named_type(self.pending[text], t)
-            return self.named[text]
+        if k in NOMINAL:
+            text = canonical_text(t)
+            if text not in self.named and text in self.pending:
+                self.named_type(self.pending[text], t)
+            if text in self.named:
+                return self.named[text]
+        text = repr(t)
         if text in self.compound:
             return self.compound[text]
-        index = self._new_type(TypeDecl(self._defvaltype(t)))
+        index = self._new_type(TypeDecl(_defvaltype(t, self._valtype, self._handle, self.interface)))
         self.compound[text] = index
         return index
 
-    def _defvaltype(
-        self, t: Type
-    ) -> (
-        RecordType
-        | VariantType
-        | ListType
-        | TupleType
-        | FlagsType
-        | EnumType
-        | OptionType
-        | ResultType
-        | OwnType
-        | BorrowType
-    ):
-        k = t["k"]
-        if k == "list":
-            return ListType(self._valtype(t["of"]))
-        if k == "option":
-            return OptionType(self._valtype(t["of"]))
-        if k == "tuple":
-            return TupleType(tuple(self._valtype(e) for e in t["of"]))
-        if k == "result":
-            return ResultType(self.valtype(t.get("ok")), self.valtype(t.get("err")))
-        if k == "record":
-            return RecordType(tuple(Labeled(n, self._valtype(ft)) for n, ft in t["fields"]))
-        if k == "variant":
-            return VariantType(tuple(Case(n, self.valtype(ct)) for n, ct in t["cases"]))
-        if k == "enum":
-            return EnumType(tuple(t["names"]))
-        if k == "flags":
-            return FlagsType(tuple(t["names"]))
-        if k in ("own", "borrow"):
-            ref = t["resource"]
-            key = (semver_key(ref["interface"]), ref["name"])
-            if key not in self.resources:
-                self.use_resource(ref)
-            return OwnType(self.resources[key]) if k == "own" else BorrowType(self.resources[key])
-        raise IncompatibleError(f"{self.interface}: type {k!r} cannot be composed yet")
+    def _handle(self, ref: dict[str, str]) -> int:
+        key = (semver_key(ref["interface"]), ref["name"])
+        if key not in self.resources:
+            self.use_resource(ref)
+        return self.resources[key]
 
     def named_type(self, name: str, t: Type) -> None:
-        if t["k"] in ("own", "borrow"):
+        if name in self.exported:
             return
-        nominal = t["k"] in ("record", "variant", "enum", "flags")
-        if nominal:
+        k = t["k"]
+        if k in NOMINAL:
             text = canonical_text(t)
-            if text in self.named:
-                return
-            self.pending.pop(text, None)
+            if self.pending.get(text) == name:
+                del self.pending[text]
             outer = self.outer_named.get((text, name))
-            if outer is not None:
-                # defined by another interface (a WIT `use`): alias it, never redefine it
-                aliased = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
-                self.named[text] = self._new_type(ExportDecl(ExternName(name), TypeDesc(aliased)))
-                return
-        if t["k"] in PRIM_CODES:
-            index = self._new_type(TypeDecl(PrimValType(PRIM_CODES[t["k"]])))
+            if outer is not None:  # defined by another interface (a WIT `use`): alias it
+                index = self._export_type(name, self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer))))
+            elif text in self.named:  # a twin of a type already exported here
+                index = self._export_type(name, self.named[text])
+            else:
+                index = self._export_type(name, self._new_type(TypeDecl(self._defvaltype(t))))
+            self.named.setdefault(text, index)
+            return
+        if k in PRIM_CODES:
+            inner = self._new_type(TypeDecl(PrimValType(PRIM_CODES[k])))
         else:
-            inner = self._valtype(t)
-            assert isinstance(inner, int)
-            index = inner
-        exported = self._new_type(ExportDecl(ExternName(name), TypeDesc(index)))
-        if t["k"] in ("record", "variant", "enum", "flags"):
-            self.named[canonical_text(t)] = exported
+            value = self._valtype(t)
+            assert isinstance(value, int)
+            inner = value
+        self._export_type(name, inner)
+
+    def _defvaltype(self, t: Type) -> DefValType:
+        return _defvaltype(t, self._valtype, self._handle, self.interface)
 
     def function(self, name: str, f: Item) -> None:
         params = tuple(Labeled(n, self._valtype(pt)) for n, pt in f["params"])
         functype = self._new_type(TypeDecl(FuncType(params, self.valtype(f.get("result")))))
         self.decls.append(ExportDecl(ExternName(name), FuncDesc(functype)))
+
+
+def _defvaltype(
+    t: Type, valtype: Callable[[Type], ValType], handle: Callable[[dict[str, str]], int], where: str
+) -> DefValType:
+    """The definition of a compound type; `valtype` gives the index of each part, `handle`
+    the index of a resource."""
+
+    def optional(part: Type | None) -> ValType | None:
+        return None if part is None else valtype(part)
+
+    k = t["k"]
+    if k == "list":
+        return ListType(valtype(t["of"]))
+    if k == "option":
+        return OptionType(valtype(t["of"]))
+    if k == "tuple":
+        return TupleType(tuple(valtype(e) for e in t["of"]))
+    if k == "result":
+        return ResultType(optional(t.get("ok")), optional(t.get("err")))
+    if k == "record":
+        return RecordType(tuple(Labeled(n, valtype(ft)) for n, ft in t["fields"]))
+    if k == "variant":
+        return VariantType(tuple(Case(n, optional(ct)) for n, ct in t["cases"]))
+    if k == "enum":
+        return EnumType(tuple(t["names"]))
+    if k == "flags":
+        return FlagsType(tuple(t["names"]))
+    if k == "own":
+        return OwnType(handle(t["resource"]))
+    if k == "borrow":
+        return BorrowType(handle(t["resource"]))
+    raise IncompatibleError(f"{where}: type {render_type(t)} cannot be composed yet")
+
+
+def _resource_exported_as(interface: Item, name: str, export: str) -> tuple[str, str] | None:
+    """The resource (semver key of its interface, name) that `interface` (imported as
+    `name`) exports as `export`, if it is one."""
+    if export in interface.get("resources", []):
+        return semver_key(name), export
+    for ref in interface.get("uses", []):
+        if ref.get("as", ref["name"]) == export:
+            return semver_key(ref["interface"]), ref["name"]
+    return None
 
 
 def _same_function(a: Item, b: Item) -> bool:
@@ -243,13 +296,14 @@ def _same_function(a: Item, b: Item) -> bool:
     )
 
 
-def _merge_host_interfaces(parts: list[Part], host: set[str]) -> list[_HostInterface]:
-    """Union of every part's declaration of each host interface, dependencies first."""
+def _merge_host_interfaces(parts: list[Part], host: set[tuple[str, str]]) -> list[_HostInterface]:
+    """Union of every part's declaration of each interface the host provides (`host`
+    holds (component, import) pairs), dependencies first."""
     groups: dict[str, _HostInterface] = {}
     order: list[str] = []
     for part in parts:
         for name, item in part.model.imports.items():
-            if name not in host or item["kind"] != "instance":
+            if (part.name, name) not in host or item["kind"] != "instance":
                 continue
             key = semver_key(name)
             group = groups.get(key)
@@ -294,6 +348,227 @@ def _merge_host_interfaces(parts: list[Part], host: set[str]) -> list[_HostInter
     return [groups[key] for key in placed]
 
 
+class _OuterTypes:
+    """Value types in the composed component's own type index space, for the world-level
+    function imports: named types and resources are the outer ones already imported."""
+
+    def __init__(self, composer: _Composer) -> None:
+        self.composer = composer
+        self.compound: dict[str, int] = {}
+
+    def valtype(self, t: Type, where: str) -> ValType:
+        k = t["k"]
+        if k in PRIM_CODES:
+            return PrimValType(PRIM_CODES[k])
+        c = self.composer
+        if k in NOMINAL:
+            text = canonical_text(t)
+            index = c.world_named.get(text, c.named_by_structure.get(text))
+            if index is None:
+                raise IncompatibleError(
+                    f"{where}: its type {render_type(t)} is not a named type of any interface the composed "
+                    "component imports, so it has no name there",
+                    "import the interface that defines it in that component's world",
+                )
+            return index
+        text = repr(t)
+        if text not in self.compound:
+            definition = _defvaltype(
+                t, lambda part: self.valtype(part, where), lambda ref: self.handle(ref, where), where
+            )
+            self.compound[text] = c.add_types(definition)
+        return self.compound[text]
+
+    def handle(self, ref: dict[str, str], where: str) -> int:
+        key = (semver_key(ref["interface"]), ref["name"])
+        index = self.composer.world_resources.get(key, self.composer.outer_resources.get(key))
+        if index is None:
+            raise IncompatibleError(
+                f"{where}: it uses resource {ref['name']} of {ref['interface']}, "
+                "which is not an import of the composed component"
+            )
+        return index
+
+
+class _Composer:
+    """The composed component's sections and its index spaces (types, instances, funcs)."""
+
+    def __init__(self, parts: dict[str, Part], links: dict[tuple[str, str], tuple[str, str]]) -> None:
+        self.parts = parts
+        self.links = links
+        self.sections: list[AnySection] = []
+        self.types = 0
+        self.instances = 0
+        self.funcs = 0
+        self.outer_resources: dict[tuple[str, str], int] = {}
+        self.outer_named: dict[tuple[str, str], int] = {}
+        self.named_by_structure: dict[str, int] = {}  # the first outer named type of each structure
+        # world-level type imports, which world-level functions refer to first (as the inner ones do)
+        self.world_named: dict[str, int] = {}
+        self.world_resources: dict[tuple[str, str], int] = {}
+        self.host_instance: dict[str, int] = {}  # semver key -> outer instance
+        self.host_types: dict[str, tuple[int, tuple[str, str], str]] = {}  # name -> (index, source, importer)
+        self.host_funcs: dict[str, tuple[int, Item, str]] = {}  # name -> (index, type, importer)
+
+    def add_types(self, *types: DefType) -> int:
+        """Define types in a type section; the index of the last."""
+        self.sections.append(TypeSection(types))
+        self.types += len(types)
+        return self.types - 1
+
+    def alias(self, sort: Sort, instance: int, name: str) -> int:
+        self.sections.append(AliasSection((ExportAlias(sort, instance, name),)))
+        if sort == TYPE:
+            self.types += 1
+            return self.types - 1
+        if sort == FUNC:
+            self.funcs += 1
+            return self.funcs - 1
+        self.instances += 1
+        return self.instances - 1
+
+    def import_interfaces(self, interfaces: list[_HostInterface]) -> None:
+        for iface in interfaces:
+            builder = _InstanceTypeBuilder(iface.name, self.outer_resources, self.outer_named, iface.types)
+            own = semver_key(iface.name)
+            for ref in iface.uses:
+                if semver_key(ref["interface"]) != own:
+                    builder.use_resource(ref)
+            for resource in iface.resources:
+                builder.own_resource(resource)
+            for ref in iface.uses:  # other names for its own resources, once they exist
+                if semver_key(ref["interface"]) == own:
+                    builder.use_resource(ref)
+            for tname, t in iface.types.items():
+                builder.named_type(tname, t)
+            for fname, f in iface.functions.items():
+                builder.function(fname, f)
+            type_index = self.add_types(InstanceType(tuple(builder.decls)))
+            self.sections.append(ImportSection((Import(ExternName(iface.name), InstanceDesc(type_index)),)))
+            instance = self.host_instance[own] = self.instances
+            self.instances += 1
+            # resources and named types that later imports refer to, aliased out of this one
+            for resource in iface.resources:
+                self.outer_resources[(own, resource)] = self.alias(TYPE, instance, resource)
+            for name, t in iface.types.items():
+                if t["k"] not in NOMINAL or (canonical_text(t), name) in self.outer_named:
+                    continue
+                index = self.outer_named[(canonical_text(t), name)] = self.alias(TYPE, instance, name)
+                self.named_by_structure.setdefault(canonical_text(t), index)
+
+    def import_world_types(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
+        """World-level type imports bound to an interface the host provides: one outer
+        import of each name, `(eq <that interface's export>)`, as the inner ones are."""
+        for label in ordered:
+            for item in self.parts[label].type_imports:
+                if item.interface is None or item.export is None:
+                    raise IncompatibleError(
+                        f"{label}: type import {item.name} is not bound to an export of an imported interface",
+                        "mcpkg composes type imports that come from a WIT `use` in a world",
+                    )
+                if (label, item.interface) not in host:
+                    continue  # from an interface another component provides: wired when instantiated
+                source = (semver_key(item.interface), item.export)
+                known = self.host_types.get(item.name)
+                if known is not None:
+                    if known[1] != source:
+                        raise IncompatibleError(
+                            f"type import {item.name}: {known[2]} binds it to {known[1][1]} of {known[1][0]}, "
+                            f"{label} to {item.export} of {item.interface}",
+                            "one composed component cannot import two types under one name",
+                        )
+                    continue
+                aliased = self.alias(TYPE, self.host_instance[source[0]], item.export)
+                self.sections.append(ImportSection((Import(ExternName(item.name), TypeDesc(aliased)),)))
+                self.types += 1
+                self.host_types[item.name] = (self.types - 1, source, label)
+                interface = self.parts[label].model.imports.get(item.interface, {})
+                t = interface.get("types", {}).get(item.export)
+                if t is not None and t["k"] in NOMINAL:
+                    self.world_named.setdefault(canonical_text(t), self.types - 1)
+                resource = _resource_exported_as(interface, item.interface, item.export)
+                if resource is not None:
+                    self.world_resources.setdefault(resource, self.types - 1)
+
+    def import_functions(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
+        """World-level function imports no service provides: one outer import of each name."""
+        outer = _OuterTypes(self)
+        for label in ordered:
+            for name, item in self.parts[label].model.imports.items():
+                if item["kind"] != "func" or (label, name) not in host:
+                    continue
+                known = self.host_funcs.get(name)
+                if known is not None:
+                    if not _same_function(known[1], item):
+                        raise IncompatibleError(
+                            f"function import {name}: {known[2]} imports {render_func(known[1])}, "
+                            f"{label} imports {render_func(item)}",
+                            "the components were built against different worlds",
+                        )
+                    continue
+                where = f"{label}, function import {name}"
+                params = tuple(Labeled(n, outer.valtype(pt, where)) for n, pt in item["params"])
+                result = item.get("result")
+                functype = self.add_types(FuncType(params, None if result is None else outer.valtype(result, where)))
+                self.sections.append(ImportSection((Import(ExternName(name), FuncDesc(functype)),)))
+                self.host_funcs[name] = (self.funcs, item, label)
+                self.funcs += 1
+
+    def instantiate(self, label: str, component: int, instance_of: dict[str, int]) -> int:
+        part = self.parts[label]
+        args: list[InstantiateArg] = []
+        given: dict[str, int] = {}  # interface import -> the instance it receives
+        for name, item in part.model.imports.items():
+            kind = item["kind"]
+            if kind in ("type", "resource"):
+                continue  # a type import: from the binary, below
+            if (label, name) in self.links:
+                provider, export = self.links[(label, name)]
+                if provider not in instance_of:
+                    raise IncompatibleError(f"{label}: import {name} needs {provider} instantiated first (a cycle?)")
+                provided = self.parts[provider].model.exports.get(export, {}).get("kind")
+                if kind not in ("instance", "func") or provided != kind:
+                    raise IncompatibleError(
+                        f"{label}: import {name} (a {kind}) cannot be wired to export {export} of {provider} "
+                        f"(a {provided})"
+                    )
+                sort = INSTANCE if kind == "instance" else FUNC
+                index = self.alias(sort, instance_of[provider], export)
+                args.append(InstantiateArg(name, sort, index))
+                if sort == INSTANCE:
+                    given[name] = index
+            elif kind == "instance":
+                index = self.host_instance[semver_key(name)]
+                args.append(InstantiateArg(name, INSTANCE, index))
+                given[name] = index
+            elif kind == "func":
+                args.append(InstantiateArg(name, FUNC, self.host_funcs[name][0]))
+            else:
+                raise IncompatibleError(f"{label}: import {name} is a {kind}, which mcpkg cannot compose")
+        for bound in part.type_imports:
+            assert bound.interface is not None and bound.export is not None
+            if (label, bound.interface) in self.links:
+                index = self.alias(TYPE, given[bound.interface], bound.export)
+            else:
+                index = self.host_types[bound.name][0]
+            args.append(InstantiateArg(bound.name, TYPE, index))
+        self.sections.append(InstanceSection((Instantiate(component, tuple(args)),)))
+        self.instances += 1
+        return self.instances - 1
+
+    def export_all(self, label: str, instance: int) -> None:
+        """Re-export every export of the transport's instance under its own name."""
+        exports: list[Export] = []
+        for name, item in self.parts[label].model.exports.items():
+            if item["kind"] == "instance":
+                exports.append(Export(ExternName(name), INSTANCE, self.alias(INSTANCE, instance, name)))
+            elif item["kind"] == "func":
+                exports.append(Export(ExternName(name), FUNC, self.alias(FUNC, instance, name)))
+            else:
+                raise IncompatibleError(f"{label}: export {name} is a {item['kind']}, which mcpkg cannot re-export")
+        self.sections.append(ExportSection(tuple(exports)))
+
+
 def encode_composition(
     transport: str,
     chain: list[str],
@@ -304,86 +579,23 @@ def encode_composition(
 ) -> list[bytes]:
     """The composed component, as chunks to write in order (the inner components are not
     copied). `links` maps (importer, import) to (provider, export); every other import
-    becomes an import of the composed component."""
+    becomes an import of the composed component. Services nothing imports from are left out."""
+    services = used_services(transport, chain, terminal, services, links)
     ordered = [transport, *chain, terminal, *services]
-    host = {name for label in ordered for name in parts[label].model.imports if (label, name) not in links}
-    sections: list[object] = []
-    outer_types = 0
-    outer_instances = 0
-    outer_resources: dict[tuple[str, str], int] = {}
-    outer_named: dict[tuple[str, str], int] = {}
-    host_instance: dict[str, int] = {}
-    for iface in _merge_host_interfaces([parts[n] for n in ordered], host):
-        builder = _InstanceTypeBuilder(iface.name, outer_resources, outer_named, iface.types)
-        own = semver_key(iface.name)
-        for ref in iface.uses:
-            if semver_key(ref["interface"]) != own:
-                builder.use_resource(ref)
-        for resource in iface.resources:
-            builder.own_resource(resource)
-        for ref in iface.uses:  # other names for its own resources, once they exist
-            if semver_key(ref["interface"]) == own:
-                builder.use_resource(ref)
-        for tname, t in iface.types.items():
-            builder.named_type(tname, t)
-        for fname, f in iface.functions.items():
-            builder.function(fname, f)
-        sections.append(TypeSection((InstanceType(tuple(builder.decls)),)))
-        type_index = outer_types
-        outer_types += 1
-        sections.append(ImportSection((Import(ExternName(iface.name), InstanceDesc(type_index)),)))
-        host_instance[semver_key(iface.name)] = outer_instances
-        outer_instances += 1
-        nominal = [
-            (name, t)
-            for name, t in iface.types.items()
-            if t["k"] in ("record", "variant", "enum", "flags") and (canonical_text(t), name) not in outer_named
-        ]
-        aliases = [*iface.resources, *(name for name, _ in nominal)]
-        if aliases:
-            instance = host_instance[semver_key(iface.name)]
-            sections.append(AliasSection(tuple(ExportAlias(TYPE, instance, a) for a in aliases)))
-            for resource in iface.resources:
-                outer_resources[(semver_key(iface.name), resource)] = outer_types
-                outer_types += 1
-            for name, t in nominal:
-                outer_named[(canonical_text(t), name)] = outer_types
-                outer_types += 1
+    host = {(label, name) for label in ordered for name in parts[label].model.imports if (label, name) not in links}
+    composer = _Composer(parts, links)
+    composer.import_interfaces(_merge_host_interfaces([parts[n] for n in ordered], host))
+    composer.import_world_types(ordered, host)
+    composer.import_functions(ordered, host)
     component_index: dict[str, int] = {}
     for index, label in enumerate(ordered):
-        sections.append(Section(COMPONENT_SECTION, parts[label].data))
+        composer.sections.append(Section(COMPONENT_SECTION, parts[label].data))
         component_index[label] = index
     instance_of: dict[str, int] = {}
     for label in [*_service_order(services, links), terminal, *reversed(chain), transport]:
-        args: list[InstantiateArg] = []
-        for name, item in parts[label].model.imports.items():
-            if (label, name) in links:
-                provider, export = links[(label, name)]
-                if provider not in instance_of:
-                    raise IncompatibleError(f"{label} needs {provider} instantiated first (a cycle?)")
-                sort = INSTANCE if parts[provider].model.exports[export]["kind"] == "instance" else FUNC
-                sections.append(AliasSection((ExportAlias(sort, instance_of[provider], export),)))
-                if sort is INSTANCE:
-                    args.append(InstantiateArg(name, INSTANCE, outer_instances))
-                    outer_instances += 1
-                else:
-                    raise IncompatibleError(f"{label}: wiring a bare function import ({name}) is not supported")
-            elif item["kind"] == "instance":
-                args.append(InstantiateArg(name, INSTANCE, host_instance[semver_key(name)]))
-            else:
-                raise IncompatibleError(f"{label}: import {name} is a {item['kind']}, which mcpkg cannot compose")
-        sections.append(InstanceSection((Instantiate(component_index[label], tuple(args)),)))
-        instance_of[label] = outer_instances
-        outer_instances += 1
-    exports: list[Export] = []
-    for name, item in parts[transport].model.exports.items():
-        if item["kind"] != "instance":
-            continue
-        sections.append(AliasSection((ExportAlias(INSTANCE, instance_of[transport], name),)))
-        exports.append(Export(ExternName(name), INSTANCE, outer_instances))
-        outer_instances += 1
-    sections.append(ExportSection(tuple(exports)))
-    return encode_chunks(sections)  # type: ignore[arg-type]
+        instance_of[label] = composer.instantiate(label, component_index[label], instance_of)
+    composer.export_all(transport, instance_of[transport])
+    return encode_chunks(composer.sections)
 
 
 def _service_order(services: list[str], links: dict[tuple[str, str], tuple[str, str]]) -> list[str]:

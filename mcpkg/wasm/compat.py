@@ -87,7 +87,7 @@ def check_link(importer: str, imported: Item, exporter: str, exported: Item, int
     if imported["kind"] != exported["kind"]:
         return [Problem(where, "kinds differ", interface, expected=imported["kind"], found=exported["kind"])]
     if imported["kind"] == "func":
-        return _check_func(where, interface, None, imported, exported)
+        return _check_func(where, None, interface, imported, exported)
     if imported["kind"] != "instance":
         return []
     problems: list[Problem] = []
@@ -105,7 +105,7 @@ def check_link(importer: str, imported: Item, exporter: str, exported: Item, int
     return problems
 
 
-def _check_func(where: str, interface: str, name: str | None, wanted: Item, got: Item) -> list[Problem]:
+def _check_func(where: str, interface: str | None, name: str | None, wanted: Item, got: Item) -> list[Problem]:
     problems: list[Problem] = []
     wanted_params, got_params = wanted["params"], got["params"]
     if len(wanted_params) != len(got_params):
@@ -147,6 +147,7 @@ class Wiring:
     host_imports: dict[str, list[str]] = field(default_factory=dict)  # import -> importers
     type_only: dict[str, list[str]] = field(default_factory=dict)  # interfaces of types alone
     chain_interface: str | None = None
+    unused_services: list[str] = field(default_factory=list)  # nothing imports from them: left out
 
 
 @dataclass
@@ -164,7 +165,11 @@ def _chain_interface(
 ) -> tuple[str | None, list[Problem]]:
     tname, tmodel = transport
     xname, xmodel = terminal
-    candidates = sorted(name for name in tmodel.imports if not is_wasi(name) and find_export(xmodel, name) is not None)
+    candidates = sorted(
+        name
+        for name, item in tmodel.imports.items()
+        if item["kind"] == "instance" and not is_wasi(name) and find_export(xmodel, name) is not None
+    )
     if len(candidates) == 1:
         return candidates[0], []
     if not candidates:
@@ -213,12 +218,18 @@ def check_chain(
         problems.extend(check_link(upper_name, upper.imports[imported_name], lower_name, exported[1], imported_name))
         wiring.links[(upper_name, imported_name)] = (lower_name, exported[0])
 
-    # every other import: exactly one service export, else the host (WASI), else error
+    # every other import: exactly one service export, else the host (WASI, a world-level
+    # function, an interface of types alone), else error
     everyone = [*links, *services]
+    functions: dict[str, tuple[str, Item]] = {}  # world-level function imports: the first importer
     for importer_name, importer in everyone:
         for name, item in importer.imports.items():
             if semver_key(name) == chain_key and (importer_name, importer) in links:
                 continue
+            if item["kind"] == "func":
+                first = functions.setdefault(name, (importer_name, item))
+                if first[0] != importer_name:
+                    problems.extend(_check_func(f"{first[0]} / {importer_name}", None, name, first[1], item))
             providers = [
                 (sname, found_export)
                 for sname, smodel in services
@@ -237,18 +248,45 @@ def check_chain(
                 provider, (export_name, export_item) = providers[0]
                 problems.extend(check_link(importer_name, item, provider, export_item, name))
                 wiring.links[(importer_name, name)] = (provider, export_name)
-            elif is_wasi(name):
+            elif is_wasi(name) or item["kind"] == "func":
+                # a world-level function nobody provides stays an import, as WASI does
                 wiring.host_imports.setdefault(name, []).append(importer_name)
-            elif is_type_only(item):
+            elif is_type_only(item) or item["kind"] in ("type", "resource"):
                 # an interface of types alone (`mcpkg:mcp/types`) carries no behaviour:
-                # nothing needs to provide it, the types travel with the functions
+                # nothing needs to provide it, the types travel with the functions; so
+                # does a type a world `use`s (a resource one is listed by wasmtime)
                 wiring.type_only.setdefault(name, []).append(importer_name)
             else:
                 problems.append(
                     Problem(importer_name, "import is not satisfied by any service and is not a host interface", name)
                 )
     problems.extend(_service_cycles(services, wiring))
+    used = used_services(transport[0], [n for n, _ in chain], terminal[0], [n for n, _ in services], wiring.links)
+    wiring.unused_services = [name for name, _ in services if name not in used]
+    for imported in (wiring.host_imports, wiring.type_only):
+        for name, importers in list(imported.items()):
+            importers[:] = [i for i in importers if i not in wiring.unused_services]
+            if not importers:
+                del imported[name]
     return ChainReport(problems, wiring)
+
+
+def used_services(
+    transport: str, chain: list[str], terminal: str, services: list[str], links: dict[tuple[str, str], tuple[str, str]]
+) -> list[str]:
+    """The services the server uses: those the chain imports from, directly or through
+    other services. Nothing reaches the others, so they are left out of the composed
+    component (as `wasm-tools compose` and wac leave out what nothing instantiates), and
+    so are the imports only they need."""
+    used: set[str] = set()
+    todo = [transport, *chain, terminal]
+    while todo:
+        importer = todo.pop()
+        for (who, _), (provider, _) in sorted(links.items()):
+            if who == importer and provider in services and provider not in used:
+                used.add(provider)
+                todo.append(provider)
+    return [s for s in services if s in used]
 
 
 def _service_cycles(services: list[tuple[str, ComponentModel]], wiring: Wiring) -> list[Problem]:
