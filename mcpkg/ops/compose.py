@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,11 +120,32 @@ def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
     try:
         compile_and_store(ctx.cache, new_engine(), str(data), digest, "the composed component")
     except InvalidArtifactError as exc:
+        message = exc.message.replace("is not a valid component", "does not validate")
+        second = second_opinion(data)
+        if second:
+            message += f"\n  wasm-tools validate: {second}"
         raise InvalidArtifactError(
-            exc.message.replace("is not a valid component", "does not validate"),
-            "this is a bug in mcpkg's composer: please report it with your mcpkg.lock",
+            message,
+            "this is a bug in mcpkg's composer: please report it with your mcpkg.lock and this message "
+            "(`-v` shows wasmtime's whole complaint)",
+            {"wasmtime": str(exc.__cause__ or exc), "wasm-tools": second},
         ) from exc
     return True
+
+
+def second_opinion(data: Path) -> str | None:
+    """`wasm-tools validate`'s verdict on an output wasmtime refused (it names the item and
+    the offset, where wasmtime often says only "failed to parse"); None when the tool is
+    not on PATH (it is not a dependency of mcpkg)."""
+    tool = shutil.which("wasm-tools")
+    if tool is None:
+        return None
+    try:
+        done = subprocess.run([tool, "validate", str(data)], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    return lines[0] if done.returncode != 0 and lines else None
 
 
 def compose_project(
