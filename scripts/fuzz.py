@@ -1,4 +1,4 @@
-"""A minutes-long mutation fuzz run of the component binary reader (`mcpkg.compose.binary`).
+"""A minutes-long mutation fuzz run of the component binary reader (`mcpkg.wasm.binary`).
 
     ./scripts/fuzz [--minutes 5] [--seed N] [--fixtures DIR]
 
@@ -50,7 +50,11 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcpkg.compose.binary import (  # noqa: E402
+from mcpkg.errors import InvalidArtifactError  # noqa: E402
+from mcpkg.wasm.binary.decode import decode_canons, read_component  # noqa: E402
+from mcpkg.wasm.binary.encode import encode_canons, encode_component  # noqa: E402
+from mcpkg.wasm.binary.leb import Reader, encode_u32  # noqa: E402
+from mcpkg.wasm.binary.types import (  # noqa: E402
     CORE_MODULE_SECTION,
     CORE_PREAMBLE,
     CUSTOM_SECTION,
@@ -65,13 +69,7 @@ from mcpkg.compose.binary import (  # noqa: E402
     ImportSection,
     NameOption,
     Section,
-    decode_canons,
-    encode_canons,
-    encode_component,
-    read_component,
 )
-from mcpkg.compose.leb import Reader, encode_u32  # noqa: E402
-from mcpkg.errors import InvalidArtifactError  # noqa: E402
 from testing.wasmbits import canon_payloads  # noqa: E402
 
 CRASHERS = ROOT / "tests" / "unit" / "fuzz-crashers"

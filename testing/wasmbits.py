@@ -4,8 +4,8 @@ canonical-function payloads of a decoded component."""
 
 from __future__ import annotations
 
-from mcpkg.compose.binary import CANON_SECTION, Component, ComponentSection, Section
-from mcpkg.compose.leb import encode_u
+from mcpkg.wasm.binary.leb import encode_u
+from mcpkg.wasm.binary.types import CANON_SECTION, Component, ComponentSection, Section
 
 
 def leb128(value: int) -> bytes:

@@ -25,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from mcpkg.compose.binary import (
+from mcpkg.compose.typeimports import TypeImport, type_imports
+from mcpkg.errors import IncompatibleError
+from mcpkg.wasm.binary.encode import encode_chunks
+from mcpkg.wasm.binary.types import (
     COMPONENT_SECTION,
     FUNC,
     INSTANCE,
@@ -70,10 +73,7 @@ from mcpkg.compose.binary import (
     TypeSection,
     ValType,
     VariantType,
-    encode_chunks,
 )
-from mcpkg.compose.typeimports import TypeImport, type_imports
-from mcpkg.errors import IncompatibleError
 from mcpkg.wasm.compat import used_services
 from mcpkg.wasm.model import (
     ComponentModel,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mcpkg.compose.binary import (
+from mcpkg.wasm.binary.decode import read_component
+from mcpkg.wasm.binary.types import (
     INSTANCE,
     TYPE,
     AliasSection,
@@ -22,7 +23,6 @@ from mcpkg.compose.binary import (
     InstanceSection,
     TypeDesc,
     TypeSection,
-    read_component,
 )
 
 

@@ -12,13 +12,9 @@ from types import FrameType
 
 import pytest
 
-from mcpkg.compose.binary import (
-    decode_canons,
-    encode_canons,
-    encode_component,
-    read_component,
-)
 from mcpkg.errors import InvalidArtifactError
+from mcpkg.wasm.binary.decode import decode_canons, read_component
+from mcpkg.wasm.binary.encode import encode_canons, encode_component
 from testing.wasmbits import canon_payloads
 
 CRASHERS = Path(__file__).parent / "fuzz-crashers"
