@@ -82,6 +82,9 @@ def source_hash(tool: str) -> str:
         hasher.update(version.encode())
     hasher.update(Path(__file__).read_bytes())
     hasher.update((HERE.parent / "testing" / "fixtures.py").read_bytes())  # the role table
+    contract = HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit"  # the wasmcp fixtures' WIT
+    for path in sorted(contract.rglob("*.wit")):
+        hasher.update(path.relative_to(contract).as_posix().encode() + b"\0" + path.read_bytes())
     # All of src/, and the contract: every .wit file of wit/ (not its README).
     for root, prefix, pattern in ((SRC, "", "*"), (WIT, "wit/", "*.wit")):
         for path in sorted(root.rglob(pattern)):
@@ -140,6 +143,21 @@ def build_probe(tmp: Path) -> str:
     return out.name
 
 
+def build_wasmcp_hello(tmp: Path) -> str:
+    """componentize-py build of wasmcp's own hello-world tools handler (src/wasmcp-v0.3/)
+    against the vendored wasmcp v0.3 contract: its package and WASI deps side by side."""
+    contract = HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit"
+    wit = tmp / "wasmcp-hello-wit"
+    shutil.copytree(contract / "deps", wit / "deps")
+    shutil.copytree(contract, wit / "deps" / "mcp", ignore=shutil.ignore_patterns("deps"))
+    shutil.copy(SRC / "wasmcp-v0.3" / "hello-world" / "world.wit", wit / "world.wit")
+    out = BUILD / "wasmcp-v0.3" / "hello-world.wasm"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    app = ["-p", str(SRC / "wasmcp-v0.3" / "hello-world"), "app"]
+    run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", "tools-handler", "componentize", *app, "-o", str(out)])
+    return out.relative_to(BUILD).as_posix()
+
+
 def build_broken(tool: str, tmp: Path, name: str, world: str) -> str:
     core = tmp / f"{name}.core.wasm"
     out = BUILD / "broken" / f"{name}.wasm"
@@ -179,6 +197,7 @@ def build(tool: str) -> dict[str, str]:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         steps: dict[str, Callable[[], str]] = {"large": partial(build_large, tmp), "probe": partial(build_probe, tmp)}
         steps.update({f"mcp/{name}": partial(build_mcp, name, world) for name, world in MCP_COMPONENTS.items()})
+        steps["wasmcp-v0.3/hello-world"] = partial(build_wasmcp_hello, tmp)
         futures = [pool.submit(timed, key, step) for key, step in steps.items()]
         try:
             for future in futures:

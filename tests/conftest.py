@@ -147,10 +147,10 @@ def repo(registry: Registry) -> str:
 @pytest.fixture(scope="session")
 def roles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One component per role world of wit/, plus variants for negative cases."""
-    from mcpkg.wasm.roles import load_worlds
+    from mcpkg.wasm.contracts import own_contract
 
     out = tmp_path_factory.mktemp("roles")
-    for world in sorted(name for name, model in load_worlds()[1].items() if model.exports):
+    for world in sorted(name for name, model in own_contract().worlds.items() if model.exports):
         build_world(ROOT / "wit", world, out / f"{world}.wasm")
     # the same contract against an older WASI patch release (wasi:*@0.2.3)
     old = copy_wit(ROOT / "wit", out / "wit-0.2.3", {"@0.2.9": "@0.2.3"})

@@ -60,10 +60,10 @@ def render_report(report: dict[str, Any]) -> None:
         print(f"created:      {config.get('created') or '-'}")
         print(f"os:           {config.get('os') or '-'}")
         print(f"target:       {component.get('target') or '-'}")
-    roles = ", ".join(f"{r['world']} ({r['position']})" for r in report["roles"]) or "none of mcpkg's MCP roles"
-    print(f"roles:        {roles}")
-    if report["wasmcp"]:
-        print(f"wasmcp:       {', '.join(report['wasmcp'])}")
+    roles = [_role_text(r) for r in report["roles"]] or ["none of the MCP contracts mcpkg knows"]
+    print(f"roles:        {roles[0]}")
+    for role in roles[1:]:
+        print(f"              {role}")
     for direction in ("imports", "exports"):
         print(f"{direction}:")
         for name, body in report["types"][direction].items():
@@ -79,3 +79,11 @@ def render_report(report: dict[str, Any]) -> None:
                 print(f"  {name}: {body['kind']}")
     for warning in report.get("warnings", []):
         print(f"warning:      {warning}")
+
+
+def _role_text(role: dict[str, Any]) -> str:
+    """`tools-handler (wasmcp:mcp@0.3.0, chain)`; a service known by its interface:
+    `request service (wasmcp:mcp@0.3.0)`."""
+    if role["world"]:
+        return f"{role['role']} ({role['contract']}, {role['position']})"
+    return f"{role['role']} ({role['contract']})"

@@ -8,9 +8,9 @@ from typing import Any
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.infile import readable_file
+from mcpkg.wasm.contracts import classify
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel, canonical_text, render_func
-from mcpkg.wasm.roles import classify, wasmcp_roles, world_target
 from mcpkg.wasm.wit import render_wit
 
 
@@ -43,8 +43,7 @@ def model_report(model: ComponentModel) -> dict[str, Any]:
     roles = classify(model)
     names = type_names(model)
     return {
-        "roles": [{"world": r.world, "target": world_target(r.world), "position": r.position} for r in roles],
-        "wasmcp": wasmcp_roles(model),
+        "roles": [r.to_json() for r in roles],
         "imports": list(model.import_names),
         "exports": list(model.export_names),
         "types": {"imports": _interfaces(model.imports, names), "exports": _interfaces(model.exports, names)},

@@ -42,8 +42,8 @@ from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.ops.context import Context
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import Version
+from mcpkg.wasm.contracts import push_target
 from mcpkg.wasm.introspect import component_model
-from mcpkg.wasm.roles import classify, world_target
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,7 @@ def push(
     layer_digest, size = hash_file(file)
     model = component_model(file, layer_digest, ctx.cache, str(file))
     if target is None:
-        roles = classify(model)
-        target = world_target(roles[0].world) if roles else None
+        target = push_target(model)
     info = ComponentInfo(model.import_names, model.export_names, target)
     client = ctx.client(ref.registry)
 

@@ -9,9 +9,9 @@ import pytest
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.contracts import classify
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
-from mcpkg.wasm.roles import classify
 from testing.fixtures import MCP_FIXTURE_ROLES
 
 

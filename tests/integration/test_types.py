@@ -6,20 +6,19 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.contracts import classify, contracts, own_contract
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
-from mcpkg.wasm.roles import ROLE_ORDER, classify, load_worlds, wasmcp_roles
 from testing.witbuild import build_world
 from tests.conftest import ROOT, Mcpkg
 
-WORLDS = sorted(name for name, world in load_worlds()[1].items() if world.exports)  # role worlds
+WORLDS = sorted(name for name, world in own_contract().worlds.items() if world.exports)  # role worlds
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +43,7 @@ def test_classification_details(models: dict[str, ComponentModel], fixtures: Pat
     assert next(r.world for r in classify(models["middleware"])) == "middleware"
     assert [r.world for r in classify(models["writers"])] == [
         "writers",
-        *(w for w in ROLE_ORDER if w.endswith("-writer-service")),
+        *(w for w, _ in own_contract().roles if w.endswith("-writer-service")),
     ]
     assert classify(models["tools-handler"])[0].position == "chain"
     assert classify(models["initialize-handler"])[0].position == "terminal"
@@ -229,56 +228,91 @@ def test_push_derives_target(mcpkg: Mcpkg, roles_dir: Path, repo: str) -> None:
     )
 
 
-def test_roles_data_is_up_to_date() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_roles.py"), "--check"], capture_output=True)
+def test_contract_data_is_up_to_date() -> None:
+    script = ROOT / "scripts" / "gen_contracts.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
 
 
-WASMCP_V03 = """
-package wasmcp:mcp@0.3.0;
-interface request { resource request { id: func() -> string; } }
-interface incoming-handler {
-  use request.{request};
-  handle: func(request: request, output: u32);
-}
-interface tools-list-result { write: func(id: string); }
-world http-transport { import incoming-handler; export wasi:http/incoming-handler@0.2.3; }
-world middleware { import incoming-handler; export incoming-handler; }
-world terminal { export incoming-handler; }
-world writer { export tools-list-result; }
-"""
-
-WASMCP_HTTP = """
-package wasi:http@0.2.3;
-interface incoming-handler { handle: func(x: u32); }
+WASMCP_V03 = ROOT / "contracts" / "wasmcp-mcp-0.3.0" / "wit"
+REQUEST_SERVICE = """
+package test:svc;
+world request-service { export wasmcp:mcp/request@0.3.0; }
+world tools-writer-one { export wasmcp:mcp/tools-list-result@0.3.0; }
 """
 
 
 @pytest.fixture(scope="session")
-def wasmcp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def wasmcp_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ComponentModel]:
+    """A component for every role world of the real wasmcp v0.3 contract, and services
+    that have no world in it (the `request` service, a single-interface writer)."""
     out = tmp_path_factory.mktemp("wasmcp")
-    wit = out / "wit"
-    (wit / "deps" / "http").mkdir(parents=True)
-    (wit / "mcp.wit").write_text(WASMCP_V03)
-    (wit / "deps" / "http" / "http.wit").write_text(WASMCP_HTTP)
-    for world in ("http-transport", "middleware", "terminal", "writer"):
-        build_world(wit, world, out / f"{world}.wasm")
-    yield out
-
-
-def test_wasmcp_components_are_recognised(wasmcp_dir: Path, tmp_path: Path) -> None:
-    cache = Cache(tmp_path)
-    labels = {}
-    for world in ("http-transport", "middleware", "terminal", "writer"):
-        path = wasmcp_dir / f"{world}.wasm"
+    cache = Cache(out / "cache")
+    (v03,) = (c for c in contracts() if c.package == "wasmcp:mcp@0.3.0")
+    models = {}
+    for world, _ in v03.roles:
+        build_world(WASMCP_V03, world, out / f"{world}.wasm")
+    svc = out / "svc-wit"
+    (svc / "deps").mkdir(parents=True)
+    for dep in (WASMCP_V03 / "deps").iterdir():
+        (svc / "deps" / dep.name).symlink_to(dep)
+    (svc / "deps" / "mcp").mkdir()
+    for wit in WASMCP_V03.glob("*.wit"):
+        (svc / "deps" / "mcp" / wit.name).symlink_to(wit)
+    (svc / "svc.wit").write_text(REQUEST_SERVICE)
+    for world in ("request-service", "tools-writer-one"):
+        build_world(svc, world, out / f"{world}.wasm")
+    for path in sorted(out.glob("*.wasm")):
         digest, _ = hash_file(path)
-        labels[world] = wasmcp_roles(component_model(path, digest, cache, world))
-    assert labels == {
-        "http-transport": ["wasmcp v0.3 http transport"],
-        "middleware": ["wasmcp v0.3 middleware/handler"],
-        "terminal": ["wasmcp v0.3 terminal handler"],
-        "writer": ["wasmcp v0.3 writer (tools-list-result)"],
-    }
+        models[path.stem] = component_model(path, digest, cache, path.name)
+    return models
+
+
+def test_every_wasmcp_v03_role_world_classifies_as_itself(wasmcp_models: dict[str, ComponentModel]) -> None:
+    (v03,) = (c for c in contracts() if c.package == "wasmcp:mcp@0.3.0")
+    twins = {"prompts-handler", "completion-handler"}
+    for world, position in v03.roles:
+        first = classify(wasmcp_models[world])[0]
+        assert first.contract == "wasmcp:mcp@0.3.0" and first.position == position, (world, first)
+        assert first.world == world or {world, first.world} <= twins, (world, first)
+        assert first.target == f"wasmcp:mcp/{first.world}@0.3.0"
+    assert str(classify(wasmcp_models["tools-handler"])[0]) == "tools-handler (wasmcp:mcp@0.3.0, chain)"
+
+
+def test_wasmcp_services_are_known_by_the_interfaces_they_export(wasmcp_models: dict[str, ComponentModel]) -> None:
+    request = classify(wasmcp_models["request-service"])
+    assert [str(r) for r in request] == ["request service (wasmcp:mcp@0.3.0)"]
+    assert request[0].world is None and request[0].position == "service"
+    writer = [str(r) for r in classify(wasmcp_models["tools-writer-one"])]
+    assert writer == ["tools-list-result writer (wasmcp:mcp@0.3.0)"]
+    labels = [str(r) for r in classify(wasmcp_models["error-writer"])]
+    assert labels == ["error-writer (wasmcp:mcp@0.3.0, service)", "error-result writer (wasmcp:mcp@0.3.0)"]
+
+
+def test_wasmcps_own_hello_world_handler(mcpkg: Mcpkg, fixtures: Path, repo: str) -> None:
+    """wasmcp's Python hello-world, built by componentize-py on the real v0.3 contract:
+    classified, and `push` records its contract role as the config's `target`."""
+    report = mcpkg.ok("inspect", str(fixtures / "wasmcp-v0.3" / "hello-world.wasm"), "--json").json()
+    first = report["roles"][0]
+    assert (first["role"], first["contract"], first["position"]) == ("tools-handler", "wasmcp:mcp@0.3.0", "chain")
+    assert first["target"] == "wasmcp:mcp/tools-handler@0.3.0"
+    text = mcpkg.ok("inspect", str(fixtures / "wasmcp-v0.3" / "hello-world.wasm")).stdout
+    assert "roles:        tools-handler (wasmcp:mcp@0.3.0, chain)" in text
+    mcpkg.ok("push", str(fixtures / "wasmcp-v0.3" / "hello-world.wasm"), f"{repo}:0.3.0")
+    pushed = mcpkg.ok("inspect", f"{repo}:0.3.0", "--json").json()
+    assert pushed["config"]["component"]["target"] == "wasmcp:mcp/tools-handler@0.3.0"
+
+
+def test_the_current_wasmcp_generation_has_its_role_worlds(tmp_path: Path) -> None:
+    (current,) = (c for c in contracts() if c.package.startswith("wasmcp:mcp-v20251125@"))
+    assert current.chain == "wasmcp:mcp-v20251125/server-handler@0.1.1"
+    assert dict(current.roles) == {"server-transport": "transport", "server-middleware": "chain"}
+    cache = Cache(tmp_path / "cache")
+    wit = ROOT / "contracts" / "wasmcp-mcp-v20251125-0.1.1" / "wit"
+    build_world(wit, "server-middleware", tmp_path / "mw.wasm")
+    digest, _ = hash_file(tmp_path / "mw.wasm")
+    roles = classify(component_model(tmp_path / "mw.wasm", digest, cache, "mw"))
+    assert str(roles[0]) == "server-middleware (wasmcp:mcp-v20251125@0.1.1, chain)"
 
 
 CYCLE_WIT = """

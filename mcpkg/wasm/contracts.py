@@ -1,0 +1,149 @@
+"""Contracts, and which roles of them a component fits (pure: models only).
+
+A contract (docs/contracts.md) is a WIT package whose worlds define roles, with what the
+WIT cannot say: the chain interface, each role world's position (transport, chain,
+terminal, service), the interfaces services provide, the framework defaults. mcpkg ships
+its own (`mcpkg:mcp@0.1.0`, `wit/`) and wasmcp's two generations; their models are
+generated into `mcpkg/data/contracts/` by `scripts/gen_contracts.py`.
+
+A component fits a role world when it exports what the world exports (type-compatible: it
+may export more) and imports nothing the world does not offer (WASI interfaces are the
+host's and always allowed). Among the worlds it fits, the most specific comes first: the
+one whose exports it covers most, then the one offering the fewest imports it does not
+use, then the contract's own order (handler worlds before `middleware`). A component that
+exports an interface a contract's services provide (wasmcp v0.3's `request`, its writers'
+`error-result`...) also gets that service role, world or not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from mcpkg.wasm.compat import Problem, check_link, find_export
+from mcpkg.wasm.model import ComponentModel, is_wasi, semver_key
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "contracts"
+
+
+@dataclass(frozen=True)
+class Contract:
+    package: str  # wasmcp:mcp@0.3.0
+    chain: str  # the chain interface, qualified: wasmcp:mcp/incoming-handler@0.3.0
+    roles: tuple[tuple[str, str], ...]  # (world, position), most specific first
+    services: tuple[tuple[str, str], ...]  # (qualified interface, label)
+    defaults: dict[str, str]  # role world or service interface -> framework package
+    worlds: dict[str, ComponentModel]
+
+    def position(self, world: str) -> str:
+        return dict(self.roles)[world]
+
+    def target(self, world: str) -> str:
+        """`tools-handler` -> `wasmcp:mcp/tools-handler@0.3.0` (the config's `target`)."""
+        name, _, version = self.package.partition("@")
+        return f"{name}/{world}@{version}" if version else f"{name}/{world}"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str  # the role world, or a service's label ("request service")
+    position: str  # transport | chain | terminal | service
+    contract: str  # the contract's package
+    world: str | None = None  # the role world (None for a service known by its interface)
+    target: str | None = None  # contract-qualified world name, for `push`'s config
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.contract}, {self.position})" if self.world else f"{self.name} ({self.contract})"
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "role": self.name,
+            "world": self.world,
+            "position": self.position,
+            "contract": self.contract,
+            "target": self.target,
+        }
+
+
+@cache
+def contracts() -> tuple[Contract, ...]:
+    """Every contract mcpkg ships, its own first."""
+    found = []
+    for path in sorted(DATA.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found.append(
+            Contract(
+                data["package"],
+                data["chain"],
+                tuple((w, p) for w, p in data["roles"]),
+                tuple((i, label) for i, label in data["services"]),
+                dict(data["defaults"]),
+                {name: ComponentModel.from_json(body) for name, body in data["worlds"].items()},
+            )
+        )
+    return tuple(sorted(found, key=lambda c: not c.package.startswith("mcpkg:")))
+
+
+def own_contract() -> Contract:
+    return contracts()[0]
+
+
+def fit_problems(model: ComponentModel, world_name: str, world: ComponentModel, label: str) -> list[Problem]:
+    """Why `model` does not fit `world` (empty: it fits)."""
+    problems: list[Problem] = []
+    for name, wanted in world.exports.items():
+        found = find_export(model, name)
+        if found is None:
+            problems.append(Problem(label, f"does not export what world {world_name} exports", name))
+            continue
+        problems.extend(check_link(f"world {world_name}", wanted, label, found[1], name))
+    for name, needed in model.imports.items():
+        if is_wasi(name):
+            continue
+        offered = next((n for n in world.imports if semver_key(n) == semver_key(name)), None)
+        if offered is None:
+            problems.append(Problem(label, f"imports something world {world_name} does not offer", name))
+            continue
+        problems.extend(check_link(label, needed, f"world {world_name}", world.imports[offered], name))
+    return problems
+
+
+def _world_roles(model: ComponentModel, contract: Contract) -> list[Role]:
+    order = [world for world, _ in contract.roles]
+    used = {semver_key(n) for n in model.imports}
+    ranked: list[tuple[tuple[int, int, int], str]] = []
+    for name in order:
+        world = contract.worlds[name]
+        if world.exports and not fit_problems(model, name, world, "component"):
+            unused = sum(1 for n in world.imports if not is_wasi(n) and semver_key(n) not in used)
+            ranked.append(((-len(world.exports), unused, order.index(name)), name))
+    return [
+        Role(name, contract.position(name), contract.package, name, contract.target(name)) for _, name in sorted(ranked)
+    ]
+
+
+def _service_roles(model: ComponentModel, contract: Contract) -> list[Role]:
+    exported = {semver_key(n) for n in model.exports}
+    return [
+        Role(label, "service", contract.package)
+        for interface, label in contract.services
+        if semver_key(interface) in exported
+    ]
+
+
+def classify(model: ComponentModel) -> list[Role]:
+    """The roles `model` fits in every contract, most specific first: role worlds, then
+    services known by the interfaces they export."""
+    roles: list[Role] = []
+    for contract in contracts():
+        roles.extend(_world_roles(model, contract))
+    for contract in contracts():
+        roles.extend(_service_roles(model, contract))
+    return roles
+
+
+def push_target(model: ComponentModel) -> str | None:
+    """The `target` `push` records: the most specific role world the component fits."""
+    return next((role.target for role in classify(model) if role.target), None)
