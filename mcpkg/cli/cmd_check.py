@@ -39,10 +39,12 @@ def check_command(
         return
     with opened(json_output) as ctx:
         result = check_files(ctx, files, service)
-    if json_output:
+    if json_output and result.report.ok:
         emit_json(result.to_json())
-    else:
+    elif not json_output:
         print(" -> ".join(result.order) + (f"  (services: {', '.join(result.services)})" if result.services else ""))
+        for name, role in result.roles.items():
+            print(f"  {name}: {role}")
         wiring = result.report.wiring
         if wiring.chain_interface:
             print(f"chain interface: {wiring.chain_interface}")
@@ -52,11 +54,14 @@ def check_command(
             print("host imports: " + ", ".join(sorted(wiring.host_imports)))
         for problem in result.report.problems:
             print(f"problem: {problem}")
+        for mismatch in result.mismatches:
+            print(f"problem: {mismatch}")
     if not result.report.ok:
         count = len(result.report.problems)
         raise IncompatibleError(
             f"these components do not compose ({count} problem{'s' if count != 1 else ''})",
             "see the problems above: each names the component, interface, function and types",
+            result.to_json(),  # with --json: the one document, under error.details
         )
     if not json_output:
         print("ok: these components compose")

@@ -44,7 +44,8 @@ def lock_command(
         result = lock_project(ctx, root, update=set(names or []) if update else None, offline=offline)
     if json_output:
         emit_json({"path": str(result.path), "changed": result.changed, "components": [
-            {"name": e.name, "position": e.position, "version": e.version, "digest": e.digest,
+            {"name": e.name, "position": e.position, "role": result.roles.get(e.name),
+             "version": e.version, "digest": e.digest,
              "layer-digest": e.layer_digest, "signatures": list(e.signatures)} for e in result.lock.entries
         ]})  # fmt: skip
         return
@@ -52,4 +53,5 @@ def lock_command(
         what = entry.path if entry.source == "path" else f"{entry.reference}:{entry.version or '-'}"
         signed = f"  signed by {', '.join(entry.signatures)}" if entry.signatures else ""
         print(f"{entry.name:<24} {entry.position:<9} {what}{signed}")
+        print(f"{'':<24} {'':<9} {result.roles.get(entry.name, '')}")
     note(f"{result.path} {'written' if result.changed else 'unchanged'}")

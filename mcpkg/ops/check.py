@@ -15,6 +15,7 @@ from mcpkg.ops.context import Context
 from mcpkg.ops.insight import project_check
 from mcpkg.project.manifest import find_project
 from mcpkg.wasm.compat import ChainReport, check_chain
+from mcpkg.wasm.contracts import contract_mismatches, role_summary
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
 
@@ -24,6 +25,8 @@ class FileCheck:
     order: list[str]
     services: list[str]
     report: ChainReport
+    roles: dict[str, str]  # part -> its most specific contract role
+    mismatches: list[str]  # parts built against incompatible contract versions
 
     def to_json(self) -> dict[str, Any]:
         wiring = self.report.wiring
@@ -38,6 +41,8 @@ class FileCheck:
             ],
             "host-imports": sorted(wiring.host_imports),
             "problems": [p.to_json() for p in self.report.problems],
+            "roles": self.roles,
+            "contract-mismatches": self.mismatches,
         }
 
 
@@ -59,7 +64,10 @@ def check_files(ctx: Context, files: list[Path], services: list[Path]) -> FileCh
         loaded = [(str(p), model) for p, (_, model) in zip(files, loaded, strict=True)]
     service_models = [_load(ctx, p) for p in services]
     report = check_chain(loaded[0], loaded[1:-1], loaded[-1], service_models)
-    return FileCheck([name for name, _ in loaded], [name for name, _ in service_models], report)
+    parts = [*loaded, *service_models]
+    roles = {name: role_summary(model) for name, model in parts}
+    mismatches = contract_mismatches(parts) if not report.ok else []
+    return FileCheck([name for name, _ in loaded], [name for name, _ in service_models], report, roles, mismatches)
 
 
 def check_project(ctx: Context, start: Path | None = None) -> list[str]:

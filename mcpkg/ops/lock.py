@@ -33,6 +33,7 @@ from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
 from mcpkg.project.state import Project, load_project, project_lock, read_lock
 from mcpkg.reference import Digest, PackageName, Reference
 from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.contracts import contract_mismatches, role_summary
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
 
@@ -193,7 +194,10 @@ def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) 
         (manifest.terminal, models[manifest.terminal]),
         [(name, models[name]) for name in manifest.services],
     )
-    return [str(p) for p in report.problems]
+    problems = [str(p) for p in report.problems]
+    if problems:  # say why, when it is that the parts target different contract versions
+        problems.extend(contract_mismatches(sorted(models.items())))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,7 @@ class LockResult:
     lock: Lockfile
     changed: bool
     path: Path
+    roles: dict[str, str]  # component -> its most specific contract role
 
 
 def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, offline: bool = False) -> LockResult:
@@ -224,4 +229,5 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
         changed = existing != data
         if changed:
             write_user_file(project.lock_path, data)
-    return LockResult(lock, changed, project.lock_path)
+    roles = {name: role_summary(r.model) for name, r in resolved.items()}
+    return LockResult(lock, changed, project.lock_path, roles)

@@ -147,3 +147,43 @@ def classify(model: ComponentModel) -> list[Role]:
 def push_target(model: ComponentModel) -> str | None:
     """The `target` `push` records: the most specific role world the component fits."""
     return next((role.target for role in classify(model) if role.target), None)
+
+
+def role_summary(model: ComponentModel) -> str:
+    """The most specific role, for one-line listings (`check`, `lock`)."""
+    roles = classify(model)
+    return str(roles[0]) if roles else "no role of a known contract"
+
+
+def _packages(model: ComponentModel) -> dict[str, set[str]]:
+    """Non-WASI package -> the versions this component uses (`wasmcp:mcp` -> {`0.3.0`})."""
+    found: dict[str, set[str]] = {}
+    for name in [*model.imports, *model.exports]:
+        if is_wasi(name) or "@" not in name or ":" not in name:
+            continue
+        base, version = name.split("@", 1)
+        found.setdefault(base.split("/", 1)[0], set()).add(version)
+    return found
+
+
+def contract_mismatches(parts: list[tuple[str, ComponentModel]]) -> list[str]:
+    """Components built against incompatible versions of one contract (or any non-WASI
+    package), naming the versions on both sides: `tools is built against wasmcp:mcp@0.4.0;
+    transport, init against wasmcp:mcp@0.3.0`."""
+    groups: dict[str, dict[str, dict[str, list[str]]]] = {}  # package -> semver key -> version -> labels
+    for label, model in parts:
+        for package, versions in _packages(model).items():
+            for version in versions:
+                key = semver_key(f"{package}@{version}")
+                groups.setdefault(package, {}).setdefault(key, {}).setdefault(version, []).append(label)
+    messages = []
+    for package, by_key in sorted(groups.items()):
+        if len(by_key) < 2:
+            continue
+        sides = []
+        for _, by_version in sorted(by_key.items()):
+            labels = sorted({label for names in by_version.values() for label in names})
+            spelled = ", ".join(f"{package}@{v}" for v in sorted(by_version))
+            sides.append(f"{', '.join(labels)} {'is' if len(labels) == 1 else 'are'} built against {spelled}")
+        messages.append("incompatible contract versions: " + "; ".join(sides))
+    return messages

@@ -12,7 +12,7 @@ import pytest
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.wasm.compat import check_chain
-from mcpkg.wasm.contracts import classify, contracts, own_contract
+from mcpkg.wasm.contracts import classify, contract_mismatches, contracts, own_contract
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
 from testing.witbuild import build_world
@@ -138,6 +138,28 @@ def test_incompatible_contract_version(models: dict[str, ComponentModel]) -> Non
         "v1, interface mcpkg:mcp/incoming-handler@1.0.0: import is not satisfied by any service and is not a "
         "host interface" in texts
     )
+    parts = [("stdio", models["stdio-transport"]), ("v1", models["tools-handler-v1"])]
+    parts += [("init", models["initialize-handler"]), ("writers", models["writers"])]
+    assert contract_mismatches(parts) == [
+        "incompatible contract versions: init, stdio, writers are built against mcpkg:mcp@0.1.0; "
+        "v1 is built against mcpkg:mcp@1.0.0"
+    ]
+    assert contract_mismatches([("stdio", models["stdio-transport"]), ("init", models["initialize-handler"])]) == []
+
+
+def test_check_names_roles_and_contract_versions(mcpkg: Mcpkg, roles_dir: Path) -> None:
+    ok = mcpkg.ok("check", str(roles_dir / "stdio-transport.wasm"), str(roles_dir / "tools-handler.wasm"),
+                  str(roles_dir / "initialize-handler.wasm"), "--service", str(roles_dir / "writers.wasm"))  # fmt: skip
+    assert "  tools-handler.wasm: tools-handler (mcpkg:mcp@0.1.0, chain)" in ok.stdout
+    parts = [str(roles_dir / f"{n}.wasm") for n in ("stdio-transport", "tools-handler-v1", "initialize-handler")]
+    bad = mcpkg("check", *parts, "--service", str(roles_dir / "writers.wasm"), "--json")
+    assert bad.exit_code == 1
+    data = json.loads(bad.stdout)["error"]["details"]
+    assert data["contract-mismatches"] == [
+        "incompatible contract versions: initialize-handler.wasm, stdio-transport.wasm, writers.wasm are built "
+        "against mcpkg:mcp@0.1.0; tools-handler-v1.wasm is built against mcpkg:mcp@1.0.0"
+    ]
+    assert data["roles"]["tools-handler-v1.wasm"] == "no role of a known contract"
 
 
 def test_ambiguous_services(models: dict[str, ComponentModel]) -> None:
