@@ -29,13 +29,13 @@ MODULE_WAT = """
   (memory (export "memory") 1)
   (table 2 funcref)
   (global $g (mut i32) (i32.const 7))
+  (func $helper (result i32) (i32.const 1))
   (func $add (export "add") (param i32) (result i32)
     (local i64)
     local.get 0
     call $f
     global.get $g
     i32.add)
-  (func $helper (result i32) (i32.const 1))
   (elem (i32.const 0) $add $helper)
   (data (i32.const 16) "hello")
   (start $start)
@@ -62,17 +62,46 @@ def section_ids(module: bytes) -> list[int]:
 
 def test_module_keeps_its_signature_and_drops_bodies_and_segments() -> None:
     original = bytes(wasmtime.wat2wasm(MODULE_WAT))
-    reduced = reduce_module(original)
+    reduced = reduce_module(original, cut=False)
     assert 0 in section_ids(original) and {8, 9, 11} <= set(section_ids(original))
     assert section_ids(reduced) == [1, 2, 3, 4, 5, 6, 7, 10]  # type import func table memory global export code
     engine = wasmtime.Engine()
     wasmtime.Module.validate(engine, reduced)
     # the signature sections are the original's, byte for byte
     assert [s for s in sections(original) if s[0] in range(1, 8)] == [s for s in sections(reduced) if s[0] != 10]
-    after = wasmtime.Module(engine, reduced)
-    assert [e.name for e in after.exports] == ["memory", "add"]
+    assert [e.name for e in wasmtime.Module(engine, reduced).exports] == ["memory", "add"]
     # three bodies, each `unreachable`
     assert reduced.endswith(b"\x0a\x0d\x03" + b"\x03\x00\x00\x0b" * 3)
+
+
+def test_cut_keeps_only_exported_functions_renumbered() -> None:
+    original = bytes(wasmtime.wat2wasm(MODULE_WAT))
+    reduced = reduce_module(original)
+    engine = wasmtime.Engine()
+    wasmtime.Module.validate(engine, reduced)
+    kept = dict(sections(reduced))
+    assert kept[3] == b"\x01\x00"  # one function (`add`, type 0)
+    assert kept[10] == b"\x01" + b"\x03\x00\x00\x0b"
+    # `add` was function 2 (after the import and `helper`), now 1
+    assert kept[7] == b"\x02\x06memory\x02\x00\x03add\x00\x01"
+    module = wasmtime.Module(engine, reduced)
+    full = wasmtime.Module(engine, original)
+    assert [(e.name, type(e.type)) for e in module.exports] == [(e.name, type(e.type)) for e in full.exports]
+    add = next(e.type for e in module.exports if e.name == "add")
+    assert isinstance(add, wasmtime.FuncType)
+    assert [str(t) for t in add.params] == ["i32"] and [str(t) for t in add.results] == ["i32"]
+
+
+def test_a_function_reference_in_a_global_keeps_every_function() -> None:
+    original = bytes(
+        wasmtime.wat2wasm(
+            '(module (func $hidden) (global funcref (ref.func $hidden)) (func (export "f"))'
+            " (elem declare func $hidden))"
+        )
+    )
+    reduced = reduce_module(original)
+    wasmtime.Module.validate(wasmtime.Engine(), reduced)
+    assert dict(sections(reduced))[3] == b"\x02\x00\x00"
 
 
 def test_bulk_memory_module_without_its_data_still_validates() -> None:
