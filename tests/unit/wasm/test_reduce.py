@@ -145,5 +145,5 @@ def test_an_invalid_core_body_is_refused(tmp_path: Path) -> None:
 def test_truncated_input_is_invalid_artifact() -> None:
     data = (BUILD / "greeter.wasm").read_bytes()
     for cut in (9, len(data) // 3, len(data) // 2, len(data) - 1):
-        with pytest.raises(InvalidArtifactError):
+        with pytest.raises(InvalidArtifactError, match=r"truncated\.wasm is not a valid component"):
             validated_model(data[:cut], "truncated.wasm")
