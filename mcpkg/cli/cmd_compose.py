@@ -1,4 +1,4 @@
-"""`mcpkg compose [-o server.wasm|DIR|-] [--locked] [--offline]`."""
+"""`mcpkg compose [-o server.wasm|DIR|-] [--locked] [--offline] [--precompile]`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def compose_command(
     ),
     locked: bool = typer.Option(False, "--locked", help="Fail if mcpkg.lock is missing or stale."),
     offline: bool = typer.Option(False, "--offline", help="Use only the lock and the cache."),
+    precompile: bool = typer.Option(
+        False, "--precompile", help="Also compile the server now (else the first `mcpkg run` does, once)."
+    ),
     project: Path | None = PROJECT_OPTION,
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
@@ -33,9 +36,11 @@ def compose_command(
 
     to_stdout = stdout_taken(output, json_output)
     with opened(json_output, plain_http) as ctx:
-        if not json_output:
-            note("composing (the first validation of a new server compiles it with wasmtime: tens of seconds)")
-        result = compose_project(ctx, project_root(project), output, locked=locked, offline=offline)
+        if not json_output and precompile:
+            note("composing, then compiling the server with wasmtime (a new server: tens of seconds)")
+        result = compose_project(
+            ctx, project_root(project), output, locked=locked, offline=offline, precompile=precompile
+        )
     if json_output:
         emit_json(result.to_json())
         return

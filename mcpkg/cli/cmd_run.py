@@ -20,7 +20,10 @@ def run_command(
     granted unless asked). For an HTTP server, print the `wasmtime serve` command."""
     from mcpkg.ops.run import run
 
-    outcome = run(server, dirs, env, allow_network=allow_network)
+    def compiling() -> None:
+        note(f"compiling {server.name} (first run only)")
+
+    outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling)
     if outcome.serve_command is not None:
         print(outcome.serve_command)
         note("an HTTP server: run it with the command above (always keep --addr on 127.0.0.1 unless you mean it)")

@@ -5,8 +5,11 @@
 2. Each locked component fetched by digest (cache first, digests verified) and the trust
    policy applied again; a local `path` component must still hash to its locked digest.
 3. Types (cached by digest) and the chain check give the wiring; `encoder.py` builds the
-   component; wasmtime validates it (a full compile, whose artifact `mcpkg run` reuses:
-   a server is compiled once); then it is written atomically.
+   component; wasmtime validates it without a full compile (every core module validated,
+   the structure and types checked on the reduced copy, `wasm/introspect.py`) and its
+   type model is cached under its digest, so `run`, `inspect` and `check` of the output
+   never compile to read types; then it is written atomically. The full compile happens
+   once: on the first `mcpkg run`, or here with `--precompile`; `run` reuses its artifact.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from mcpkg.outfile import (
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.wasm.compat import check_chain
-from mcpkg.wasm.introspect import component_model
+from mcpkg.wasm.introspect import cached_model, component_model, record_model, validated_model
 from mcpkg.wasm.runner import cached_artifact_ok, compile_and_store, new_engine
 
 
@@ -50,6 +53,7 @@ class ComposeResult:
     exports: list[str]
     relocked: bool
     validated: bool  # False when this exact output had been validated before
+    compiled: bool = False  # True when --precompile compiled it now
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +76,9 @@ def compose_destination(output: Path) -> Destination:
     return resolve_destination(output, what="server")
 
 
-def write_validated(ctx: Context, chunks: list[bytes], dest: Destination) -> tuple[str, int, bool]:
+def write_validated(
+    ctx: Context, chunks: list[bytes], dest: Destination, *, precompile: bool = False
+) -> tuple[str, int, bool, bool]:
     """Write the chunks to a temp file (hashing as they go), validate that file with
     wasmtime, then publish it. For a file: the temp file sits beside it, is fsynced and
     renamed into place, so the path holds the previous file or the complete new one,
@@ -83,7 +89,7 @@ def write_validated(ctx: Context, chunks: list[bytes], dest: Destination) -> tup
     if dest.kind is Kind.FILE:
         pending = PendingFile(dest.path, 0o644)
         try:
-            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp)
+            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp, precompile)
         except BaseException:
             pending.discard()
             raise
@@ -92,13 +98,15 @@ def write_validated(ctx: Context, chunks: list[bytes], dest: Destination) -> tup
     ctx.cache.ensure()
     with tempfile.NamedTemporaryFile(dir=ctx.cache.tmp, prefix="compose.", suffix=".wasm") as handle:
         out = cast(BinaryIO, handle)
-        result = _write_and_validate(ctx, chunks, out, Path(handle.name))
+        result = _write_and_validate(ctx, chunks, out, Path(handle.name), precompile)
         with open_output(dest) as stream:
             copy_file_contents(out, stream, result[1])
     return result
 
 
-def _write_and_validate(ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path) -> tuple[str, int, bool]:
+def _write_and_validate(
+    ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path, precompile: bool
+) -> tuple[str, int, bool, bool]:
     hasher = hashlib.sha256()
     size = 0
     for chunk in chunks:
@@ -107,18 +115,31 @@ def _write_and_validate(ctx: Context, chunks: list[bytes], out: BinaryIO, temp: 
         size += len(chunk)
     out.flush()
     digest = "sha256:" + hasher.hexdigest()
-    return digest, size, validate_with_wasmtime(ctx, temp, digest)
+    validated = validate_with_wasmtime(ctx, temp, digest)
+    compiled = precompile and precompile_server(ctx, temp, digest)
+    return digest, size, validated, compiled
+
+
+def precompile_server(ctx: Context, data: Path, digest: str) -> bool:
+    """The full compile `mcpkg run` would do first, ahead of time (`--precompile`); its
+    artifact is cached for `run`. Returns whether a compile happened."""
+    if cached_artifact_ok(ctx.cache, digest):
+        return False
+    compile_and_store(ctx.cache, new_engine(), str(data), digest, "the composed component")
+    return True
 
 
 def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
-    """Compile `data` with wasmtime (the only way it validates a component). The compiled
-    artifact is kept for `mcpkg run`, so a server is compiled once: composing the same lock
-    again, or running it, does not compile. Returns whether a compile happened."""
+    """Validate `data` with wasmtime without a full compile (every core module validated;
+    structure and types through the reduced copy) and cache its type model under its
+    digest, so `run`, `inspect` and `check` of it read types without compiling. Returns
+    whether a validation happened (False when this exact output was validated before)."""
 
-    if cached_artifact_ok(ctx.cache, digest):
+    key = Digest.parse(digest)
+    if cached_model(ctx.cache, key) is not None:
         return False
     try:
-        compile_and_store(ctx.cache, new_engine(), str(data), digest, "the composed component")
+        model = validated_model(data.read_bytes(), "the composed component")
     except InvalidArtifactError as exc:
         message = exc.message.replace("is not a valid component", "does not validate")
         second = second_opinion(data)
@@ -130,6 +151,7 @@ def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
             "(`-v` shows wasmtime's whole complaint)",
             {"wasmtime": str(exc.__cause__ or exc), "wasm-tools": second},
         ) from exc
+    record_model(ctx.cache, key, model)
     return True
 
 
@@ -149,7 +171,13 @@ def second_opinion(data: Path) -> str | None:
 
 
 def compose_project(
-    ctx: Context, root: Path, output: Path, *, locked: bool = False, offline: bool = False
+    ctx: Context,
+    root: Path,
+    output: Path,
+    *,
+    locked: bool = False,
+    offline: bool = False,
+    precompile: bool = False,
 ) -> ComposeResult:
 
     dest = compose_destination(output)  # a bad -o fails before any work
@@ -209,7 +237,7 @@ def compose_project(
             {"problems": problems},
         )
     chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
-    digest, size, validated = write_validated(ctx, chunks, dest)
+    digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
     exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
-    return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated)
+    return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,16 @@ class RunOutcome:
     artifact: Path | None = None
 
 
-def run(server: Path, dirs: list[str], env: list[str], *, allow_network: bool = False) -> RunOutcome:
+def run(
+    server: Path,
+    dirs: list[str],
+    env: list[str],
+    *,
+    allow_network: bool = False,
+    on_compile: Callable[[], None] | None = None,
+) -> RunOutcome:
+    """Run a stdio server; `on_compile` is called before a full compile (the first run of
+    a server not compiled with `compose --precompile`)."""
     readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
@@ -31,5 +41,5 @@ def run(server: Path, dirs: list[str], env: list[str], *, allow_network: bool = 
             "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
             f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
         )
-    code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env))
+    code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile)
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

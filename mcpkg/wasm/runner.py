@@ -1,5 +1,8 @@
 """`mcpkg run`: a composed stdio server under wasmtime (WASI preview 2), compiled once.
 
+The full compile happens on a server's first run (or at `compose --precompile`); reading
+its types never compiles it (`introspect.py`).
+
 Compile once: the native code wasmtime produces is kept under `<cache>/compiled/`, keyed
 by the server's sha256, wasmtime's version and the engine settings. That artifact is
 native code in a user-writable directory, so its own sha256 is recorded beside it when it
@@ -14,6 +17,7 @@ sockets unless asked; wasmtime-py cannot grant them, so `--allow-network` says s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +83,11 @@ def cached_artifact_ok(cache: Cache, digest: str) -> bool:
     return str(hash_file(artifact)[0]) == checksum.read_text().strip()
 
 
-def load_component(cache: Cache, server: Path, digest: str) -> tuple[Any, Any, Prepared]:
-    """(engine, component, prepared): from the verified cached artifact, else compiled."""
+def load_component(
+    cache: Cache, server: Path, digest: str, on_compile: Callable[[], None] | None = None
+) -> tuple[Any, Any, Prepared]:
+    """(engine, component, prepared): from the verified cached artifact, else compiled
+    (`on_compile` called first)."""
 
     import wasmtime
     import wasmtime.component as wc
@@ -92,6 +99,8 @@ def load_component(cache: Cache, server: Path, digest: str) -> tuple[Any, Any, P
             return engine, wc.Component.deserialize_file(engine, str(artifact)), Prepared(artifact, False)
         except wasmtime.WasmtimeError:
             pass  # from another wasmtime build: compile afresh
+    if on_compile is not None:
+        on_compile()
     component, artifact = compile_and_store(cache, engine, str(server), digest, str(server))
     return engine, component, Prepared(artifact, True)
 
@@ -148,6 +157,7 @@ def run_server(
     digest: Digest,
     dirs: list[tuple[str, str]],
     env: list[tuple[str, str]],
+    on_compile: Callable[[], None] | None = None,
 ) -> tuple[int, Prepared]:
     """Run the stdio server to completion; returns (exit code, how it was prepared)."""
 
@@ -155,7 +165,7 @@ def run_server(
     import wasmtime.component as wc
 
     run_name = run_export(model, server)
-    engine, component, prepared = load_component(cache, server, str(digest))
+    engine, component, prepared = load_component(cache, server, str(digest), on_compile)
     linker = wc.Linker(engine)
     linker.add_wasip2()
     store = wasmtime.Store(engine)

@@ -104,10 +104,56 @@ def _run_verbose(published: Published) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def _compiled(runner: Mcpkg) -> list[Path]:
+    area = runner.cache / "compiled"
+    return sorted(area.glob("*.cwasm")) if area.is_dir() else []
+
+
+def test_one_full_compile_across_compose_run_inspect_check(
+    published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose validates without compiling and records the server's types; inspect and
+    check read types without compiling; the first run compiles (and says so), later runs
+    load that artifact: exactly one full compile, counted as compiled-artifact entries."""
+    runner = Mcpkg(tmp_path / "home")  # a cache of its own
+    server = tmp_path / "server.wasm"
+    monkeypatch.chdir(published.project)  # `check` checks the project it is run in
+    runner.ok("compose", "-C", str(published.project), "-o", str(server), "--locked")
+    runner.ok("inspect", str(server))
+    runner.ok("check")
+    assert _compiled(runner) == []
+    for attempt in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "mcpkg", "-v", "run", str(server)],
+            input="", capture_output=True, text=True, env=_env(runner), timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert ("compiling server.wasm (first run only)" in done.stderr) == (attempt == 0), done.stderr
+        assert len(_compiled(runner)) == 1
+    runner.ok("compose", "-C", str(published.project), "-o", str(server), "--locked")
+    runner.ok("inspect", str(server))
+    runner.ok("check")
+    assert len(_compiled(runner)) == 1
+
+
+def test_compose_precompile_compiles_ahead_of_the_first_run(published: Published, tmp_path: Path) -> None:
+    runner = Mcpkg(tmp_path / "home")
+    server = tmp_path / "server.wasm"
+    runner.ok("compose", "-C", str(published.project), "-o", str(server), "--locked", "--precompile")
+    assert len(_compiled(runner)) == 1
+    done = subprocess.run(
+        [sys.executable, "-m", "mcpkg", "-v", "run", str(server)],
+        input="", capture_output=True, text=True, env=_env(runner), timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "compiling" not in done.stderr and "loaded the cached compiled artifact" in done.stderr
+    assert len(_compiled(runner)) == 1
+
+
 def test_compiled_once_and_tampered_artifact_is_recompiled(published: Published) -> None:
     first = _run_verbose(published)
     assert first.returncode == 0, first.stderr
-    assert "loaded the cached compiled artifact" in first.stderr  # compose compiled it already
+    assert "compiled artifact" in first.stderr  # compiled now or by an earlier run
     artifacts = list((published.runner.cache / "compiled").glob("*.cwasm"))
     stdio_artifact = next(a for a in artifacts if a.name in first.stderr)
     data = bytearray(stdio_artifact.read_bytes())
