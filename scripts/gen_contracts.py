@@ -77,6 +77,8 @@ def main() -> int:
     wanted = {}
     for folder in sorted(p for p in CONTRACTS.iterdir() if (p / "contract.toml").is_file()):
         wanted[f"{folder.name}.json"] = json.dumps(generate(folder), sort_keys=True, separators=(",", ":")) + "\n"
+    index = [{"file": name, "package": json.loads(data)["package"]} for name, data in wanted.items()]
+    wanted["index.json"] = json.dumps(index, sort_keys=True, separators=(",", ":")) + "\n"
     present = {p.name for p in OUTPUT.glob("*.json")} if OUTPUT.is_dir() else set()
     for name, data in wanted.items():
         path = OUTPUT / name

@@ -68,22 +68,37 @@ class Role:
 
 
 @cache
+def _index() -> tuple[tuple[str, str], ...]:
+    """(data file, package) of every contract, its own first (a small file: the models are
+    read only for the contracts a component mentions)."""
+    entries = json.loads((DATA / "index.json").read_text(encoding="utf-8"))
+    pairs = [(e["file"], e["package"]) for e in entries]
+    return tuple(sorted(pairs, key=lambda p: not p[1].startswith("mcpkg:")))
+
+
+@cache
+def _load(file: str) -> Contract:
+    data = json.loads((DATA / file).read_text(encoding="utf-8"))
+    return Contract(
+        data["package"],
+        data["chain"],
+        tuple((w, p) for w, p in data["roles"]),
+        tuple((i, label) for i, label in data["services"]),
+        dict(data["defaults"]),
+        {name: ComponentModel.from_json(body) for name, body in data["worlds"].items()},
+    )
+
+
 def contracts() -> tuple[Contract, ...]:
     """Every contract mcpkg ships, its own first."""
-    found = []
-    for path in sorted(DATA.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        found.append(
-            Contract(
-                data["package"],
-                data["chain"],
-                tuple((w, p) for w, p in data["roles"]),
-                tuple((i, label) for i, label in data["services"]),
-                dict(data["defaults"]),
-                {name: ComponentModel.from_json(body) for name, body in data["worlds"].items()},
-            )
-        )
-    return tuple(sorted(found, key=lambda c: not c.package.startswith("mcpkg:")))
+    return tuple(_load(file) for file, _ in _index())
+
+
+def _relevant(model: ComponentModel) -> list[Contract]:
+    """The contracts whose package the component names in an import or export: a role
+    world of a contract always exports or imports one of its interfaces."""
+    mentioned = {name.split("/", 1)[0].split("@", 1)[0] for name in [*model.imports, *model.exports]}
+    return [_load(file) for file, package in _index() if package.split("@", 1)[0] in mentioned]
 
 
 def own_contract() -> Contract:
@@ -136,10 +151,11 @@ def _service_roles(model: ComponentModel, contract: Contract) -> list[Role]:
 def classify(model: ComponentModel) -> list[Role]:
     """The roles `model` fits in every contract, most specific first: role worlds, then
     services known by the interfaces they export."""
+    relevant = _relevant(model)
     roles: list[Role] = []
-    for contract in contracts():
+    for contract in relevant:
         roles.extend(_world_roles(model, contract))
-    for contract in contracts():
+    for contract in relevant:
         roles.extend(_service_roles(model, contract))
     return roles
 
