@@ -43,7 +43,6 @@ from mcpkg.outfile import (
     Destination,
     Kind,
     PendingFile,
-    atomic_write_bytes,
     copy_file_contents,
     open_output,
 )
@@ -155,7 +154,25 @@ class Cache:
         cost a pull 170 ms."""
         self.ensure()
         dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(dest, data, mode, tmp_dir=self.tmp, durable=False)
+
+        def fill(f: BinaryIO) -> None:
+            f.write(data)
+
+        self._publish(dest, fill, mode)
+
+    def _publish(self, dest: Path, fill: Callable[[BinaryIO], None], mode: int) -> None:
+        """Let `fill` write a temp file in `tmp/`; rename it to `dest` only if it returns
+        normally (no fsync: see the module docstring)."""
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f".{dest.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                fill(cast(BinaryIO, f))
+            os.chmod(name, mode)
+            os.replace(name, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
 
     def blob_path(self, digest: Digest) -> Path:
         return self.blobs / digest.hex
@@ -202,17 +219,8 @@ class Cache:
         with self.lock(digest.hex):
             if path.is_file():
                 return path
-            fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{digest.hex[:16]}.")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    fill(cast(BinaryIO, f))  # no fsync: see the module docstring
-                os.chmod(tmp, 0o444)
-                os.replace(tmp, path)
-                self._remember_verified(path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            self._publish(path, fill, 0o444)
+            self._remember_verified(path)
         return path
 
     def evict(self, digest: Digest) -> None:

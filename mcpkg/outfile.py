@@ -18,8 +18,7 @@ A temp file is `.NAME.<pid>.<unique>.tmp` beside the file (so `os.replace` is at
 A process killed outright (SIGKILL, OOM killer, power loss) cannot remove it; the next
 write to the same `NAME` does, when the pid in the name is no longer a running process.
 Files written by rename are fsynced first (`durable`), so a power loss leaves the old or
-the new file; the cache, whose files are checked on use, passes its own `tmp/` and no
-fsync (`atomic_write_bytes(..., tmp_dir=...)`).
+the new file. (The cache writes its own files through its `tmp/`: `Cache.write_file`.)
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +129,16 @@ def resolve_destination(path: Path | str, *, what: str = "file", allow_stdout: b
         f"cannot write {shown}: it is {describe_file_type(mode)}",
         "give the path of a file to write (mcpkg never replaces a directory, socket or device)",
     )
+
+
+def resolve_artifact_output(output: Path, name_inside: str, what: str) -> Destination:
+    """Where `-o OUTPUT` of `pull`/`compose` writes: `-` is stdout; a directory gets
+    `name_inside` in it (as `cp FILE DIR` does); anything else by the destination rules."""
+    if is_stdout(output):
+        return resolve_destination(output, what=what, allow_stdout=True)
+    if output.is_dir():
+        output = output / name_inside
+    return resolve_destination(output, what=what)
 
 
 def _checked_new(given: Path, shown: str) -> Path:
@@ -262,38 +270,6 @@ def write_user_file(path: Path | Destination, data: bytes, mode: int = 0o644) ->
     with open_output(dest, mode) as out:
         out.write(data)
     return dest
-
-
-def atomic_write_bytes(
-    dest: Path, data: bytes, mode: int = 0o644, *, tmp_dir: Path | None = None, durable: bool = True
-) -> None:
-    """Write `data` to the regular file `dest` through a temp file (beside it, or in
-    `tmp_dir` on the same filesystem) and a rename: `dest` holds the old or the new
-    content, never part. For mcpkg's own files (the cache); a user's files go through
-    `write_user_file`, which honours symlinks, devices and FIFOs."""
-    if tmp_dir is None:
-        pending = PendingFile(dest, mode, durable=durable)
-        try:
-            pending.file.write(data)
-        except BaseException:
-            pending.discard()
-            raise
-        pending.commit()
-        return
-    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=f".{dest.name}.", suffix=".tmp")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int): Linux's reflink ioctl (Python 3.11 has no constant)

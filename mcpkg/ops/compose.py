@@ -33,9 +33,8 @@ from mcpkg.outfile import (
     Kind,
     PendingFile,
     copy_file_contents,
-    is_stdout,
     open_output,
-    resolve_destination,
+    resolve_artifact_output,
 )
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
@@ -64,16 +63,6 @@ class ComposeResult:
             "exports": self.exports,
             "relocked": self.relocked,
         }
-
-
-def compose_destination(output: Path) -> Destination:
-    """Where `compose -o OUTPUT` writes: `-` is stdout, a directory gets `server.wasm`
-    inside it, anything else by the destination rules (docs/limits.md)."""
-    if is_stdout(output):
-        return resolve_destination(output, what="server", allow_stdout=True)
-    if output.is_dir():
-        output = output / "server.wasm"
-    return resolve_destination(output, what="server")
 
 
 def write_validated(
@@ -180,7 +169,7 @@ def compose_project(
     precompile: bool = False,
 ) -> ComposeResult:
 
-    dest = compose_destination(output)  # a bad -o fails before any work
+    dest = resolve_artifact_output(output, "server.wasm", "server")  # a bad -o fails before any work
     project = load_project(root)
     reasons = check_lock(project)
     relocked = False

@@ -30,7 +30,7 @@ from mcpkg.oci.artifact import (
 from mcpkg.oci.blobs import download_blob
 from mcpkg.ops.context import Context
 from mcpkg.ops.resolve import parse_target, resolve_reference
-from mcpkg.outfile import Destination, is_stdout, resolve_destination
+from mcpkg.outfile import Destination, resolve_artifact_output
 from mcpkg.reference import Digest, Reference
 from mcpkg.signing.policy import policy_for
 from mcpkg.signing.verify import check
@@ -126,16 +126,6 @@ def _layer(ctx: Context, ref: Reference, manifest: WasmManifest) -> tuple[Path, 
     return stored, False
 
 
-def output_destination(output: Path, ref: Reference) -> Destination:
-    """Where `pull -o OUTPUT` writes (docs/limits.md): `-` is stdout; a directory gets
-    `<repository name>.wasm` inside it; anything else by the destination rules."""
-    if is_stdout(output):
-        return resolve_destination(output, what="component", allow_stdout=True)
-    if output.is_dir():
-        output = output / f"{ref.repository.rsplit('/', 1)[-1]}.wasm"
-    return resolve_destination(output, what="component")
-
-
 def pull_reference(
     ctx: Context,
     ref: Reference,
@@ -185,7 +175,8 @@ def pull_reference(
 def pull(ctx: Context, text: str, output: Path | None = None) -> PulledComponent:
     ref, requirement = parse_target(text, ctx.config)
     # the output is checked before any transfer: a bad -o fails at once
-    dest = output_destination(output, ref) if output is not None else None
+    name = f"{ref.repository.rsplit('/', 1)[-1]}.wasm"
+    dest = resolve_artifact_output(output, name, "component") if output is not None else None
     if ref.digest is None or not ctx.cache.has_blob(ref.digest):
         ref = resolve_reference(ctx, ref, requirement)
     return pull_reference(ctx, ref, dest)
