@@ -28,6 +28,7 @@ stay, empty, and are reused).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -182,11 +183,15 @@ class Cache:
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
-        from filelock import FileLock
-
+        """An exclusive `flock` on `locks/<name>.lock` (between processes and between
+        threads: each holder opens its own descriptor). Not re-entrant."""
         self.ensure()
-        with FileLock(str(self.locks / f"{name}.lock")):
+        fd = os.open(self.locks / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
 
     def read_blob(self, digest: Digest) -> bytes | None:
         """A small cached blob (manifest, config), verified; None when absent or corrupt

@@ -40,6 +40,7 @@ from testing.wasmbits import padded_component  # noqa: E402
 VENV_BIN = ROOT / ".venv" / "bin"
 MCPKG = str(VENV_BIN / "mcpkg")
 PYTHON = str(VENV_BIN / "python")
+WASMTIME = str(VENV_BIN / "wasmtime")
 
 
 def run_timed(argv: list[str], env: dict[str, str]) -> float:
@@ -386,29 +387,52 @@ def bench_compose(runs: int, work: Path) -> None:
         )
 
 
-def _time_to_initialize(argv: list[str], env: dict[str, str]) -> float:
-    """Seconds from spawning `argv` to its first line of output after an initialize."""
-    request = (
-        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
-        '"capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}\n'
+INITIALIZE = (
+    '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+    '"capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}\n'
+)
+INITIALIZED = '{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+
+
+def _call(n: int) -> str:
+    return (
+        f'{{"jsonrpc":"2.0","id":{n},"method":"tools/call",'
+        f'"params":{{"name":"echo","arguments":{{"text":"request {n}"}}}}}}\n'
     )
+
+
+def _session(argv: list[str], env: dict[str, str], calls: int) -> tuple[float, list[float]]:
+    """Spawn a stdio server: (seconds to its initialize answer, the round-trip seconds of
+    `calls` sequential `tools/call` requests after it)."""
     started = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(request.encode())
+    process.stdin.write(INITIALIZE.encode())
     process.stdin.flush()
     line = process.stdout.readline()
-    elapsed = time.perf_counter() - started
-    process.stdin.close()
-    process.wait(timeout=60)
+    first = time.perf_counter() - started
     if b'"result"' not in line:
         raise SystemExit(f"no initialize answer from {' '.join(argv)}: {line!r}")
-    return elapsed
+    process.stdin.write(INITIALIZED.encode())
+    rounds = []
+    for n in range(2, 2 + calls):
+        sent = time.perf_counter()
+        process.stdin.write(_call(n).encode())
+        process.stdin.flush()
+        answer = process.stdout.readline()
+        rounds.append(time.perf_counter() - sent)
+        if b'"result"' not in answer:
+            raise SystemExit(f"no tools/call answer from {' '.join(argv)}: {answer!r}")
+    process.stdin.close()
+    process.wait(timeout=60)
+    return first, rounds
 
 
 def bench_run(runs: int, work: Path) -> None:
-    """`mcpkg run server.wasm`: from start to the first `initialize` answer, cold (the
-    server is compiled) and warm (the cached artifact is loaded)."""
+    """The fixture server's first run (a full compile, to the `initialize` answer) with
+    mcpkg and with the wasmtime CLI (its cache off), each with Cranelift and with Winch;
+    then warm runs (the cached artifact loaded) and the request latency of each compiler's
+    code (median round trip of sequential `tools/call` requests)."""
     mcp = ROOT / "registry-fixtures" / "build" / "mcp"
     project = work / "run-project"
     project.mkdir()
@@ -417,13 +441,38 @@ def bench_run(runs: int, work: Path) -> None:
     env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), MCPKG_CACHE_DIR=str(work / "run-cache"))
     server = work / "server.wasm"
     run_timed([MCPKG, "-q", "compose", "-C", str(project), "-o", str(server)], env)
-    for artifact in (work / "run-cache" / "compiled").glob("*"):
-        artifact.unlink()  # cold: nothing compiled yet
-    cold = _time_to_initialize([MCPKG, "run", str(server)], env)
-    warm = [_time_to_initialize([MCPKG, "run", str(server)], env) for _ in range(runs)]
-    print(f"\nmcpkg run of the fixture server ({server.stat().st_size / 1024 / 1024:.0f} MiB): start to first answer")
-    print(f"cold (compiles):        {cold:7.2f} s")
-    print(f"warm (cached artifact): {statistics.median(warm):7.2f} s median of {runs} (min {min(warm):.2f})")
+    compiled = work / "run-cache" / "compiled"
+
+    def cold(compiler: str) -> float:
+        for artifact in compiled.glob("*"):
+            artifact.unlink()  # cold: nothing compiled yet
+        return _session([MCPKG, "run", "--compiler", compiler, str(server)], env, 0)[0]
+
+    def cli(compiler: str) -> float:
+        argv = [WASMTIME, "run", "-C", "cache=n", "-C", f"compiler={compiler}", str(server)]
+        return _session(argv, env, 0)[0]
+
+    size = server.stat().st_size / 1024 / 1024
+    print(f"\nfirst run of the fixture server ({size:.0f} MiB): start to the initialize answer, one full compile")
+    print(f"{'compiler':<10} {'mcpkg run s':>11} {'wasmtime run s':>14} {'x wasmtime':>10}")
+    firsts: dict[str, float] = {}
+    for compiler in ("cranelift", "winch"):
+        mine, theirs = cold(compiler), cli(compiler)
+        firsts[compiler] = mine
+        print(f"{compiler:<10} {mine:11.2f} {theirs:14.2f} {mine / theirs:10.2f}")
+    print(f"winch's first run is {firsts['cranelift'] / firsts['winch']:.1f}x sooner than cranelift's")
+
+    calls = 50
+    print(f"\nwarm mcpkg run (cached artifact) and request latency ({calls} sequential tools/call, median)")
+    print(f"{'compiler':<10} {'start s':>8} {'request ms':>10}")
+    for compiler in ("cranelift", "winch"):
+        _session([MCPKG, "run", "--compiler", compiler, str(server)], env, 1)  # compiled and cached
+        starts, latencies = [], []
+        for _ in range(runs):
+            first, rounds = _session([MCPKG, "run", "--compiler", compiler, str(server)], env, calls)
+            starts.append(first)
+            latencies.extend(rounds)
+        print(f"{compiler:<10} {statistics.median(starts):8.2f} {statistics.median(latencies) * 1000:10.2f}")
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""`mcpkg compose [-o server.wasm|DIR|-] [--locked] [--offline] [--precompile]`."""
+"""`mcpkg compose [-o server.wasm|DIR|-] [--locked] [--offline] [--precompile [--compiler C]]`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli.options import (
+    COMPILER_OPTION,
     JSON_OPTION,
     PLAIN_HTTP_OPTION,
     PROJECT_OPTION,
@@ -27,19 +28,27 @@ def compose_command(
     precompile: bool = typer.Option(
         False, "--precompile", help="Also compile the server now (else the first `mcpkg run` does, once)."
     ),
+    compiler: str = COMPILER_OPTION,
     project: Path | None = PROJECT_OPTION,
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
     """Compose the locked components into one server component (deterministic)."""
     from mcpkg.ops.compose import compose_project
+    from mcpkg.ops.run import parse_compiler
 
+    chosen = parse_compiler(compiler)
     to_stdout = stdout_taken(output, json_output)
     with opened(json_output, plain_http) as ctx:
         if not json_output and precompile:
-            note("composing, then compiling the server with wasmtime (a new server: tens of seconds)")
+            note(f"composing, then compiling the server with {chosen} (once: `mcpkg run` reuses the compiled code)")
         result = compose_project(
-            ctx, project_root(project), output, locked=locked, offline=offline, precompile=precompile
+            ctx,
+            project_root(project),
+            output,
+            locked=locked,
+            offline=offline,
+            precompile=chosen if precompile else None,
         )
     if json_output:
         emit_json(result.to_json())

@@ -1,4 +1,4 @@
-"""`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-network]`."""
+"""`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-network] [--compiler C]`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from mcpkg.cli.options import COMPILER_OPTION
 from mcpkg.cli.terminal import detail, note
 
 
@@ -15,15 +16,18 @@ def run_command(
     dirs: list[str] = typer.Option([], "--dir", help="Grant a directory: HOST::GUEST (repeatable)."),
     env: list[str] = typer.Option([], "--env", help="Set an environment variable: K=V (repeatable)."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Grant network access."),
+    compiler: str = COMPILER_OPTION,
 ) -> None:
     """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
     granted unless asked). For an HTTP server, print the `wasmtime serve` command."""
-    from mcpkg.ops.run import run
+    from mcpkg.ops.run import parse_compiler, run
+
+    chosen = parse_compiler(compiler)
 
     def compiling() -> None:
-        note(f"compiling {server.name} (first run only)")
+        note(f"compiling {server.name} (first run only) with {chosen}: later runs load the compiled code")
 
-    outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling)
+    outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
     if outcome.serve_command is not None:
         print(outcome.serve_command)
         note("an HTTP server: run it with the command above (always keep --addr on 127.0.0.1 unless you mean it)")

@@ -22,6 +22,13 @@ PLAIN_HTTP_OPTION = typer.Option(
     False, "--plain-http", help="Use plain HTTP for a non-loopback registry (never sends credentials)."
 )
 PROJECT_OPTION = typer.Option(None, "--project", "-C", help="Directory of mcpkg.toml (default: here or a parent).")
+COMPILER_OPTION = typer.Option(
+    "cranelift",
+    "--compiler",
+    metavar="cranelift|winch",
+    help="wasmtime's compiler for the one full compile: cranelift (fastest requests) or winch "
+    "(a first run several times sooner, slower requests; see docs/compose.md).",
+)
 
 
 def set_json(enabled: bool) -> None:

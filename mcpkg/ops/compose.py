@@ -40,7 +40,7 @@ from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import cached_model, component_model, record_model, validated_model
-from mcpkg.wasm.runner import cached_artifact_ok, compile_and_store, new_engine
+from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, cached_artifact_ok, compile_and_store, new_engine
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class ComposeResult:
 
 
 def write_validated(
-    ctx: Context, chunks: list[bytes], dest: Destination, *, precompile: bool = False
+    ctx: Context, chunks: list[bytes], dest: Destination, *, precompile: Compiler | None = None
 ) -> tuple[str, int, bool, bool]:
     """Write the chunks to a temp file (hashing as they go), validate that file with
     wasmtime, then publish it. For a file: the temp file sits beside it, is fsynced and
@@ -94,7 +94,7 @@ def write_validated(
 
 
 def _write_and_validate(
-    ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path, precompile: bool
+    ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path, precompile: Compiler | None
 ) -> tuple[str, int, bool, bool]:
     hasher = hashlib.sha256()
     size = 0
@@ -105,16 +105,16 @@ def _write_and_validate(
     out.flush()
     digest = "sha256:" + hasher.hexdigest()
     validated = validate_with_wasmtime(ctx, temp, digest)
-    compiled = precompile and precompile_server(ctx, temp, digest)
+    compiled = precompile is not None and precompile_server(ctx, temp, digest, precompile)
     return digest, size, validated, compiled
 
 
-def precompile_server(ctx: Context, data: Path, digest: str) -> bool:
+def precompile_server(ctx: Context, data: Path, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
     """The full compile `mcpkg run` would do first, ahead of time (`--precompile`); its
     artifact is cached for `run`. Returns whether a compile happened."""
-    if cached_artifact_ok(ctx.cache, digest):
+    if cached_artifact_ok(ctx.cache, digest, compiler):
         return False
-    compile_and_store(ctx.cache, new_engine(), str(data), digest, "the composed component")
+    compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
     return True
 
 
@@ -166,7 +166,7 @@ def compose_project(
     *,
     locked: bool = False,
     offline: bool = False,
-    precompile: bool = False,
+    precompile: Compiler | None = None,
 ) -> ComposeResult:
 
     dest = resolve_artifact_output(output, "server.wasm", "server")  # a bad -o fails before any work

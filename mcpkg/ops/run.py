@@ -10,7 +10,19 @@ from pathlib import Path
 from mcpkg.cache import Cache
 from mcpkg.errors import UsageError
 from mcpkg.infile import readable_file
-from mcpkg.wasm.runner import inspect_server, is_http, parse_dirs, parse_env, run_server, serve_command
+from mcpkg.wasm.runner import (
+    DEFAULT_COMPILER,
+    Compiler,
+    inspect_server,
+    is_http,
+    parse_compiler,
+    parse_dirs,
+    parse_env,
+    run_server,
+    serve_command,
+)
+
+__all__ = ["RunOutcome", "parse_compiler", "run"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,7 @@ def run(
     *,
     allow_network: bool = False,
     on_compile: Callable[[], None] | None = None,
+    compiler: Compiler = DEFAULT_COMPILER,
 ) -> RunOutcome:
     """Run a stdio server; `on_compile` is called before a full compile (the first run of
     a server not compiled with `compose --precompile`)."""
@@ -41,5 +54,5 @@ def run(
             "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
             f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
         )
-    code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile)
+    code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler)
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

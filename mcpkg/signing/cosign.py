@@ -18,9 +18,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING, Any
 
 from mcpkg.errors import InvalidArtifactError, McpkgError, NotFoundError
 from mcpkg.oci.artifact import OCI_MANIFEST, Descriptor, parse_descriptor
@@ -29,6 +27,9 @@ from mcpkg.oci.client import RegistryClient
 from mcpkg.reference import Digest, Reference
 from mcpkg.signing import keys
 from mcpkg.signing.payload import MAX_PAYLOAD, MEDIA_TYPE, SIGNATURE_ANNOTATION, build_payload, parse_payload
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 SIG_CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
 MAX_SIGNATURES = 100

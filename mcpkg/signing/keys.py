@@ -20,13 +20,13 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING, Any
 
 from mcpkg.errors import McpkgError, UsageError
 from mcpkg.infile import readable_file
+
+if TYPE_CHECKING:  # `cryptography` is imported when a key is used, not by every command
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 ENCRYPTED_LABELS = ("ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY")
 WRITE_LABEL = "ENCRYPTED SIGSTORE PRIVATE KEY"
@@ -64,6 +64,8 @@ def _read(path: Path, what: str) -> str:
 
 
 def _require_p256(key: Any, path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     if not isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) or not isinstance(
         key.curve, ec.SECP256R1
     ):
@@ -71,6 +73,9 @@ def _require_p256(key: Any, path: Path) -> None:
 
 
 def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     text = _read(path, "public key")
     for label, der in _pem_blocks(text):
         if label == "PUBLIC KEY":
@@ -85,6 +90,8 @@ def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
 
 
 def key_id(key: ec.EllipticCurvePublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode()
 
@@ -149,6 +156,9 @@ def is_encrypted_key_text(text: str) -> bool:
 def load_private_key(path: Path, password: bytes | None, text: str | None = None) -> ec.EllipticCurvePrivateKey:
     """Load a cosign encrypted key (password required) or an unencrypted PKCS#8 key
     (from `text` when the caller read the file already)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     text = _read(path, "private key") if text is None else text
     for label, der in _pem_blocks(text):
         if label in ENCRYPTED_LABELS:
@@ -176,6 +186,7 @@ def encrypt_private_key(key: ec.EllipticCurvePrivateKey, password: bytes, n: int
     import nacl.exceptions
     import nacl.secret
     import nacl.utils
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -195,20 +206,29 @@ def encrypt_private_key(key: ec.EllipticCurvePrivateKey, password: bytes, n: int
 
 def generate_private_key() -> ec.EllipticCurvePrivateKey:
     """A new ECDSA P-256 key, the kind cosign's key-based signing uses."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return ec.generate_private_key(ec.SECP256R1())
 
 
 def public_pem(key: ec.EllipticCurvePublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def sign(key: ec.EllipticCurvePrivateKey, payload: bytes) -> bytes:
     """ECDSA P-256 over SHA-256 of the payload, DER-encoded (what cosign stores)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return key.sign(payload, ec.ECDSA(hashes.SHA256()))
 
 
 def verify(key: ec.EllipticCurvePublicKey, payload: bytes, signature: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     try:
         key.verify(signature, payload, ec.ECDSA(hashes.SHA256()))

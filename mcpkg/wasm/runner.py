@@ -4,10 +4,16 @@ The full compile happens on a server's first run (or at `compose --precompile`);
 its types never compiles it (`introspect.py`).
 
 Compile once: the native code wasmtime produces is kept under `<cache>/compiled/`, keyed
-by the server's sha256, wasmtime's version and the engine settings. That artifact is
+by the server's sha256, wasmtime's version and the compiler. That artifact is
 native code in a user-writable directory, so its own sha256 is recorded beside it when it
 is written and checked before every load: an artifact that does not match is compiled
 afresh, never loaded.
+
+Compilers (`--compiler`): `cranelift` (the default: optimising; the fastest requests) or
+`winch` (wasmtime's baseline compiler: a first run several times sooner, slower code;
+see docs/compose.md for the measured trade-off). wasmtime-py's `Config.strategy` knows
+only "auto" and "cranelift", so Winch is chosen through its C API binding, with
+wasmtime's own value for it (`WASMTIME_STRATEGY_WINCH` = 2).
 
 Sandbox: stdin, stdout and stderr are attached; no environment variable, directory or
 network is granted beyond `--env K=V` and `--dir HOST::GUEST` (wasmtime's WASI denies
@@ -20,7 +26,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
@@ -28,7 +34,10 @@ from mcpkg.reference import Digest
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
 
-ENGINE_SETTINGS = "cranelift-speed"
+Compiler = Literal["cranelift", "winch"]
+COMPILERS: tuple[str, ...] = get_args(Compiler)
+DEFAULT_COMPILER: Compiler = "cranelift"
+_WASMTIME_STRATEGY = {"cranelift": 1, "winch": 2}  # wasmtime.h's wasmtime_strategy_enum
 
 
 @dataclass(frozen=True)
@@ -37,26 +46,49 @@ class Prepared:
     compiled: bool  # False when the cached artifact was loaded
 
 
-def new_engine() -> Any:
+def parse_compiler(text: str) -> Compiler:
+    """`--compiler TEXT` checked."""
+    for name in COMPILERS:
+        if text == name:
+            return name  # type: ignore[return-value]  # one of the Literal's values
+    raise UsageError(f"unknown compiler {text!r}", f"use one of: {', '.join(COMPILERS)}")
+
+
+def new_engine(compiler: Compiler = DEFAULT_COMPILER) -> Any:
+    """A wasmtime engine compiling with `compiler` (cranelift or winch)."""
     import wasmtime
 
-    return wasmtime.Engine(wasmtime.Config())
+    config = wasmtime.Config()
+    if compiler != DEFAULT_COMPILER:
+        from wasmtime import _bindings
+
+        _bindings.wasmtime_config_strategy_set(config.ptr(), _WASMTIME_STRATEGY[compiler])
+    try:
+        return wasmtime.Engine(config)
+    except wasmtime.WasmtimeError as exc:  # a wasmtime build without that compiler
+        raise UsageError(
+            f"this wasmtime cannot compile with {compiler}: {str(exc).strip().splitlines()[0]}",
+            f"use --compiler {DEFAULT_COMPILER}",
+        ) from exc
 
 
-def _key(digest: str) -> str:
+def _key(digest: str, compiler: Compiler) -> str:
     import wasmtime
 
     version = getattr(wasmtime, "__version__", "unknown")
-    return hashlib.sha256(f"{digest}\0{version}\0{ENGINE_SETTINGS}".encode()).hexdigest()
+    return hashlib.sha256(f"{digest}\0{version}\0{compiler}-speed".encode()).hexdigest()
 
 
-def _paths(cache: Cache, digest: str) -> tuple[Path, Path]:
-    compiled, key = cache.area("compiled"), _key(digest)
+def _paths(cache: Cache, digest: str, compiler: Compiler) -> tuple[Path, Path]:
+    compiled, key = cache.area("compiled"), _key(digest, compiler)
     return compiled.path(f"{key}.cwasm"), compiled.path(f"{key}.sha256")
 
 
-def compile_and_store(cache: Cache, engine: Any, data: bytes | str, digest: str, what: str) -> tuple[Any, Path]:
-    """Compile a component (bytes or a file path) and keep the artifact with its checksum."""
+def compile_and_store(
+    cache: Cache, engine: Any, data: bytes | str, digest: str, what: str, compiler: Compiler = DEFAULT_COMPILER
+) -> tuple[Any, Path]:
+    """Compile a component (bytes or a file path) with `engine` (made by
+    `new_engine(compiler)`) and keep the artifact with its checksum."""
 
     import wasmtime
     import wasmtime.component as wc
@@ -66,7 +98,7 @@ def compile_and_store(cache: Cache, engine: Any, data: bytes | str, digest: str,
     except wasmtime.WasmtimeError as exc:
         raise InvalidArtifactError(f"{what} is not a valid component: {str(exc).strip().splitlines()[0]}") from exc
     compiled = bytes(component.serialize())
-    artifact, checksum = _paths(cache, digest)
+    artifact, checksum = _paths(cache, digest, compiler)
     # artifact and checksum are two files: one writer at a time keeps them a pair (a
     # process killed between the two leaves a mismatch, which means "compile again")
     area = cache.area("compiled")
@@ -76,15 +108,19 @@ def compile_and_store(cache: Cache, engine: Any, data: bytes | str, digest: str,
     return component, artifact
 
 
-def cached_artifact_ok(cache: Cache, digest: str) -> bool:
-    artifact, checksum = _paths(cache, digest)
+def cached_artifact_ok(cache: Cache, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
+    artifact, checksum = _paths(cache, digest, compiler)
     if not (artifact.is_file() and checksum.is_file()):
         return False
     return str(hash_file(artifact)[0]) == checksum.read_text().strip()
 
 
 def load_component(
-    cache: Cache, server: Path, digest: str, on_compile: Callable[[], None] | None = None
+    cache: Cache,
+    server: Path,
+    digest: str,
+    on_compile: Callable[[], None] | None = None,
+    compiler: Compiler = DEFAULT_COMPILER,
 ) -> tuple[Any, Any, Prepared]:
     """(engine, component, prepared): from the verified cached artifact, else compiled
     (`on_compile` called first)."""
@@ -92,16 +128,16 @@ def load_component(
     import wasmtime
     import wasmtime.component as wc
 
-    engine = new_engine()
-    artifact, _ = _paths(cache, digest)
-    if cached_artifact_ok(cache, digest):
+    engine = new_engine(compiler)
+    artifact, _ = _paths(cache, digest, compiler)
+    if cached_artifact_ok(cache, digest, compiler):
         try:
             return engine, wc.Component.deserialize_file(engine, str(artifact)), Prepared(artifact, False)
         except wasmtime.WasmtimeError:
             pass  # from another wasmtime build: compile afresh
     if on_compile is not None:
         on_compile()
-    component, artifact = compile_and_store(cache, engine, str(server), digest, str(server))
+    component, artifact = compile_and_store(cache, engine, str(server), digest, str(server), compiler)
     return engine, component, Prepared(artifact, True)
 
 
@@ -158,6 +194,7 @@ def run_server(
     dirs: list[tuple[str, str]],
     env: list[tuple[str, str]],
     on_compile: Callable[[], None] | None = None,
+    compiler: Compiler = DEFAULT_COMPILER,
 ) -> tuple[int, Prepared]:
     """Run the stdio server to completion; returns (exit code, how it was prepared)."""
 
@@ -165,7 +202,7 @@ def run_server(
     import wasmtime.component as wc
 
     run_name = run_export(model, server)
-    engine, component, prepared = load_component(cache, server, str(digest), on_compile)
+    engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler)
     linker = wc.Linker(engine)
     linker.add_wasip2()
     store = wasmtime.Store(engine)

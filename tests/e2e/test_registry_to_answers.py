@@ -137,17 +137,25 @@ def test_one_full_compile_across_compose_run_inspect_check(
 
 
 def test_compose_precompile_compiles_ahead_of_the_first_run(published: Published, tmp_path: Path) -> None:
+    """`--precompile --compiler winch` compiles with Winch at compose time; `run --compiler
+    winch` loads that artifact; a run with the default compiler (Cranelift) is another
+    artifact, never Winch's code."""
     runner = Mcpkg(tmp_path / "home")
     server = tmp_path / "server.wasm"
-    runner.ok("compose", "-C", str(published.project), "-o", str(server), "--locked", "--precompile")
+    composed = runner.ok(
+        "compose", "-C", str(published.project), "-o", str(server), "--locked", "--precompile", "--compiler", "winch"
+    )
+    assert "compiling the server with winch" in composed.stderr
     assert len(_compiled(runner)) == 1
     done = subprocess.run(
-        [sys.executable, "-m", "mcpkg", "-v", "run", str(server)],
+        [sys.executable, "-m", "mcpkg", "-v", "run", "--compiler", "winch", str(server)],
         input="", capture_output=True, text=True, env=_env(runner), timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "compiling" not in done.stderr and "loaded the cached compiled artifact" in done.stderr
     assert len(_compiled(runner)) == 1
+    wrong = runner("run", "--compiler", "v8", str(server))
+    assert wrong.exit_code == 2 and "unknown compiler 'v8'" in wrong.stderr and "cranelift, winch" in wrong.stderr
 
 
 def test_compiled_once_and_tampered_artifact_is_recompiled(published: Published) -> None:

@@ -59,7 +59,7 @@ def pushed(paging: PagingProxy, fixtures: Path, tmp_path_factory: pytest.TempPat
 
 
 def snapshot(cache: Path) -> dict[str, str]:
-    """Every file of the cache (but the lock files filelock leaves behind) with its hash."""
+    """Every file of the cache (but the empty lock files in locks/) with its hash."""
     return {
         str(p.relative_to(cache)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(cache.rglob("*"))

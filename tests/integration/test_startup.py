@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import Mcpkg
 
-HEAVY = ("requests", "urllib3", "wasmtime", "cryptography", "nacl", "tomlkit", "platformdirs", "filelock")
+HEAVY = ("requests", "urllib3", "wasmtime", "cryptography", "nacl", "tomlkit", "platformdirs")
 PROBE = """
 import json, sys
 from mcpkg.cli.app import app

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 # heavy engines: imported inside the function that needs them (never at start-up), and
 # only in the package that wraps them; every other import sits at the top of its module
-LAZY_ENGINES = ("requests", "urllib3", "wasmtime", "nacl", "platformdirs", "filelock", "cryptography")
+LAZY_ENGINES = ("requests", "urllib3", "wasmtime", "nacl", "platformdirs", "cryptography")
 # third-party libraries confined to one part
 CONFINED = {
     "requests": "oci",
