@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from mcpkg.errors import InvalidArtifactError
 from mcpkg.wasm.binary.leb import Reader, encode_u32, malformed
-from mcpkg.wasm.binary.types import COMPONENT_SECTION, CORE_MODULE_SECTION, CORE_PREAMBLE, MAX_DEPTH, PREAMBLE
+from mcpkg.wasm.binary.sections import COMPONENT_SECTION, CORE_MODULE_SECTION, CORE_PREAMBLE, MAX_DEPTH, PREAMBLE
 
 # core module section ids (WebAssembly core spec, binary format)
 _CORE_CUSTOM, _CORE_START, _CORE_ELEMENT, _CORE_CODE, _CORE_DATA, _CORE_DATACOUNT = 0, 8, 9, 10, 11, 12
