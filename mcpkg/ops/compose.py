@@ -211,12 +211,13 @@ def compose_project(
                 f"{entry.name}: the cached component does not match {layer}", "run `mcpkg cache verify`"
             )
         parts[entry.name] = Part(entry.name, data, model)
-    services = sorted(e.name for e in lock.entries if e.position == "service")
+    services = lock.services
     report = check_chain(
         (lock.transport, parts[lock.transport].model),
         [(n, parts[n].model) for n in lock.chain],
         (lock.terminal, parts[lock.terminal].model),
         [(n, parts[n].model) for n in services],
+        lock.wires,
     )
     if not report.ok:
         problems = [str(p) for p in report.problems]
