@@ -1,4 +1,5 @@
-"""`mcpkg add NAME REF|FILE [--version REQ] [--chain|--service|--transport|--terminal]`."""
+"""`mcpkg add NAME REF|FILE [--version REQ] [--chain|--service|--transport|--terminal]
+[--wire INTERFACE=COMPONENT]...`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def add_command(
     service: bool = typer.Option(False, "--service", help="A service, wired by interface name."),
     transport: bool = typer.Option(False, "--transport", help="Make it the transport."),
     terminal: bool = typer.Option(False, "--terminal", help="Make it the terminal."),
+    wire: list[str] = typer.Option(
+        [], "--wire", metavar="INTERFACE=COMPONENT", help="Wire an import to a service by name (repeatable)."
+    ),
     project: Path | None = PROJECT_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
@@ -34,5 +38,6 @@ def add_command(
         Requirement.parse(version)
     root = project_root(project)
     with opened(plain_http=plain_http) as ctx:
-        add(ctx, root, name, ref, version, flags[0] if flags else "chain")
-    print(f"added {name}")
+        added = add(ctx, root, name, ref, version, flags[0] if flags else "chain", wire)
+    for each in added:
+        print(f"added {each}")

@@ -326,10 +326,42 @@ ref = "{published}/errors"
     server = tmp_path / "server.wasm"
     mcpkg.ok("compose", "-C", str(root), "-o", str(server), "--locked")
     assert server.stat().st_size > 0
+    # `add --wire`: the wire lands in mcpkg.toml; a bad one leaves mcpkg.toml as it was
+    before = (root / "mcpkg.toml").read_text()
+    bad = mcpkg(
+        "add",
+        "logger3",
+        f"{published}/logger",
+        "--version",
+        "0.1",
+        "--wire",
+        "mcpkg:mcp/error-writer=tools",
+        "-C",
+        str(root),
+    )
+    assert bad.exit_code == 1 and "which is in the chain" in bad.stderr
+    assert (root / "mcpkg.toml").read_text() == before
+    assert mcpkg("add", "x", "y", "--wire", "nonsense", "-C", str(root)).exit_code == 2
+    mcpkg.ok(
+        "add",
+        "logger3",
+        f"{published}/logger",
+        "--version",
+        "0.1",
+        "--wire",
+        "mcpkg:mcp/error-writer=errors",
+        "-C",
+        str(root),
+    )
+    assert '[components.logger3.wire]\n"mcpkg:mcp/error-writer" = "errors"' in (root / "mcpkg.toml").read_text()
     # a wire to a service without that export names both sides
-    broken = (root / "mcpkg.toml").read_text().replace(
-        '[components.tools.wire]\n"mcpkg:mcp/error-writer" = "writers"',
-        '[components.tools.wire]\n"mcpkg:mcp/tools-writer" = "errors"',
+    broken = (
+        (root / "mcpkg.toml")
+        .read_text()
+        .replace(
+            '[components.tools.wire]\n"mcpkg:mcp/error-writer" = "writers"',
+            '[components.tools.wire]\n"mcpkg:mcp/tools-writer" = "errors"',
+        )
     )
     (root / "mcpkg.toml").write_text(broken)
     failed = mcpkg("lock", "-C", str(root))
