@@ -21,9 +21,11 @@ by name, never by hashing or timing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from mcpkg.compose.binary import (
     COMPONENT_SECTION,
@@ -79,7 +81,6 @@ from mcpkg.wasm.model import (
     ComponentModel,
     Item,
     Type,
-    canonical_text,
     render_func,
     render_type,
     semver_key,
@@ -145,12 +146,12 @@ class _InstanceTypeBuilder:
         self.pending: dict[str, str] = {}
         for name, t in own_types.items():
             if t["k"] in NOMINAL:
-                self.pending.setdefault(canonical_text(t), name)
+                self.pending.setdefault(type_key(t), name)
         self.decls: list[InstanceDecl] = []
         self.count = 0  # the instance type's own type index space
         self.resources: dict[tuple[str, str], int] = {}
         self.compound: dict[str, int] = {}
-        self.named: dict[str, int] = {}  # structure -> the first export of that structure
+        self.named: dict[str, int] = {}  # type key -> the first export of that structure
         self.exported: set[str] = set()
 
     def _new_type(self, decl: InstanceDecl) -> int:
@@ -191,49 +192,52 @@ class _InstanceTypeBuilder:
         k = t["k"]
         if k in PRIM_CODES:
             return PrimValType(PRIM_CODES[k])
-        if k in NOMINAL:
-            text = canonical_text(t)
-            if text not in self.named and text in self.pending:
-                self.named_type(self.pending[text], t)
-            if text in self.named:
-                return self.named[text]
-        text = repr(t)
-        if text in self.compound:
-            return self.compound[text]
+        key = type_key(t)
+        if key not in self.named and key in self.pending:
+            self.named_type(self.pending[key], t)
+        if key in self.named:  # refer to a compound type by a name it has here
+            return self.named[key]
+        if key in self.compound:
+            return self.compound[key]
         index = self._new_type(TypeDecl(_defvaltype(t, self._valtype, self._handle, self.interface)))
-        self.compound[text] = index
+        self.compound[key] = index
         return index
 
     def _handle(self, ref: dict[str, str]) -> int:
         key = (semver_key(ref["interface"]), ref["name"])
-        if key not in self.resources:
-            self.use_resource(ref)
+        if key in self.resources:
+            return self.resources[key]
+        # a resource this interface does not export (reached through another
+        # interface's type alias, `type h = option<r>`): refer to it, do not export it
+        outer = self.outer_resources.get(key)
+        if outer is None:
+            raise IncompatibleError(
+                f"interface {self.interface}: resource {ref['name']} of {ref['interface']} "
+                "is not an import of the composed component"
+            )
+        self.resources[key] = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
         return self.resources[key]
 
     def named_type(self, name: str, t: Type) -> None:
         if name in self.exported:
             return
-        k = t["k"]
-        if k in NOMINAL:
-            text = canonical_text(t)
-            if self.pending.get(text) == name:
-                del self.pending[text]
-            outer = self.outer_named.get((text, name))
-            if outer is not None:  # defined by another interface (a WIT `use`): alias it
-                index = self._export_type(name, self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer))))
-            elif text in self.named:  # a twin of a type already exported here
-                index = self._export_type(name, self.named[text])
-            else:
-                index = self._export_type(name, self._new_type(TypeDecl(self._defvaltype(t))))
-            self.named.setdefault(text, index)
-            return
-        if k in PRIM_CODES:
-            inner = self._new_type(TypeDecl(PrimValType(PRIM_CODES[k])))
+        key = type_key(t)
+        if self.pending.get(key) == name:
+            del self.pending[key]
+        outer = self.outer_named.get((key, name))
+        if outer is not None:  # defined by another interface (a WIT `use`): alias it
+            index = self._export_type(name, self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer))))
+        elif key in self.named:  # a twin of a type already exported here, or an alias of one
+            index = self._export_type(name, self.named[key])
+        elif t["k"] in PRIM_CODES:
+            index = self._export_type(name, self._new_type(TypeDecl(PrimValType(PRIM_CODES[t["k"]]))))
+        elif t["k"] in NOMINAL:
+            index = self._export_type(name, self._new_type(TypeDecl(self._defvaltype(t))))
         else:
             value = self._valtype(t)
             assert isinstance(value, int)
-            inner = value
-        self._export_type(name, inner)
+            index = self._export_type(name, value)
+        self.named.setdefault(key, index)
 
     def _defvaltype(self, t: Type) -> DefValType:
         return _defvaltype(t, self._valtype, self._handle, self.interface)
@@ -275,6 +279,22 @@ def _defvaltype(
     if k == "borrow":
         return BorrowType(handle(t["resource"]))
     raise IncompatibleError(f"{where}: type {render_type(t)} cannot be composed yet")
+
+
+def type_key(t: Type) -> str:
+    """A type's structure as a string, resources named by the semver key of their
+    interface: what makes two named types the same type."""
+
+    def normal(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"interface", "name"}:
+                return {"interface": semver_key(value["interface"]), "name": value["name"]}
+            return {k: normal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [normal(v) for v in value]
+        return value
+
+    return json.dumps(normal(t), sort_keys=True)
 
 
 def _resource_exported_as(interface: Item, name: str, export: str) -> tuple[str, str] | None:
@@ -362,8 +382,8 @@ class _OuterTypes:
             return PrimValType(PRIM_CODES[k])
         c = self.composer
         if k in NOMINAL:
-            text = canonical_text(t)
-            index = c.world_named.get(text, c.named_by_structure.get(text))
+            key = type_key(t)
+            index = c.world_named.get(key, c.named_by_structure.get(key))
             if index is None:
                 raise IncompatibleError(
                     f"{where}: its type {render_type(t)} is not a named type of any interface the composed "
@@ -451,10 +471,12 @@ class _Composer:
             for resource in iface.resources:
                 self.outer_resources[(own, resource)] = self.alias(TYPE, instance, resource)
             for name, t in iface.types.items():
-                if t["k"] not in NOMINAL or (canonical_text(t), name) in self.outer_named:
+                key = type_key(t)
+                if (key, name) in self.outer_named:
                     continue
-                index = self.outer_named[(canonical_text(t), name)] = self.alias(TYPE, instance, name)
-                self.named_by_structure.setdefault(canonical_text(t), index)
+                index = self.outer_named[(key, name)] = self.alias(TYPE, instance, name)
+                if t["k"] in NOMINAL:
+                    self.named_by_structure.setdefault(key, index)
 
     def import_world_types(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
         """World-level type imports bound to an interface the host provides: one outer
@@ -485,7 +507,7 @@ class _Composer:
                 interface = self.parts[label].model.imports.get(item.interface, {})
                 t = interface.get("types", {}).get(item.export)
                 if t is not None and t["k"] in NOMINAL:
-                    self.world_named.setdefault(canonical_text(t), self.types - 1)
+                    self.world_named.setdefault(type_key(t), self.types - 1)
                 resource = _resource_exported_as(interface, item.interface, item.export)
                 if resource is not None:
                     self.world_resources.setdefault(resource, self.types - 1)
