@@ -85,7 +85,11 @@ def write_validated(ctx: Context, chunks: list[bytes], output: Path) -> tuple[st
 def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
     """Compile `data` with wasmtime (the only way it validates a component). The compiled
     artifact is kept for `mcpkg run`, so a server is compiled once: composing the same lock
-    again, or running it, does not compile. Returns whether a compile happened."""
+    again, or running it, does not compile. Returns whether a compile happened.
+
+    A component mcpkg composed that does not validate is mcpkg's bug: the error names what
+    wasmtime complained about (the item and its offset); `--verbose` prints wasmtime's whole
+    message and, when `wasm-tools` is on PATH, what `wasm-tools validate` says of the file."""
     from mcpkg.wasm.runner import cached_artifact_ok, compile_and_store, new_engine
 
     if cached_artifact_ok(ctx.cache, digest):
@@ -93,11 +97,34 @@ def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
     try:
         compile_and_store(ctx.cache, new_engine(), str(data), digest, "the composed component")
     except InvalidArtifactError as exc:
-        raise InvalidArtifactError(
-            exc.message.replace("is not a valid component", "does not validate"),
-            "this is a bug in mcpkg's composer: please report it with your mcpkg.lock",
-        ) from exc
+        raise _composer_bug(exc, data) from exc
     return True
+
+
+def _composer_bug(exc: InvalidArtifactError, data: Path) -> InvalidArtifactError:
+    import shutil
+    import subprocess
+
+    from mcpkg.ui import detail
+
+    complaint = str(exc.__cause__ or exc.message).strip()
+    # wasmtime says "failed to parse WebAssembly module", then "Caused by:" and the real
+    # reason with its offset ("instance 0 has no export named `x` (at offset 0x97)")
+    reasons = [line.strip() for line in complaint.split("Caused by:", 1)[-1].splitlines() if line.strip()]
+    reason = reasons[-1] if reasons and "Caused by:" in complaint else complaint.splitlines()[0]
+    details = {"wasmtime": complaint}
+    detail(f"wasmtime's complaint about {data}:\n{complaint}")
+    tool = shutil.which("wasm-tools")
+    if tool is not None:
+        checked = subprocess.run([tool, "validate", str(data)], capture_output=True, text=True)
+        details["wasm-tools validate"] = (checked.stdout + checked.stderr).strip() or "valid"
+        detail(f"`wasm-tools validate` says: {details['wasm-tools validate']}")
+    return InvalidArtifactError(
+        f"the composed component does not validate: {reason}",
+        "this is a bug in mcpkg's composer: please report it with your mcpkg.lock and the output of "
+        "`mcpkg --verbose compose`",
+        details,
+    )
 
 
 def compose_project(
@@ -164,5 +191,5 @@ def compose_project(
     output.parent.mkdir(parents=True, exist_ok=True)
     digest, size, validated = write_validated(ctx, chunks, output)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
-    exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
+    exports = sorted(parts[lock.transport].model.exports)
     return ComposeResult(output, digest, size, imports, exports, relocked, validated)

@@ -137,8 +137,11 @@ class _InstanceTypeBuilder:
         outer_resources: dict[tuple[str, str], int],
         outer_named: dict[tuple[str, str], int],
         own_types: dict[str, Type],
+        importers: list[str] | None = None,
     ) -> None:
         self.interface = interface
+        # for messages: the interface, and which components import it
+        self.where = f"interface {interface}" + (f" (imported by {', '.join(importers)})" if importers else "")
         self.outer_resources = outer_resources
         self.outer_named = outer_named
         # named types of this interface not yet declared, by structure (the first name of
@@ -174,7 +177,7 @@ class _InstanceTypeBuilder:
         outer = self.outer_resources.get(key)
         if outer is None:
             raise IncompatibleError(
-                f"interface {self.interface}: resource {exported_as} is {ref['name']} of {ref['interface']}, "
+                f"{self.where}: resource {exported_as} is {ref['name']} of {ref['interface']}, "
                 "which is not an import of the composed component"
             )
         aliased = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
@@ -199,7 +202,7 @@ class _InstanceTypeBuilder:
             return self.named[key]
         if key in self.compound:
             return self.compound[key]
-        index = self._new_type(TypeDecl(_defvaltype(t, self._valtype, self._handle, self.interface)))
+        index = self._new_type(TypeDecl(_defvaltype(t, self._valtype, self._handle, self.where)))
         self.compound[key] = index
         return index
 
@@ -212,8 +215,7 @@ class _InstanceTypeBuilder:
         outer = self.outer_resources.get(key)
         if outer is None:
             raise IncompatibleError(
-                f"interface {self.interface}: resource {ref['name']} of {ref['interface']} "
-                "is not an import of the composed component"
+                f"{self.where}: resource {ref['name']} of {ref['interface']} is not an import of the composed component"
             )
         self.resources[key] = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
         return self.resources[key]
@@ -240,7 +242,7 @@ class _InstanceTypeBuilder:
         self.named.setdefault(key, index)
 
     def _defvaltype(self, t: Type) -> DefValType:
-        return _defvaltype(t, self._valtype, self._handle, self.interface)
+        return _defvaltype(t, self._valtype, self._handle, self.where)
 
     def function(self, name: str, f: Item) -> None:
         params = tuple(Labeled(n, self._valtype(pt)) for n, pt in f["params"])
@@ -368,6 +370,22 @@ def _merge_host_interfaces(parts: list[Part], host: set[tuple[str, str]]) -> lis
     return [groups[key] for key in placed]
 
 
+INTERNAL_TYPE = "internal type"
+
+
+def internal_type_error(where: str, what: str) -> IncompatibleError:
+    """The composed component's imports and exports may only use types it imports or
+    exports (the component model's rule): not one a component inside defines, such as a
+    service's resource. Neither mcpkg nor `wasm-tools compose` can compose that."""
+    return IncompatibleError(
+        f"{where}: it uses {what}, which only a component inside the server defines; the composed "
+        "component's imports and exports can only use types it imports or exports",
+        "a world-level function or an export of the transport cannot use a service's types: "
+        "move the type to an interface of types alone, or to one the host provides",
+        {"reason": INTERNAL_TYPE, "type": what},
+    )
+
+
 class _OuterTypes:
     """Value types in the composed component's own type index space, for the world-level
     function imports: named types and resources are the outer ones already imported."""
@@ -385,11 +403,7 @@ class _OuterTypes:
             key = type_key(t)
             index = c.world_named.get(key, c.named_by_structure.get(key))
             if index is None:
-                raise IncompatibleError(
-                    f"{where}: its type {render_type(t)} is not a named type of any interface the composed "
-                    "component imports, so it has no name there",
-                    "import the interface that defines it in that component's world",
-                )
+                raise internal_type_error(where, f"type {render_type(t)}")
             return index
         text = repr(t)
         if text not in self.compound:
@@ -399,14 +413,19 @@ class _OuterTypes:
             self.compound[text] = c.add_types(definition)
         return self.compound[text]
 
+    def define(self, t: Type, where: str) -> int:
+        """A new outer type of `t`'s structure (the definition itself, even when `t` is a
+        record or another named kind); its parts as `valtype` gives them."""
+        if t["k"] in PRIM_CODES:
+            return self.composer.add_types(PrimValType(PRIM_CODES[t["k"]]))
+        definition = _defvaltype(t, lambda part: self.valtype(part, where), lambda ref: self.handle(ref, where), where)
+        return self.composer.add_types(definition)
+
     def handle(self, ref: dict[str, str], where: str) -> int:
         key = (semver_key(ref["interface"]), ref["name"])
         index = self.composer.world_resources.get(key, self.composer.outer_resources.get(key))
         if index is None:
-            raise IncompatibleError(
-                f"{where}: it uses resource {ref['name']} of {ref['interface']}, "
-                "which is not an import of the composed component"
-            )
+            raise internal_type_error(where, f"resource {ref['name']} of {ref['interface']}")
         return index
 
 
@@ -426,8 +445,10 @@ class _Composer:
         # world-level type imports, which world-level functions refer to first (as the inner ones do)
         self.world_named: dict[str, int] = {}
         self.world_resources: dict[tuple[str, str], int] = {}
+        self.outer_types = _OuterTypes(self)
         self.host_instance: dict[str, int] = {}  # semver key -> outer instance
-        self.host_types: dict[str, tuple[int, tuple[str, str], str]] = {}  # name -> (index, source, importer)
+        # type import name -> (index, (semver key, export), first importer, its interface import)
+        self.host_types: dict[str, tuple[int, tuple[str, str], str, str]] = {}
         self.host_funcs: dict[str, tuple[int, Item, str]] = {}  # name -> (index, type, importer)
 
     def add_types(self, *types: DefType) -> int:
@@ -449,7 +470,9 @@ class _Composer:
 
     def import_interfaces(self, interfaces: list[_HostInterface]) -> None:
         for iface in interfaces:
-            builder = _InstanceTypeBuilder(iface.name, self.outer_resources, self.outer_named, iface.types)
+            builder = _InstanceTypeBuilder(
+                iface.name, self.outer_resources, self.outer_named, iface.types, iface.owners
+            )
             own = semver_key(iface.name)
             for ref in iface.uses:
                 if semver_key(ref["interface"]) != own:
@@ -479,8 +502,11 @@ class _Composer:
                     self.named_by_structure.setdefault(key, index)
 
     def import_world_types(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
-        """World-level type imports bound to an interface the host provides: one outer
-        import of each name, `(eq <that interface's export>)`, as the inner ones are."""
+        """World-level type imports: one outer import of each name. Bound to an interface
+        the host provides, it is `(eq <that interface's export>)`, as the inner ones are;
+        bound to one a service provides, it is `(eq <a definition of the same structure>)`
+        (value types are structural), unless it holds a resource: that one has no name
+        outside, and each importer gets the provider's own type when instantiated."""
         for label in ordered:
             for item in self.parts[label].type_imports:
                 if item.interface is None or item.export is None:
@@ -488,24 +514,30 @@ class _Composer:
                         f"{label}: type import {item.name} is not bound to an export of an imported interface",
                         "mcpkg composes type imports that come from a WIT `use` in a world",
                     )
-                if (label, item.interface) not in host:
-                    continue  # from an interface another component provides: wired when instantiated
+                interface = self.parts[label].model.imports.get(item.interface, {})
+                t = interface.get("types", {}).get(item.export)
+                linked = (label, item.interface) not in host
+                if linked and (t is None or _holds_resource(t)):
+                    continue
                 source = (semver_key(item.interface), item.export)
                 known = self.host_types.get(item.name)
                 if known is not None:
                     if known[1] != source:
                         raise IncompatibleError(
-                            f"type import {item.name}: {known[2]} binds it to {known[1][1]} of {known[1][0]}, "
+                            f"type import {item.name}: {known[2]} binds it to {known[1][1]} of {known[3]}, "
                             f"{label} to {item.export} of {item.interface}",
                             "one composed component cannot import two types under one name",
                         )
                     continue
-                aliased = self.alias(TYPE, self.host_instance[source[0]], item.export)
-                self.sections.append(ImportSection((Import(ExternName(item.name), TypeDesc(aliased)),)))
+                if linked:
+                    assert t is not None
+                    where = f"{label}, type import {item.name}"
+                    bound = self.outer_types.define(t, where)
+                else:
+                    bound = self.alias(TYPE, self.host_instance[source[0]], item.export)
+                self.sections.append(ImportSection((Import(ExternName(item.name), TypeDesc(bound)),)))
                 self.types += 1
-                self.host_types[item.name] = (self.types - 1, source, label)
-                interface = self.parts[label].model.imports.get(item.interface, {})
-                t = interface.get("types", {}).get(item.export)
+                self.host_types[item.name] = (self.types - 1, source, label, item.interface)
                 if t is not None and t["k"] in NOMINAL:
                     self.world_named.setdefault(type_key(t), self.types - 1)
                 resource = _resource_exported_as(interface, item.interface, item.export)
@@ -514,7 +546,7 @@ class _Composer:
 
     def import_functions(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
         """World-level function imports no service provides: one outer import of each name."""
-        outer = _OuterTypes(self)
+        outer = self.outer_types
         for label in ordered:
             for name, item in self.parts[label].model.imports.items():
                 if item["kind"] != "func" or (label, name) not in host:
@@ -569,10 +601,16 @@ class _Composer:
                 raise IncompatibleError(f"{label}: import {name} is a {kind}, which mcpkg cannot compose")
         for bound in part.type_imports:
             assert bound.interface is not None and bound.export is not None
-            if (label, bound.interface) in self.links:
-                index = self.alias(TYPE, given[bound.interface], bound.export)
+            outer = self.host_types.get(bound.name)
+            if outer is not None and outer[1] == (semver_key(bound.interface), bound.export):
+                index = outer[0]
             else:
-                index = self.host_types[bound.name][0]
+                if bound.interface not in given:
+                    raise IncompatibleError(
+                        f"{label}: type import {bound.name} is {bound.export} of {bound.interface}, "
+                        "which it does not import as an instance"
+                    )
+                index = self.alias(TYPE, given[bound.interface], bound.export)
             args.append(InstantiateArg(bound.name, TYPE, index))
         self.sections.append(InstanceSection((Instantiate(component, tuple(args)),)))
         self.instances += 1
@@ -582,6 +620,7 @@ class _Composer:
         """Re-export every export of the transport's instance under its own name."""
         exports: list[Export] = []
         for name, item in self.parts[label].model.exports.items():
+            self._check_named(f"{label}, export {name}", label, name, item)
             if item["kind"] == "instance":
                 exports.append(Export(ExternName(name), INSTANCE, self.alias(INSTANCE, instance, name)))
             elif item["kind"] == "func":
@@ -589,6 +628,85 @@ class _Composer:
             else:
                 raise IncompatibleError(f"{label}: export {name} is a {item['kind']}, which mcpkg cannot re-export")
         self.sections.append(ExportSection(tuple(exports)))
+
+    def _linked_types(self, label: str) -> set[tuple[str, str]]:
+        """(name, type key) of the named types of the interfaces another component
+        provides to `label`."""
+        found: set[tuple[str, str]] = set()
+        for name, item in self.parts[label].model.imports.items():
+            if (label, name) in self.links and item["kind"] == "instance":
+                found |= {(tname, type_key(t)) for tname, t in item.get("types", {}).items()}
+        return found
+
+    def _check_named(self, where: str, importer: str, name: str, item: Item) -> None:
+        """Every resource and record, variant, enum or flags type the export uses must be
+        one the composed component imports, or one the export itself exports."""
+        outer_resources = {*self.outer_resources, *self.world_resources}
+        outer_nominal = {*self.named_by_structure, *self.world_named}
+        resources, nominal = set(outer_resources), set(outer_nominal)
+        types: list[Type] = []
+        if item["kind"] == "instance":
+            # the export's own names name what its functions refer to; but a type it
+            # `use`s from an interface a service provides keeps that interface's
+            # definition, whose named parts (records..., resources) are that interface's
+            # own names, which nothing outside names (wasmparser refuses the export)
+            resources |= {(semver_key(name), r) for r in item.get("resources", [])}
+            resources |= {(semver_key(ref["interface"]), ref["name"]) for ref in item.get("uses", [])}
+            nominal |= {type_key(t) for t in item.get("types", {}).values()}
+            internal = self._linked_types(importer)
+            for tname, t in item.get("types", {}).items():
+                if (tname, type_key(t)) in internal:
+                    for part in [t] if t["k"] in ("own", "borrow") else _parts(t):
+                        unnamed = _first_unnamed(part, set(), set())
+                        if unnamed is not None:
+                            raise internal_type_error(where, f"{unnamed} (in {tname})")
+            functions = list(item.get("functions", {}).values())
+        else:
+            functions = [item]
+        for f in functions:
+            types += [t for _, t in f["params"]]
+            types += [f["result"]] if f.get("result") is not None else []
+        for t in types:
+            unnamed = _first_unnamed(t, resources, nominal)
+            if unnamed is not None:
+                raise internal_type_error(where, unnamed)
+
+
+def _holds_resource(t: Type) -> bool:
+    return t["k"] in ("own", "borrow") or any(_holds_resource(part) for part in _parts(t))
+
+
+def _first_unnamed(t: Type, resources: set[tuple[str, str]], nominal: set[str]) -> str | None:
+    """The first part of `t` that is neither a known resource nor a known named type."""
+    k = t["k"]
+    if k in ("own", "borrow"):
+        ref = t["resource"]
+        known = (semver_key(ref["interface"]), ref["name"]) in resources
+        return None if known else f"resource {ref['name']} of {ref['interface']}"
+    if k in NOMINAL and type_key(t) not in nominal:
+        return f"type {render_type(t)}"
+    for part in _parts(t):
+        found = _first_unnamed(part, resources, nominal)
+        if found is not None:
+            return found
+    return None
+
+
+def _parts(t: Type) -> list[Type]:
+    """The types a compound type is made of."""
+    k = t["k"]
+    parts: list[Type | None] = []
+    if k in ("list", "option", "future", "stream"):
+        parts = [t.get("of")]
+    elif k == "tuple":
+        parts = list(t["of"])
+    elif k == "result":
+        parts = [t.get("ok"), t.get("err")]
+    elif k == "record":
+        parts = [ft for _, ft in t["fields"]]
+    elif k == "variant":
+        parts = [ct for _, ct in t["cases"]]
+    return [part for part in parts if part is not None]
 
 
 def encode_composition(

@@ -192,7 +192,7 @@ def test_bounded_differential_run() -> None:
     shrunk and shown as a case to keep in compose-cases/)."""
     outcomes: Counter[str] = Counter()
     started = time.monotonic()
-    failure = run_cases(BOUNDED_SEED, BOUNDED_EXAMPLES, lambda outcome: outcomes.update([outcome.verdict]))
+    failure = run_cases(BOUNDED_SEED, BOUNDED_EXAMPLES, lambda _, outcome: outcomes.update([outcome.verdict]))
     elapsed = time.monotonic() - started
     assert failure is None, f"{failure.error}\nthe shrunk case:\n{failure.case}"
     print(f"{sum(outcomes.values())} servers in {elapsed:.0f} s: {dict(outcomes)}")

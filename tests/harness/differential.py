@@ -33,8 +33,8 @@ from typing import Any
 import yaml
 
 from mcpkg.cache import Cache, hash_file
-from mcpkg.compose.encoder import Part, encode_composition
-from mcpkg.errors import McpkgError
+from mcpkg.compose.encoder import INTERNAL_TYPE, Part, encode_composition
+from mcpkg.errors import IncompatibleError, McpkgError
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.inspect import component_model
 from tests.harness.compose_tool import find_wasm_tools
@@ -43,13 +43,14 @@ from tests.harness.witgen import Case, cases
 MATCH = "match"
 CANNOT_EXPRESS = "cannot express"
 REFERENCE_INVALID = "reference output invalid"
+REFUSED = "refused by both"  # a type only a component inside defines, in an import or export
 
 _VERSIONED = re.compile(r"^(?P<base>[^@]+)@(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)$")
 
 
 @dataclass
 class Outcome:
-    verdict: str  # MATCH | CANNOT_EXPRESS | REFERENCE_INVALID
+    verdict: str  # MATCH | CANNOT_EXPRESS | REFERENCE_INVALID | REFUSED
     detail: str = ""
     facts: dict[str, Any] = field(default_factory=dict)  # what the case held, for coverage counts
 
@@ -82,7 +83,7 @@ def _last_error(stderr: str) -> str:
     """The innermost cause `wasm-tools` gave, with numbers and names made generic (so
     that the outcomes of a run group by kind)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip() and "deprecated" not in line]
-    lines = [line for line in lines if not line.startswith(("Please use", "WARNING"))]
+    lines = [line for line in lines if not line.startswith(("Please use", "WARNING", "note:", "stack backtrace:"))]
     error = next((line for line in reversed(lines) if not line.startswith("(at offset")), "no message")
     error = re.sub(r"`[^`]*`", "`_`", error)
     return re.sub(r"\d+", "N", error.removeprefix("error: "))
@@ -330,19 +331,26 @@ def check_case(case: Case, directory: Path | None = None) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="mcpkg-diff-") as tmp:
         work = directory or Path(tmp)
         built = build(case, work)
+        facts = facts_of(case)
+        tool = find_wasm_tools()
+        out = work / "mcpkg.wasm"
+        refused: IncompatibleError | None = None
         try:
             ours = compose_with_mcpkg(built, work / "cache-1")
+        except IncompatibleError as exc:
+            if (exc.details or {}).get("reason") != INTERNAL_TYPE:
+                raise Mismatch(f"mcpkg refused: {exc}") from exc
+            refused = exc  # no component can express this: the reference must fail too
         except McpkgError as exc:
             raise Mismatch(f"mcpkg refused: {exc}") from exc
-        out = work / "mcpkg.wasm"
-        out.write_bytes(ours)
-        if compose_with_mcpkg(built, work / "cache-2") != ours:
-            raise Mismatch("composing twice gave different bytes")
-        tool = find_wasm_tools()
-        validated = _run(tool, "validate", str(out), check=False)
-        if validated.returncode != 0:
-            raise Mismatch(f"wasm-tools validate: {validated.stderr.strip()}")
-        instantiate_stubbed(ours)
+        else:
+            out.write_bytes(ours)
+            if compose_with_mcpkg(built, work / "cache-2") != ours:
+                raise Mismatch("composing twice gave different bytes")
+            validated = _run(tool, "validate", str(out), check=False)
+            if validated.returncode != 0:
+                raise Mismatch(f"wasm-tools validate: {validated.stderr.strip()}")
+            instantiate_stubbed(ours)
         config, wires_function = compose_config(built)
         (work / "compose.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         reference = work / "reference.wasm"
@@ -350,7 +358,11 @@ def check_case(case: Case, directory: Path | None = None) -> Outcome:
             tool, "compose", str(built.paths[built.transport]), "-c", str(work / "compose.yml"), "-o",
             str(reference), check=False,
         )  # fmt: skip
-        facts = facts_of(case)
+        if refused is not None:
+            if composed.returncode == 0:
+                raise Mismatch(f"mcpkg refused what wasm-tools compose composed: {refused}")
+            return Outcome(REFUSED, f"{(refused.details or {}).get('type')}; the reference: "
+                           f"{_last_error(composed.stderr)}", facts)  # fmt: skip
         if composed.returncode == 101:
             reason = "it panics when asked to wire a function" if wires_function else _last_error(composed.stderr)
             return Outcome(CANNOT_EXPRESS, reason, facts)
@@ -377,7 +389,7 @@ class Failure:
     error: str
 
 
-def run_cases(seed: int, examples: int, on_outcome: Callable[[Outcome], None] | None = None) -> Failure | None:
+def run_cases(seed: int, examples: int, on_outcome: Callable[[Case, Outcome], None] | None = None) -> Failure | None:
     """Check `examples` generated cases, reproducibly from `seed`; on a failure, shrink it
     (hypothesis) and return the smallest failing case."""
     from hypothesis import HealthCheck, Phase, given, settings
@@ -403,7 +415,7 @@ def run_cases(seed: int, examples: int, on_outcome: Callable[[Outcome], None] | 
             last.append(Failure(case, f"{type(exc).__name__}: {exc}"))
             raise
         if on_outcome is not None and not last:  # not the shrinker's tries
-            on_outcome(outcome)
+            on_outcome(case, outcome)
 
     try:
         check()
