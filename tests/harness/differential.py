@@ -313,16 +313,27 @@ def instantiate_stubbed(data: bytes) -> None:
 def facts_of(case: Case) -> dict[str, Any]:
     """What the case holds, for the coverage figures of a run."""
     text = "\n".join(case.files.values())
+    root = case.files["root.wit"]
+    worlds = root[root.find("\nworld ") :]
+    definitions = re.findall(r"^  (record|variant|enum|flags) [a-z0-9-]+ (\{.*\})$", text, re.M)
     return {
-        "chain members": len(case.chain),
+        "chain members": len(case.chain) > 0,
         "same middle twice": len(set(case.chain)) < len(case.chain),
-        "services": len(case.services),
+        "services": len(case.services) > 0,
         "resources": "resource " in text,
-        "borrow": "borrow<" in text,
-        "twins or aliases": bool(re.search(r"type (ali|rz)\d+ = ", text)) or len(case.files) > 1,
-        "host versions": len([p for p in case.files if p.startswith("deps/wasi-")]),
-        "world functions": bool(re.search(r"(import|export) (wf|run)\d+: func", text)),
-        "world use": bool(re.search(r"^  use ", case.files["root.wit"].split("\nworld ", 1)[-1], re.M)),
+        "constructors": "constructor(" in text,
+        "static functions": ": static func" in text,
+        "borrow handles": "borrow<" in text,
+        "twins (same structure, two names)": len(definitions) > len(set(definitions)),
+        "aliases of named types": bool(re.search(r"type ali\d+ = (rec|var|enu|flg|ali)\d+;", text)),
+        "resource aliases": bool(re.search(r"type rz\d+ = ", text)),
+        "use across packages": bool(re.search(r"^  use [a-z]+:", text, re.M)),
+        "interfaces of types alone": "interface types" in text,
+        "host patch versions > 1": len([p for p in case.files if p.startswith("deps/wasi-")]) > 1,
+        "world function imports": bool(re.search(r"^  import [a-z0-9-]+: func", worlds, re.M)),
+        "world function exports": bool(re.search(r"^  export [a-z0-9-]+: func", worlds, re.M)),
+        "world use": bool(re.search(r"^  use ", worlds, re.M)),
+        "unversioned root package": not root.startswith("package gen:chain@"),
     }
 
 
