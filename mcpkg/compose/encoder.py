@@ -3,76 +3,68 @@
 Shape (what wac and `wasm-tools compose` emit, REFERENCE.md 4):
 
 1. Outer imports, dependencies first. For every interface the host must provide, the
-   instance type is the *merge* of what each inner component declared (their imports are
-   trimmed to what each one uses): the union of functions, resources and named types,
-   encoded from the type models wasmtime gave us. Resources another interface uses are
-   aliased out of the importing instance and referred to with `alias outer`, so every
-   component that shares `wasi:io/streams` receives the same resource types.
-   Semver-compatible names (`@0.2.3`, `@0.2.8`) unify to the highest.
+   instance type is the *merge* of what each inner component declared
+   (`instancetypes.py`). Resources and named types another interface uses are aliased out
+   of the importing instance and referred to with `alias outer`, so every component that
+   shares `wasi:io/streams` receives the same resource types. Semver-compatible names
+   (`@0.2.3`, `@0.2.8`) unify to the highest. Then world-level type imports (a world's
+   `use`, read from the binaries by `typeimports.py`) and world-level function imports
+   that no service provides, one of each name.
 2. The inner components, embedded byte for byte as nested component sections.
 3. Instantiations: services first, then the terminal, the chain from its last link up,
-   and the transport; each inner import is given the outer import of that interface or the
-   export of the instance the wiring names (aliased out of it).
-4. Exports: the transport's exports.
+   and the transport; each inner import is given the outer import of that interface,
+   type or function, or the export of the instance the wiring names (aliased out of it).
+4. Exports: the transport's exports, instances and functions, once checked to use only
+   types the composed component imports or exports.
 
 The same inputs give the same bytes: everything is ordered by the components' order and
-by name, never by hashing or timing.
-"""
+by name, never by hashing or timing."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from mcpkg.compose.binary import (
     COMPONENT_SECTION,
     FUNC,
     INSTANCE,
     TYPE,
-    AliasDecl,
     AliasSection,
     AnySection,
-    BorrowType,
-    Case,
     DefType,
-    DefValType,
-    EnumType,
     Export,
     ExportAlias,
-    ExportDecl,
     ExportSection,
     ExternName,
-    FlagsType,
     FuncDesc,
     FuncType,
     Import,
     ImportSection,
-    InstanceDecl,
     InstanceDesc,
     InstanceSection,
     InstanceType,
     Instantiate,
     InstantiateArg,
     Labeled,
-    ListType,
-    OptionType,
-    OuterAlias,
-    OwnType,
     PrimValType,
-    RecordType,
-    ResultType,
     Section,
     Sort,
-    TupleType,
-    TypeDecl,
     TypeDesc,
     TypeSection,
     ValType,
-    VariantType,
     encode_chunks,
+)
+from mcpkg.compose.instancetypes import (
+    NOMINAL,
+    PRIM_CODES,
+    HostInterface,
+    InstanceTypeBuilder,
+    defvaltype,
+    merge_host_interfaces,
+    resource_exported_as,
+    same_function,
+    type_key,
 )
 from mcpkg.compose.typeimports import TypeImport, type_imports
 from mcpkg.errors import IncompatibleError
@@ -84,14 +76,7 @@ from mcpkg.wasm.model import (
     render_func,
     render_type,
     semver_key,
-    types_equal,
-    version_of,
 )
-
-PRIM_CODES = {
-    "bool": 0x7F, "s8": 0x7E, "u8": 0x7D, "s16": 0x7C, "u16": 0x7B, "s32": 0x7A, "u32": 0x79,
-    "s64": 0x78, "u64": 0x77, "f32": 0x76, "f64": 0x75, "char": 0x74, "string": 0x73, "error-context": 0x64,
-}  # fmt: skip
 
 
 @dataclass
@@ -106,268 +91,6 @@ class Part:
     def type_imports(self) -> list[TypeImport]:
         """World-level type imports (wasmtime does not list them), from the binary."""
         return type_imports(self.data, self.name)
-
-
-@dataclass
-class _HostInterface:
-    name: str  # the outer import name (highest semver-compatible version)
-    functions: dict[str, Item] = field(default_factory=dict)
-    resources: list[str] = field(default_factory=list)
-    uses: list[dict[str, str]] = field(default_factory=list)
-    types: dict[str, Type] = field(default_factory=dict)
-    owners: list[str] = field(default_factory=list)
-
-
-NOMINAL = ("record", "variant", "enum", "flags")
-
-
-class _InstanceTypeBuilder:
-    """Builds the declarations of one imported instance type.
-
-    Every type name the merged interface exports is declared under that name, even when
-    two names have the same structure (`image-content` and `audio-content`, or
-    `type kelp = pine-rec`): wasmtime reports types structurally, so the model cannot tell
-    a twin from an alias, and both are declared the way wit-component declares an alias,
-    the second name exported as `(eq <the first>)`. Functions refer to the first name
-    declared with their parameter's structure, which is the same type."""
-
-    def __init__(
-        self,
-        interface: str,
-        outer_resources: dict[tuple[str, str], int],
-        outer_named: dict[tuple[str, str], int],
-        own_types: dict[str, Type],
-        importers: list[str] | None = None,
-    ) -> None:
-        self.interface = interface
-        # for messages: the interface, and which components import it
-        self.where = f"interface {interface}" + (f" (imported by {', '.join(importers)})" if importers else "")
-        self.outer_resources = outer_resources
-        self.outer_named = outer_named
-        # named types of this interface not yet declared, by structure (the first name of
-        # each): a compound type used before its own declaration is declared on first use
-        self.pending: dict[str, str] = {}
-        for name, t in own_types.items():
-            if t["k"] in NOMINAL:
-                self.pending.setdefault(type_key(t), name)
-        self.decls: list[InstanceDecl] = []
-        self.count = 0  # the instance type's own type index space
-        self.resources: dict[tuple[str, str], int] = {}
-        self.compound: dict[str, int] = {}
-        self.named: dict[str, int] = {}  # type key -> the first export of that structure
-        self.exported: set[str] = set()
-
-    def _new_type(self, decl: InstanceDecl) -> int:
-        self.decls.append(decl)
-        self.count += 1
-        return self.count - 1
-
-    def _export_type(self, name: str, index: int | None) -> int:
-        self.exported.add(name)
-        return self._new_type(ExportDecl(ExternName(name), TypeDesc(index)))
-
-    def use_resource(self, ref: dict[str, str]) -> None:
-        key = (semver_key(ref["interface"]), ref["name"])
-        exported_as = ref.get("as", ref["name"])
-        if exported_as in self.exported:
-            return
-        if key in self.resources:  # another name for a resource this type already exports
-            self._export_type(exported_as, self.resources[key])
-            return
-        outer = self.outer_resources.get(key)
-        if outer is None:
-            raise IncompatibleError(
-                f"{self.where}: resource {exported_as} is {ref['name']} of {ref['interface']}, "
-                "which is not an import of the composed component"
-            )
-        aliased = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
-        self.resources[key] = self._export_type(exported_as, aliased)
-
-    def own_resource(self, name: str) -> None:
-        self.resources[(semver_key(self.interface), name)] = self._export_type(name, None)
-
-    def valtype(self, t: Type | None) -> ValType | None:
-        if t is None:
-            return None
-        return self._valtype(t)
-
-    def _valtype(self, t: Type) -> ValType:
-        k = t["k"]
-        if k in PRIM_CODES:
-            return PrimValType(PRIM_CODES[k])
-        key = type_key(t)
-        if key not in self.named and key in self.pending:
-            self.named_type(self.pending[key], t)
-        if key in self.named:  # refer to a compound type by a name it has here
-            return self.named[key]
-        if key in self.compound:
-            return self.compound[key]
-        index = self._new_type(TypeDecl(_defvaltype(t, self._valtype, self._handle, self.where)))
-        self.compound[key] = index
-        return index
-
-    def _handle(self, ref: dict[str, str]) -> int:
-        key = (semver_key(ref["interface"]), ref["name"])
-        if key in self.resources:
-            return self.resources[key]
-        # a resource this interface does not export (reached through another
-        # interface's type alias, `type h = option<r>`): refer to it, do not export it
-        outer = self.outer_resources.get(key)
-        if outer is None:
-            raise IncompatibleError(
-                f"{self.where}: resource {ref['name']} of {ref['interface']} is not an import of the composed component"
-            )
-        self.resources[key] = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
-        return self.resources[key]
-
-    def named_type(self, name: str, t: Type) -> None:
-        if name in self.exported:
-            return
-        key = type_key(t)
-        if self.pending.get(key) == name:
-            del self.pending[key]
-        outer = self.outer_named.get((key, name))
-        if outer is not None:  # defined by another interface (a WIT `use`): alias it
-            index = self._export_type(name, self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer))))
-        elif key in self.named:  # a twin of a type already exported here, or an alias of one
-            index = self._export_type(name, self.named[key])
-        elif t["k"] in PRIM_CODES:
-            index = self._export_type(name, self._new_type(TypeDecl(PrimValType(PRIM_CODES[t["k"]]))))
-        elif t["k"] in NOMINAL:
-            index = self._export_type(name, self._new_type(TypeDecl(self._defvaltype(t))))
-        else:
-            value = self._valtype(t)
-            assert isinstance(value, int)
-            index = self._export_type(name, value)
-        self.named.setdefault(key, index)
-
-    def _defvaltype(self, t: Type) -> DefValType:
-        return _defvaltype(t, self._valtype, self._handle, self.where)
-
-    def function(self, name: str, f: Item) -> None:
-        params = tuple(Labeled(n, self._valtype(pt)) for n, pt in f["params"])
-        functype = self._new_type(TypeDecl(FuncType(params, self.valtype(f.get("result")))))
-        self.decls.append(ExportDecl(ExternName(name), FuncDesc(functype)))
-
-
-def _defvaltype(
-    t: Type, valtype: Callable[[Type], ValType], handle: Callable[[dict[str, str]], int], where: str
-) -> DefValType:
-    """The definition of a compound type; `valtype` gives the index of each part, `handle`
-    the index of a resource."""
-
-    def optional(part: Type | None) -> ValType | None:
-        return None if part is None else valtype(part)
-
-    k = t["k"]
-    if k == "list":
-        return ListType(valtype(t["of"]))
-    if k == "option":
-        return OptionType(valtype(t["of"]))
-    if k == "tuple":
-        return TupleType(tuple(valtype(e) for e in t["of"]))
-    if k == "result":
-        return ResultType(optional(t.get("ok")), optional(t.get("err")))
-    if k == "record":
-        return RecordType(tuple(Labeled(n, valtype(ft)) for n, ft in t["fields"]))
-    if k == "variant":
-        return VariantType(tuple(Case(n, optional(ct)) for n, ct in t["cases"]))
-    if k == "enum":
-        return EnumType(tuple(t["names"]))
-    if k == "flags":
-        return FlagsType(tuple(t["names"]))
-    if k == "own":
-        return OwnType(handle(t["resource"]))
-    if k == "borrow":
-        return BorrowType(handle(t["resource"]))
-    raise IncompatibleError(f"{where}: type {render_type(t)} cannot be composed yet")
-
-
-def type_key(t: Type) -> str:
-    """A type's structure as a string, resources named by the semver key of their
-    interface: what makes two named types the same type."""
-
-    def normal(value: Any) -> Any:
-        if isinstance(value, dict):
-            if set(value) == {"interface", "name"}:
-                return {"interface": semver_key(value["interface"]), "name": value["name"]}
-            return {k: normal(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [normal(v) for v in value]
-        return value
-
-    return json.dumps(normal(t), sort_keys=True)
-
-
-def _resource_exported_as(interface: Item, name: str, export: str) -> tuple[str, str] | None:
-    """The resource (semver key of its interface, name) that `interface` (imported as
-    `name`) exports as `export`, if it is one."""
-    if export in interface.get("resources", []):
-        return semver_key(name), export
-    for ref in interface.get("uses", []):
-        if ref.get("as", ref["name"]) == export:
-            return semver_key(ref["interface"]), ref["name"]
-    return None
-
-
-def _same_function(a: Item, b: Item) -> bool:
-    return (
-        len(a["params"]) == len(b["params"])
-        and all(types_equal(x[1], y[1]) for x, y in zip(a["params"], b["params"], strict=True))
-        and types_equal(a.get("result"), b.get("result"))
-    )
-
-
-def _merge_host_interfaces(parts: list[Part], host: set[tuple[str, str]]) -> list[_HostInterface]:
-    """Union of every part's declaration of each interface the host provides (`host`
-    holds (component, import) pairs), dependencies first."""
-    groups: dict[str, _HostInterface] = {}
-    order: list[str] = []
-    for part in parts:
-        for name, item in part.model.imports.items():
-            if (part.name, name) not in host or item["kind"] != "instance":
-                continue
-            key = semver_key(name)
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = _HostInterface(name)
-                order.append(key)
-            elif (version_of(name) or (0, 0, 0)) > (version_of(group.name) or (0, 0, 0)):
-                group.name = name
-            group.owners.append(part.name)
-            for fname, f in item["functions"].items():
-                known = group.functions.get(fname)
-                if known is not None and not _same_function(known, f):
-                    raise IncompatibleError(
-                        f"{name}: function {fname} is declared differently by {', '.join(group.owners)}",
-                        "the components were built against incompatible versions of this interface",
-                    )
-                group.functions.setdefault(fname, f)
-            for resource in item.get("resources", []):
-                if resource not in group.resources:
-                    group.resources.append(resource)
-            for ref in item.get("uses", []):
-                if ref not in group.uses:
-                    group.uses.append(ref)
-            for tname, t in item.get("types", {}).items():
-                group.types.setdefault(tname, t)
-    # dependencies first: an interface after every interface whose resources it uses
-    placed: list[str] = []
-
-    def place(key: str, stack: tuple[str, ...] = ()) -> None:
-        if key in placed:
-            return
-        if key in stack:
-            raise IncompatibleError(f"interfaces use each other's resources in a cycle: {' -> '.join(stack)}")
-        for ref in groups[key].uses:
-            dep = semver_key(ref["interface"])
-            if dep in groups and dep != key:
-                place(dep, (*stack, key))
-        placed.append(key)
-
-    for key in order:
-        place(key)
-    return [groups[key] for key in placed]
 
 
 INTERNAL_TYPE = "internal type"
@@ -407,7 +130,7 @@ class _OuterTypes:
             return index
         text = repr(t)
         if text not in self.compound:
-            definition = _defvaltype(
+            definition = defvaltype(
                 t, lambda part: self.valtype(part, where), lambda ref: self.handle(ref, where), where
             )
             self.compound[text] = c.add_types(definition)
@@ -418,7 +141,7 @@ class _OuterTypes:
         record or another named kind); its parts as `valtype` gives them."""
         if t["k"] in PRIM_CODES:
             return self.composer.add_types(PrimValType(PRIM_CODES[t["k"]]))
-        definition = _defvaltype(t, lambda part: self.valtype(part, where), lambda ref: self.handle(ref, where), where)
+        definition = defvaltype(t, lambda part: self.valtype(part, where), lambda ref: self.handle(ref, where), where)
         return self.composer.add_types(definition)
 
     def handle(self, ref: dict[str, str], where: str) -> int:
@@ -468,11 +191,9 @@ class _Composer:
         self.instances += 1
         return self.instances - 1
 
-    def import_interfaces(self, interfaces: list[_HostInterface]) -> None:
+    def import_interfaces(self, interfaces: list[HostInterface]) -> None:
         for iface in interfaces:
-            builder = _InstanceTypeBuilder(
-                iface.name, self.outer_resources, self.outer_named, iface.types, iface.owners
-            )
+            builder = InstanceTypeBuilder(iface.name, self.outer_resources, self.outer_named, iface.types, iface.owners)
             own = semver_key(iface.name)
             for ref in iface.uses:
                 if semver_key(ref["interface"]) != own:
@@ -540,7 +261,7 @@ class _Composer:
                 self.host_types[item.name] = (self.types - 1, source, label, item.interface)
                 if t is not None and t["k"] in NOMINAL:
                     self.world_named.setdefault(type_key(t), self.types - 1)
-                resource = _resource_exported_as(interface, item.interface, item.export)
+                resource = resource_exported_as(interface, item.interface, item.export)
                 if resource is not None:
                     self.world_resources.setdefault(resource, self.types - 1)
 
@@ -553,7 +274,7 @@ class _Composer:
                     continue
                 known = self.host_funcs.get(name)
                 if known is not None:
-                    if not _same_function(known[1], item):
+                    if not same_function(known[1], item):
                         raise IncompatibleError(
                             f"function import {name}: {known[2]} imports {render_func(known[1])}, "
                             f"{label} imports {render_func(item)}",
@@ -724,7 +445,7 @@ def encode_composition(
     ordered = [transport, *chain, terminal, *services]
     host = {(label, name) for label in ordered for name in parts[label].model.imports if (label, name) not in links}
     composer = _Composer(parts, links)
-    composer.import_interfaces(_merge_host_interfaces([parts[n] for n in ordered], host))
+    composer.import_interfaces(merge_host_interfaces([(n, parts[n].model) for n in ordered], host))
     composer.import_world_types(ordered, host)
     composer.import_functions(ordered, host)
     component_index: dict[str, int] = {}
