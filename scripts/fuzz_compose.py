@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.harness.compose_tool import find_wasm_tools  # noqa: E402
 from tests.harness.differential import Failure, Outcome, run_cases  # noqa: E402
 from tests.harness.witgen import Case  # noqa: E402
 
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     batch = 0
     next_report = started + 60
     while time.monotonic() - started < args.minutes * 60:
+        find_wasm_tools()  # the tools went away (the environment, not a case, failed): stop here
         failure = run_cases(seed + batch, args.batch, count)
         if failure is not None:
             path = keep(failure, kept)
