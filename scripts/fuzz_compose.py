@@ -39,6 +39,14 @@ def failure_kind(error: str) -> str:
     return "-".join(words[:6]) or "unknown"
 
 
+def generic(detail: str) -> str:
+    """`detail` with generated names and numbers made generic, so outcomes group by kind."""
+    detail = re.sub(r"\b[a-z]+\d+\b", "_", detail)
+    detail = re.sub(r"^(type|resource) .*?(?=( \(in _\))?;)", r"\1 _", detail)
+    detail = re.sub(r"AliasableResourceId \{.*\}", "AliasableResourceId {...}", detail)
+    return re.sub(r"\(ResourceId \{.*?\}\)", "(...)", detail)
+
+
 def keep(failure: Failure, kept: dict[str, Path]) -> Path:
     """Keep the smallest failing case of each kind."""
     kind = failure_kind(failure.error)
@@ -72,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     def count(case: Case, outcome: Outcome) -> None:
         outcomes[outcome.verdict] += 1
         if outcome.detail:
-            details[f"{outcome.verdict}: {outcome.detail}"] += 1
+            details[f"{outcome.verdict}: {generic(outcome.detail)}"] += 1
         coverage.update(k for k, v in outcome.facts.items() if v)
 
     started = time.monotonic()
@@ -98,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {verdict}: {n}")
     print(f"  failed: {len(failures)}")
     for detail, n in details.most_common():
-        print(f"    {n} x {detail[:200]}")
+        print(f"    {n} x {detail[:160]}")
     print("coverage (cases holding each):")
     for fact, n in sorted(coverage.items()):
         print(f"  {fact}: {n}")

@@ -376,7 +376,10 @@ class _Composer:
             nominal |= {type_key(t) for t in item.get("types", {}).values()}
             internal = self._linked_types(importer)
             for tname, t in item.get("types", {}).items():
-                if (tname, type_key(t)) in internal:
+                key = type_key(t)
+                # the same name and structure in an interface the host provides: its definition
+                # (what a chain interface `use`s from an interface of types alone, say)
+                if (tname, key) in internal and (key, tname) not in self.outer_named:
                     for part in [t] if t["k"] in ("own", "borrow") else _parts(t):
                         unnamed = _first_unnamed(part, set(), set())
                         if unnamed is not None:
