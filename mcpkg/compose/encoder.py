@@ -226,8 +226,9 @@ class _Composer:
         """World-level type imports: one outer import of each name. Bound to an interface
         the host provides, it is `(eq <that interface's export>)`, as the inner ones are;
         bound to one a service provides, it is `(eq <a definition of the same structure>)`
-        (value types are structural), unless it holds a resource: that one has no name
-        outside, and each importer gets the provider's own type when instantiated."""
+        (value types are structural), unless it holds a resource or a named type the
+        composed component does not import: that one has no name outside, and each
+        importer gets the provider's own type when instantiated."""
         for label in ordered:
             for item in self.parts[label].type_imports:
                 if item.interface is None or item.export is None:
@@ -238,7 +239,7 @@ class _Composer:
                 interface = self.parts[label].model.imports.get(item.interface, {})
                 t = interface.get("types", {}).get(item.export)
                 linked = (label, item.interface) not in host
-                if linked and (t is None or _holds_resource(t)):
+                if linked and (t is None or not self._definable(t)):
                     continue
                 source = (semver_key(item.interface), item.export)
                 known = self.host_types.get(item.name)
@@ -264,6 +265,14 @@ class _Composer:
                 resource = resource_exported_as(interface, item.interface, item.export)
                 if resource is not None:
                     self.world_resources.setdefault(resource, self.types - 1)
+
+    def _definable(self, t: Type) -> bool:
+        """Whether the composed component can define a type of `t`'s structure: every
+        resource and named type in it is one it imports."""
+        resources = {*self.outer_resources, *self.world_resources}
+        nominal = {*self.named_by_structure, *self.world_named}
+        parts = [t] if t["k"] in ("own", "borrow") else _parts(t)
+        return all(_first_unnamed(part, resources, nominal) is None for part in parts)
 
     def import_functions(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
         """World-level function imports no service provides: one outer import of each name."""
@@ -394,10 +403,6 @@ class _Composer:
             unnamed = _first_unnamed(t, resources, nominal)
             if unnamed is not None:
                 raise internal_type_error(where, unnamed)
-
-
-def _holds_resource(t: Type) -> bool:
-    return t["k"] in ("own", "borrow") or any(_holds_resource(part) for part in _parts(t))
 
 
 def _first_unnamed(t: Type, resources: set[tuple[str, str]], nominal: set[str]) -> str | None:
