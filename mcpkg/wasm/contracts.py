@@ -225,6 +225,9 @@ def framework_default(contract: Contract, import_name: str) -> tuple[str, str] |
     interface `import_name`: the interface's own default (wasmcp v0.3's `error-result`
     -> `wasmcp:error-writer`), else the default of a service world exporting it (this
     project's `writers`)."""
+    for key, package in contract.defaults.items():  # interfaces of other packages, written whole
+        if ":" in key and semver_key(key) == semver_key(import_name):
+            return key, package
     base = import_name.split("@", 1)[0]
     if "/" not in base or base.split("/", 1)[0] != contract.package.split("@", 1)[0]:
         return None
