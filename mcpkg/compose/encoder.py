@@ -22,6 +22,7 @@ by name, never by hashing or timing."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -456,10 +457,17 @@ def encode_composition(
     composer.import_interfaces(merge_host_interfaces([(n, parts[n].model) for n in ordered], host))
     composer.import_world_types(ordered, host)
     composer.import_functions(ordered, host)
+    # one component section per distinct component: a component that appears twice (the
+    # same wrapper wired to two providers) is embedded once and instantiated twice
     component_index: dict[str, int] = {}
-    for index, label in enumerate(ordered):
-        composer.sections.append(Section(COMPONENT_SECTION, parts[label].data))
-        component_index[label] = index
+    embedded: dict[bytes, int] = {}
+    for label in ordered:
+        data = parts[label].data
+        key = hashlib.sha256(data).digest()
+        if key not in embedded:
+            embedded[key] = len(embedded)
+            composer.sections.append(Section(COMPONENT_SECTION, data))
+        component_index[label] = embedded[key]
     instance_of: dict[str, int] = {}
     for label in [*_service_order(services, links), terminal, *reversed(chain), transport]:
         instance_of[label] = composer.instantiate(label, component_index[label], instance_of)

@@ -232,9 +232,7 @@ def _contract_of(parts: list[Part], given: list[str]) -> Contract:
     return contract
 
 
-def plan_server(
-    ctx: Context, components: list[str], transport: str, overrides: dict[str, str], cwd: Path
-) -> Plan:
+def plan_server(ctx: Context, components: list[str], transport: str, overrides: dict[str, str], cwd: Path) -> Plan:
     if transport not in TRANSPORTS:
         raise UsageError(f"--transport must be stdio or http, not {transport!r}")
     planner = _Planner(ctx, cwd)
