@@ -32,6 +32,7 @@ from mcpkg.project.manifest import MANIFEST_NAME, ComponentSpec, ServerManifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
 from mcpkg.project.state import Project, load_project, project_lock, read_lock
 from mcpkg.reference import Digest, PackageName, Reference
+from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.contracts import contract_mismatches, role_summary
 from mcpkg.wasm.introspect import component_model
@@ -183,11 +184,14 @@ def resolve_project(
         manifest.chain,
         manifest.terminal,
         tuple(resolved[name].entry for name in sorted(resolved)),
+        backend=manifest.backend,
     )
     return lock, resolved
 
 
 def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> list[str]:
+    if manifest.backend is not None:  # one wasi:mcp backend: checked against its contract
+        return backend_problems(models[manifest.backend], manifest.backend)
     report = check_chain(
         (manifest.transport, models[manifest.transport]),
         [(name, models[name]) for name in manifest.chain],

@@ -2,7 +2,10 @@
 
 - The file must be a component wasmtime accepts; `component.imports/exports` come from
   the binary itself, never from the user; `component.target` is `--target`, else the
-  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`).
+  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`;
+  a wasi:mcp backend: `wasi:mcp/mcp-backend-preview2@0.1.0-preview2`). A component using
+  wasi:mcp that `mcpkg run` could not host (another version, no entry point) is refused
+  unless `--target` says what it is.
 - `created` is `SOURCE_DATE_EPOCH` when set (reproducible pushes), else now.
 - Blobs that already exist are skipped (HEAD); then the manifest is PUT as exact bytes.
 - If the tag already names a manifest with the same layer and the same `component`
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.cache import hash_file
-from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
+from mcpkg.errors import ConflictError, IncompatibleError, McpkgError, NotFoundError, UsageError
 from mcpkg.infile import readable_file
 from mcpkg.oci.artifact import (
     CREATED_ANNOTATION,
@@ -42,6 +45,7 @@ from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.ops.context import Context
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import Version
+from mcpkg.wasm.backend import backend_problems, is_backend_candidate
 from mcpkg.wasm.contracts import push_target
 from mcpkg.wasm.introspect import component_model
 
@@ -139,6 +143,13 @@ def push(
     layer_digest, size = hash_file(file)
     model = component_model(file, layer_digest, ctx.cache, str(file))
     if target is None:
+        problems = backend_problems(model, str(file)) if is_backend_candidate(model) else []
+        if problems:
+            raise IncompatibleError(
+                "not pushed: " + "; ".join(problems),
+                "fix the backend (docs/wasi-mcp.md), or pass --target to publish it as something else",
+                {"problems": problems},
+            )
         target = push_target(model)
     info = ComponentInfo(model.import_names, model.export_names, target)
     client = ctx.client(ref.registry)

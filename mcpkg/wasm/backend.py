@@ -73,7 +73,7 @@ def backend_problems(model: ComponentModel, label: str) -> list[str]:
         built = ", ".join(f"{PACKAGE}@{v}" for v in other)
         return [
             f"{label} is built against {built}; mcpkg hosts {spec.contract.package} backends "
-            f"(rebuild it against contracts/wasi-mcp-{spec.version}/wit)"
+            f"(rebuild it against {spec.contract.package}: docs/wasi-mcp.md)"
         ]
     world = spec.contract.worlds[spec.world]
     problems = [str(p) for p in fit_problems(model, spec.world, world, label)]
