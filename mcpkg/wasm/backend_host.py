@@ -92,7 +92,7 @@ def _python_class(value: Any) -> str:
 
 def to_plain(value: Any, t: Type | None) -> Any:
     """A value wasmtime-py lifted -> the plain form (dicts, `Case`, None or the value)."""
-    if t is None or value is None and t["k"] != "option" and t["k"] not in ("variant", "result"):
+    if t is None or (value is None and t["k"] != "option" and t["k"] not in ("variant", "result")):
         return value
     k = t["k"]
     if k == "record":
@@ -134,10 +134,7 @@ def to_wasmtime(value: Any, t: Type | None) -> Any:
     if k == "tuple":
         return tuple(to_wasmtime(v, e) for v, e in zip(value, t["of"], strict=True))
     if k in ("variant", "option", "result"):
-        if k == "option":
-            case = Case("none") if value is None else Case("some", value)
-        else:
-            case = value
+        case = (Case("none") if value is None else Case("some", value)) if k == "option" else value
         case_type = dict(_cases(t))[case.name]
         payload = None if case_type is None else to_wasmtime(case.value, case_type)
         return wc.Variant(case.name, payload) if _tagged(t) else payload

@@ -92,7 +92,7 @@ CONTRACT_WASI = ("wasi:mcp",)
 def is_wasi(name: str) -> bool:
     """A WASI host interface (`wasi:io/streams@0.2.9`): the host's, never a role's. The
     wasi-mcp proposal's `wasi:mcp` is a contract, not the host's plain WASI."""
-    return name.startswith("wasi:") and not name.split("/", 1)[0].split("@", 1)[0] in CONTRACT_WASI
+    return name.startswith("wasi:") and name.split("/", 1)[0].split("@", 1)[0] not in CONTRACT_WASI
 
 
 def render_type(t: Type | None, names: dict[str, str] | None = None) -> str:

@@ -36,8 +36,9 @@ class Run(exports.Run):
         runtime.register_server(runtime.ServerInfo("content-backend", "0.2.0", caps, None))
         runtime.register_resources(
             [
-                runtime.ResourceDefinition("fixture://readme", "readme", "Read me", "The notes' README",
-                                           "text/markdown", len(README)),
+                runtime.ResourceDefinition(
+                    "fixture://readme", "readme", "Read me", "The notes' README", "text/markdown", len(README)
+                ),
                 runtime.ResourceDefinition("fixture://config.json", "config", None, None, "application/json", None),
             ]
         )
