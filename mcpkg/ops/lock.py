@@ -221,8 +221,9 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
         lock, resolved = resolve_project(ctx, project, update, offline)
         problems = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
         if problems:
+            what = "cannot be served (a wasi:mcp backend)" if project.manifest.backend else "cannot compose"
             raise IncompatibleError(
-                f"{project.manifest.name} cannot compose, so no lock was written:\n  " + "\n  ".join(problems),
+                f"{project.manifest.name} {what}, so no lock was written:\n  " + "\n  ".join(problems),
                 "fix the components or their order in mcpkg.toml, or pick other versions",
                 {"problems": problems},
             )
