@@ -2,7 +2,8 @@
 pull and verify them, lock a project whose server is one backend (`[server] backend`)
 under a requiring trust policy, compose it (the output is the backend itself), and talk
 MCP to `mcpkg run backend.wasm` with the official SDK; then bad input on the raw stdio
-stream. Each backend is compiled once per session (one mcpkg cache)."""
+stream. Each backend is compiled once per session (one mcpkg cache), with the compiler
+`MCPKG_E2E_WASMTIME_COMPILER` names (CI: winch, the quicker compile)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ BACKENDS = ("tools-backend", "content-backend")
 INVALID_REQUEST = -32600
 INTERNAL_ERROR = -32603
 RESOURCE_NOT_FOUND = -32002
+COMPILER = os.environ.get("MCPKG_E2E_WASMTIME_COMPILER", "cranelift")
 
 
 @dataclass
@@ -89,7 +91,9 @@ async def backend_session(
     served: Served, name: str, errlog: object, logs: list[Any] | None = None
 ) -> AsyncIterator[ClientSession]:
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "mcpkg", "run", str(served.servers[name])], env=_env(served.runner)
+        command=sys.executable,
+        args=["-m", "mcpkg", "run", "--compiler", COMPILER, str(served.servers[name])],
+        env=_env(served.runner),
     )
 
     async def logged(params: mcp_types.LoggingMessageNotificationParams) -> None:
@@ -206,7 +210,7 @@ def test_content_backend(served: Served, tmp_path: Path) -> None:
 
 def _raw(served: Served, name: str, lines: list[str]) -> list[dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "mcpkg", "run", str(served.servers[name])],
+        [sys.executable, "-m", "mcpkg", "run", "--compiler", COMPILER, str(served.servers[name])],
         input="\n".join(lines) + "\n", capture_output=True, text=True, env=_env(served.runner), timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
