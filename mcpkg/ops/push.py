@@ -46,7 +46,7 @@ from mcpkg.ops.context import Context
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import Version
 from mcpkg.wasm.backend import backend_problems, is_backend_candidate
-from mcpkg.wasm.contracts import push_target
+from mcpkg.wasm.contracts import push_role
 from mcpkg.wasm.introspect import component_model
 
 
@@ -60,6 +60,8 @@ class PushResult:
     uploaded: int
     skipped: int
     mounted: int
+    target: str | None = None  # the config's `target`
+    role: str | None = None  # what that target is: "wasi:mcp backend", "tools-handler"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +73,7 @@ class PushResult:
             "blobs-uploaded": self.uploaded,
             "blobs-skipped": self.skipped,
             "blobs-mounted": self.mounted,
+            "target": self.target,
         }
 
 
@@ -150,7 +153,10 @@ def push(
                 "fix the backend (docs/wasi-mcp.md), or pass --target to publish it as something else",
                 {"problems": problems},
             )
-        target = push_target(model)
+        derived = push_role(model)
+        target, role = (derived.target, derived.name) if derived else (None, None)
+    else:
+        role = None
     info = ComponentInfo(model.import_names, model.export_names, target)
     client = ctx.client(ref.registry)
 
@@ -158,7 +164,9 @@ def push(
     if existing is not None:
         digest, existing_layer, existing_info = existing
         if existing_layer == layer_digest and existing_info == info:
-            return PushResult(ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0)
+            return PushResult(
+                ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0, target, role
+            )
         if Version.try_parse(ref.tag) is not None and not force:
             raise ConflictError(
                 f"{ref} already names different content ({digest})",
@@ -205,4 +213,6 @@ def push(
         counts["uploaded"],
         counts["skipped"],
         counts["mounted"],
+        target,
+        role,
     )

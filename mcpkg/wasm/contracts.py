@@ -169,9 +169,15 @@ def classify(model: ComponentModel) -> list[Role]:
     return roles
 
 
+def push_role(model: ComponentModel) -> Role | None:
+    """The most specific role world the component fits: its `target` is what `push` records."""
+    return next((role for role in classify(model) if role.target), None)
+
+
 def push_target(model: ComponentModel) -> str | None:
     """The `target` `push` records: the most specific role world the component fits."""
-    return next((role.target for role in classify(model) if role.target), None)
+    role = push_role(model)
+    return role.target if role else None
 
 
 def role_summary(model: ComponentModel) -> str:

@@ -43,6 +43,8 @@ def test_check_a_backend(mcpkg: Mcpkg, fixtures: Path) -> None:
 
 
 def test_push_refuses_a_backend_it_could_not_host(mcpkg: Mcpkg, fixtures: Path, repo: str) -> None:
+    pushed = mcpkg.ok("push", str(fixtures / "wasi-mcp" / "content-backend.wasm"), f"{repo}:1.0.0")
+    assert f"target:       {TARGET} (wasi:mcp backend)" in pushed.stdout
     other = fixtures / "broken" / "backend-other-version.wasm"
     refused = mcpkg("push", str(other), f"{repo}:0.1.0")
     assert refused.exit_code == 1
