@@ -29,7 +29,7 @@ from mcpkg.cache import Cache
 from mcpkg.errors import IncompatibleError, McpkgError
 from mcpkg.reference import Digest
 from mcpkg.wasm.backend import PACKAGE, backend_contract, backend_problems, entry_export
-from mcpkg.wasm.mcp_json import Case, log_json
+from mcpkg.wasm.mcp_json import Case, log_json, wit_error
 from mcpkg.wasm.mcp_session import BackendTrap, Session
 from mcpkg.wasm.model import ComponentModel, Type
 from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, Prepared, load_component
@@ -178,15 +178,15 @@ class WasmBackend:
 
         linker = wc.Linker(self.engine)
         linker.add_wasip2()
-        functions = self.model.imports[self.runtime_name]["functions"]
         with linker.root() as root:
             for name, item in self.model.imports.items():
-                if name.split("/", 1)[0] == PACKAGE and name != self.runtime_name and item["kind"] == "instance":
-                    with root.add_instance(name):  # types only (types, content, capabilities)
-                        pass
-            with root.add_instance(self.runtime_name) as runtime:
-                for function, signature in functions.items():
-                    runtime.add_func(function, self._host_function(function, signature))
+                if name.split("/", 1)[0] != PACKAGE or item["kind"] != "instance":
+                    continue
+                with root.add_instance(name) as instance:  # types, content, capabilities: types only
+                    if name != self.runtime_name:
+                        continue
+                    for function, signature in item["functions"].items():  # the types the backend imports
+                        instance.add_func(function, self._host_function(function, signature))
         return linker
 
     def _host_function(self, function: str, signature: dict[str, Any]) -> Callable[..., Any]:
@@ -194,8 +194,11 @@ class WasmBackend:
         result = signature.get("result")
 
         def host(store: Any, *args: Any) -> Any:
-            plain = [to_plain(a, t) for a, t in zip(args, params, strict=True)]
-            outcome = self.session.runtime(function, *plain)
+            try:
+                plain = [to_plain(a, t) for a, t in zip(args, params, strict=True)]
+                outcome = self.session.runtime(function, *plain)
+            except Exception as exc:  # a host bug answers the backend; it never traps it
+                outcome = Case("err", wit_error("internal-error", f"mcpkg could not handle {function}: {exc}"))
             if result is None:
                 return None
             return to_wasmtime(Case("ok") if outcome is None else outcome, result)

@@ -8,7 +8,6 @@ these and wasmtime's values. docs/wasi-mcp.md tabulates the mapping.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -373,10 +372,6 @@ def completion_arguments(params: dict[str, Any]) -> tuple[str, str]:
 def completion_json(completions: list[dict[str, Any]]) -> dict[str, Any]:
     values = [str(c["value"]) for c in completions][:100]
     return {"completion": {"values": values, "total": len(completions), "hasMore": len(completions) > 100}}
-
-
-def blob_text(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 @dataclass
