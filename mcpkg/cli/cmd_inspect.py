@@ -64,6 +64,12 @@ def render_report(report: dict[str, Any]) -> None:
     print(f"roles:        {roles[0]}")
     for role in roles[1:]:
         print(f"              {role}")
+    backend = report.get("backend")
+    if backend is not None:
+        if backend["hostable"]:
+            print(f"backend:      hostable by `mcpkg run` (entry point {backend['entry']})")
+        for problem in backend["problems"]:
+            print(f"backend:      not hostable: {problem}")
     for direction in ("imports", "exports"):
         print(f"{direction}:")
         for name, body in report["types"][direction].items():

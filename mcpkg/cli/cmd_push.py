@@ -36,4 +36,6 @@ def push_command(
     print(f"digest:       {result.digest}")
     print(f"layer:        {result.layer_digest}")
     print(f"size:         {result.size} ({human_size(result.size)})")
+    if result.target:
+        print(f"target:       {result.target}" + (f" ({result.role})" if result.role else ""))
     print(f"status:       {result.status}")

@@ -12,14 +12,17 @@ from mcpkg.cli.terminal import detail, note
 
 
 def run_command(
-    server: Path = typer.Argument(Path("server.wasm"), metavar="[SERVER]", help="A composed server (server.wasm)."),
+    server: Path = typer.Argument(
+        Path("server.wasm"), metavar="[SERVER]", help="A composed server (server.wasm) or a wasi:mcp backend."
+    ),
     dirs: list[str] = typer.Option([], "--dir", help="Grant a directory: HOST::GUEST (repeatable)."),
     env: list[str] = typer.Option([], "--env", help="Set an environment variable: K=V (repeatable)."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Grant network access."),
     compiler: str = COMPILER_OPTION,
 ) -> None:
     """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
-    granted unless asked). For an HTTP server, print the `wasmtime serve` command."""
+    granted unless asked), or host a wasi:mcp backend (MCP over stdio, docs/wasi-mcp.md).
+    For an HTTP server, print the `wasmtime serve` command."""
     from mcpkg.ops.run import parse_compiler, run
 
     chosen = parse_compiler(compiler)

@@ -243,6 +243,11 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
         taken.add(part.name)
         given.append(part)
     contract = _contract_of(given, components)
+    if contract.chain is None:
+        raise UsageError(
+            f"{components[0]} is a {contract.package} backend: a whole server, nothing to compose it with",
+            f"run it as it is: `mcpkg run {components[0]}` (docs/wasi-mcp.md)",
+        )
     plan = Plan(contract, given)
     used_overrides: set[str] = set()
 
@@ -294,6 +299,7 @@ def _add_services(plan: Plan, add_default: Any) -> None:
     """Add the framework default of every contract interface imported and not exported,
     until nothing is missing."""
     contract = plan.contract
+    assert contract.chain is not None  # plan_server refuses a contract without a chain
     chain_key = semver_key(contract.chain)
     for _ in range(64):  # a framework part may import another one; bounded
         missing: dict[str, tuple[str, str]] = {}

@@ -10,6 +10,9 @@
    type model is cached under its digest, so `run`, `inspect` and `check` of the output
    never compile to read types; then it is written atomically. The full compile happens
    once: on the first `mcpkg run`, or here with `--precompile`; `run` reuses its artifact.
+
+A server that is one wasi:mcp backend (`[server] backend = "NAME"`) is not composed: its
+output is the backend itself, checked against the wasi:mcp contract (docs/wasi-mcp.md).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from mcpkg.outfile import (
 )
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
+from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import cached_model, component_model, record_model, validated_model
 from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, cached_artifact_ok, compile_and_store, new_engine
@@ -222,6 +226,8 @@ def compose_project(
                 f"{entry.name}: the cached component does not match {layer}", "run `mcpkg cache verify`"
             )
         parts[entry.name] = Part(entry.name, data, model)
+    if lock.backend is not None:
+        return _compose_backend(ctx, parts[lock.backend], dest, relocked, precompile)
     services = lock.services
     report = check_chain(
         (lock.transport, parts[lock.transport].model),
@@ -241,4 +247,22 @@ def compose_project(
     digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
     exports = sorted(parts[lock.transport].model.exports)
+    return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)
+
+
+def _compose_backend(
+    ctx: Context, part: Part, dest: Destination, relocked: bool, precompile: Compiler | None
+) -> ComposeResult:
+    """A server that is one wasi:mcp backend composes to the backend itself, once it is
+    checked against the contract and the entry-point convention (docs/wasi-mcp.md)."""
+    problems = backend_problems(part.model, part.name)
+    if problems:
+        raise IncompatibleError(
+            "the locked backend cannot be served:\n  " + "\n  ".join(problems),
+            "see docs/wasi-mcp.md; fix the backend and run `mcpkg lock`",
+            {"problems": problems},
+        )
+    digest, size, validated, compiled = write_validated(ctx, [part.data], dest, precompile=precompile)
+    imports = sorted(part.model.imports)
+    exports = sorted(n for n, item in part.model.exports.items() if item["kind"] == "instance")
     return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)

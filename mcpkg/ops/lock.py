@@ -33,6 +33,7 @@ from mcpkg.project.manifest import MANIFEST_NAME, ComponentSpec, ServerManifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
 from mcpkg.project.state import Project, load_project, project_lock, read_lock
 from mcpkg.reference import Digest, PackageName, Reference
+from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.contracts import contract_mismatches, role_summary
 from mcpkg.wasm.introspect import component_model
@@ -184,11 +185,14 @@ def resolve_project(
         manifest.chain,
         manifest.terminal,
         tuple(replace(resolved[name].entry, wires=manifest.components[name].wires) for name in sorted(resolved)),
+        backend=manifest.backend,
     )
     return lock, resolved
 
 
 def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> list[str]:
+    if manifest.backend is not None:  # one wasi:mcp backend: checked against its contract
+        return backend_problems(models[manifest.backend], manifest.backend)
     report = check_chain(
         (manifest.transport, models[manifest.transport]),
         [(name, models[name]) for name in manifest.chain],
@@ -220,8 +224,9 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
         lock, resolved = resolve_project(ctx, project, update, offline)
         problems = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
         if problems:
+            what = "cannot be served (a wasi:mcp backend)" if project.manifest.backend else "cannot compose"
             raise IncompatibleError(
-                f"{project.manifest.name} cannot compose, so no lock was written:\n  " + "\n  ".join(problems),
+                f"{project.manifest.name} {what}, so no lock was written:\n  " + "\n  ".join(problems),
                 "fix the components or their order in mcpkg.toml, or pick other versions",
                 {"problems": problems},
             )

@@ -2,7 +2,10 @@
 
 - The file must be a component wasmtime accepts; `component.imports/exports` come from
   the binary itself, never from the user; `component.target` is `--target`, else the
-  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`).
+  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`;
+  a wasi:mcp backend: `wasi:mcp/mcp-backend-preview2@0.1.0-preview2`). A component using
+  wasi:mcp that `mcpkg run` could not host (another version, no entry point) is refused
+  unless `--target` says what it is.
 - `created` is `SOURCE_DATE_EPOCH` when set (reproducible pushes), else now.
 - Blobs that already exist are skipped (HEAD); then the manifest is PUT as exact bytes.
 - If the tag already names a manifest with the same layer and the same `component`
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.cache import hash_file
-from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
+from mcpkg.errors import ConflictError, IncompatibleError, McpkgError, NotFoundError, UsageError
 from mcpkg.infile import readable_file
 from mcpkg.oci.artifact import (
     CREATED_ANNOTATION,
@@ -42,7 +45,8 @@ from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.ops.context import Context
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import Version
-from mcpkg.wasm.contracts import push_target
+from mcpkg.wasm.backend import backend_problems, is_backend_candidate
+from mcpkg.wasm.contracts import push_role
 from mcpkg.wasm.introspect import component_model
 
 
@@ -56,6 +60,8 @@ class PushResult:
     uploaded: int
     skipped: int
     mounted: int
+    target: str | None = None  # the config's `target`
+    role: str | None = None  # what that target is: "wasi:mcp backend", "tools-handler"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +73,7 @@ class PushResult:
             "blobs-uploaded": self.uploaded,
             "blobs-skipped": self.skipped,
             "blobs-mounted": self.mounted,
+            "target": self.target,
         }
 
 
@@ -139,7 +146,17 @@ def push(
     layer_digest, size = hash_file(file)
     model = component_model(file, layer_digest, ctx.cache, str(file))
     if target is None:
-        target = push_target(model)
+        problems = backend_problems(model, str(file)) if is_backend_candidate(model) else []
+        if problems:
+            raise IncompatibleError(
+                "not pushed: " + "; ".join(problems),
+                "fix the backend (docs/wasi-mcp.md), or pass --target to publish it as something else",
+                {"problems": problems},
+            )
+        derived = push_role(model)
+        target, role = (derived.target, derived.name) if derived else (None, None)
+    else:
+        role = None
     info = ComponentInfo(model.import_names, model.export_names, target)
     client = ctx.client(ref.registry)
 
@@ -147,7 +164,9 @@ def push(
     if existing is not None:
         digest, existing_layer, existing_info = existing
         if existing_layer == layer_digest and existing_info == info:
-            return PushResult(ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0)
+            return PushResult(
+                ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0, target, role
+            )
         if Version.try_parse(ref.tag) is not None and not force:
             raise ConflictError(
                 f"{ref} already names different content ({digest})",
@@ -194,4 +213,6 @@ def push(
         counts["uploaded"],
         counts["skipped"],
         counts["mounted"],
+        target,
+        role,
     )

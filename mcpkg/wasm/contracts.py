@@ -18,7 +18,7 @@ exports an interface a contract's services provide (wasmcp v0.3's `request`, its
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -31,11 +31,17 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "contracts"
 @dataclass(frozen=True)
 class Contract:
     package: str  # wasmcp:mcp@0.3.0
-    chain: str  # the chain interface, qualified: wasmcp:mcp/incoming-handler@0.3.0
+    chain: str | None  # the chain interface, qualified: wasmcp:mcp/incoming-handler@0.3.0
     roles: tuple[tuple[str, str], ...]  # (world, position), most specific first
     services: tuple[tuple[str, str], ...]  # (qualified interface, label)
     defaults: dict[str, str]  # role world or service interface -> framework package
     worlds: dict[str, ComponentModel]
+    labels: dict[str, str] = field(default_factory=dict)  # role world -> its display name
+    entry: dict[str, str] = field(default_factory=dict)  # role world -> entry-point export
+
+    def label(self, world: str) -> str:
+        """How a role is named: `tools-handler`; `wasi:mcp backend`."""
+        return self.labels.get(world, world)
 
     def position(self, world: str) -> str:
         return dict(self.roles)[world]
@@ -86,6 +92,8 @@ def _load(file: str) -> Contract:
         tuple((i, label) for i, label in data["services"]),
         dict(data["defaults"]),
         {name: ComponentModel.from_json(body) for name, body in data["worlds"].items()},
+        dict(data.get("labels", {})),
+        dict(data.get("entry", {})),
     )
 
 
@@ -135,7 +143,8 @@ def _world_roles(model: ComponentModel, contract: Contract) -> list[Role]:
             unused = sum(1 for n in world.imports if not is_wasi(n) and semver_key(n) not in used)
             ranked.append(((-len(world.exports), unused, order.index(name)), name))
     return [
-        Role(name, contract.position(name), contract.package, name, contract.target(name)) for _, name in sorted(ranked)
+        Role(contract.label(name), contract.position(name), contract.package, name, contract.target(name))
+        for _, name in sorted(ranked)
     ]
 
 
@@ -160,9 +169,15 @@ def classify(model: ComponentModel) -> list[Role]:
     return roles
 
 
+def push_role(model: ComponentModel) -> Role | None:
+    """The most specific role world the component fits: its `target` is what `push` records."""
+    return next((role for role in classify(model) if role.target), None)
+
+
 def push_target(model: ComponentModel) -> str | None:
     """The `target` `push` records: the most specific role world the component fits."""
-    return next((role.target for role in classify(model) if role.target), None)
+    role = push_role(model)
+    return role.target if role else None
 
 
 def role_summary(model: ComponentModel) -> str:
