@@ -62,3 +62,25 @@ def cache_prune(
         emit_json({"entries-removed": entries, "bytes-freed": freed})
         return
     print(f"removed {entries} entr{'y' if entries == 1 else 'ies'}, freed {human_size(freed)}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg cache ls
+  mcpkg cache verify
+  mcpkg cache prune --older-than 30
+"""
+LS_EXAMPLES = """\b
+Examples:
+  mcpkg cache ls                                  # short digests; -v for whole ones
+  mcpkg cache ls --json
+"""
+VERIFY_EXAMPLES = """\b
+Examples:
+  mcpkg cache verify                              # exit 1 if a blob was corrupt (removed)
+"""
+PRUNE_EXAMPLES = """\b
+Examples:
+  mcpkg cache prune                               # blobs no entry uses, stray temp files
+  mcpkg cache prune --older-than 30               # also entries unused for 30 days
+"""

@@ -64,3 +64,11 @@ def compose_command(
     say("exports:")
     for name in result.exports:
         say(f"  {name}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg compose                                   # server.wasm from mcpkg.toml + mcpkg.lock
+  mcpkg compose --locked -o build/                # CI: fail on a stale lock
+  mcpkg compose --precompile                      # also compile now, not on the first run
+"""

@@ -24,3 +24,10 @@ def outdated_command(
     print(f"{'component':<24} {'locked':<12} {'matching':<12} {'latest':<12}")
     for row in rows:
         print(f"{row['name']:<24} {row['locked'] or '-':<12} {row['matching'] or '-':<12} {row['latest'] or '-':<12}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg outdated
+  mcpkg outdated --json
+"""

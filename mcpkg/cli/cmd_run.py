@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli.options import COMPILER_OPTION
-from mcpkg.cli.terminal import detail, note
+from mcpkg.cli.terminal import OUT, detail, note
+from mcpkg.errors import UsageError
 
 
 def run_command(
@@ -22,6 +23,11 @@ def run_command(
     granted unless asked). For an HTTP server, print the `wasmtime serve` command."""
     from mcpkg.ops.run import parse_compiler, run
 
+    if OUT.json:
+        raise UsageError(
+            "run gives the server stdin and stdout, so it prints no JSON document",
+            "drop --json (an MCP client talks JSON-RPC to the server on stdout)",
+        )
     chosen = parse_compiler(compiler)
 
     def compiling() -> None:
@@ -35,3 +41,10 @@ def run_command(
     detail(f"{'compiled' if outcome.compiled else 'loaded the cached compiled'} artifact {outcome.artifact}")
     sys.stdout.flush()
     raise typer.Exit(outcome.exit_code)
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg run server.wasm                           # an MCP client's server command
+  mcpkg run server.wasm --dir ./data::/data --env LOG=debug
+"""

@@ -12,7 +12,9 @@ from mcpkg.errors import SignatureError
 
 
 def verify_command(
-    reference: str = typer.Argument(..., metavar="REF", help="What to verify: REF or ns:name[@req]."),
+    reference: str = typer.Argument(
+        ..., metavar="REF", help="What to verify: [registry/]repo[:tag][@digest] or ns:name[@requirement]."
+    ),
     key: list[Path] = typer.Option([], "--key", help="Trusted public key (repeatable); default: trust policy."),
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
@@ -39,3 +41,10 @@ def verify_command(
         )
     if not json_output:
         print("verified")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg verify ghcr.io/me/tools:0.1.0 --key keys/me.pub
+  mcpkg verify fixtures:tools@0.1                 # with the keys of the trust policy
+"""

@@ -196,7 +196,7 @@ def test_a_bad_path_gets_a_clear_error(
     stdin = "secret\n" if command == "login" else None
     if case == "no-permission":
         env = {
-            "HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": str(home / "config.toml"),
+            "HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": os.devnull,
             "DOCKER_CONFIG": str(home / "docker"), **made.env,
         }  # fmt: skip
         done = run_as_nobody(nobody_site, made.args, env, cwd=home, input=stdin)
@@ -219,7 +219,7 @@ def test_nobody_can_pull_into_their_own_directory(
 ) -> None:
     home = world[1]
     mcpkg.ok("push", str(fixtures / "greeter.wasm"), f"{repo}:1.0.0")
-    env = {"HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": str(home / "c.toml")}
+    env = {"HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": os.devnull}
     done = run_as_nobody(nobody_site, ["pull", f"{repo}:1.0.0", "-o", str(home / "g.wasm")], env, cwd=home)
     assert done.returncode == 0, done.stderr
     out = home / "g.wasm"
