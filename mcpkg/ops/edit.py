@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcpkg.errors import McpkgError, UsageError
+from mcpkg.infile import looks_like_path, readable_file
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
 from mcpkg.outfile import write_user_file
@@ -16,9 +17,11 @@ from mcpkg.project.state import project_lock
 
 
 def add(ctx: Context, root: Path, name: str, ref: str, version: str | None, position: str) -> None:
-    is_path = ref.endswith(".wasm") or Path(ref).is_file()
+    is_path = looks_like_path(ref)
     if is_path and version:
         raise UsageError("--version applies to registry components, not to a local path")
+    if is_path:  # checked where `mcpkg lock` will look for it, before mcpkg.toml is touched
+        readable_file(root / Path(ref).expanduser(), "component", "build it first, or fix the path")
     manifest = root / MANIFEST_NAME
     with project_lock(root):
         _write_and_relock(ctx, root, manifest, add_component(manifest, name, ref, version, position, is_path))

@@ -153,7 +153,10 @@ def resolve_project(
 
     def tags_of(name: str) -> tuple[str, list[str]]:
         ref = wanted[name][1]
-        return name, ctx.client(ref.registry).list_tags(ref.repository)
+        try:
+            return name, ctx.client(ref.registry).list_tags(ref.repository)
+        except McpkgError as exc:
+            raise naming(exc, name) from exc.__cause__
 
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
         tags = dict(pool.map(tags_of, need))
@@ -173,7 +176,7 @@ def resolve_project(
             try:
                 resolved[name] = job.result()
             except McpkgError as exc:
-                errors.append(exc)
+                errors.append(naming(exc, name))
         if errors:
             raise errors[0]
     lock = Lockfile(
@@ -185,6 +188,14 @@ def resolve_project(
         tuple(resolved[name].entry for name in sorted(resolved)),
     )
     return lock, resolved
+
+
+def naming(exc: McpkgError, name: str) -> McpkgError:
+    """`exc` with the component it concerns named first (a registry failure says the
+    repository, not which entry of mcpkg.toml needed it)."""
+    if not exc.message.startswith((f"{name}:", f"[components.{name}]")):
+        exc.message = f"component {name}: {exc.message}"
+    return exc
 
 
 def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> list[str]:

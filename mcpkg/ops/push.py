@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.cache import hash_file
+from mcpkg.config import Config
 from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
-from mcpkg.infile import readable_file
+from mcpkg.infile import readable_file, written_as_path
 from mcpkg.oci.artifact import (
     CREATED_ANNOTATION,
     OCI_MANIFEST,
@@ -40,7 +41,7 @@ from mcpkg.oci.artifact import (
 )
 from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.ops.context import Context
-from mcpkg.reference import Digest, Reference
+from mcpkg.reference import Digest, PackageName, Reference
 from mcpkg.semver import Version
 from mcpkg.wasm.contracts import push_target
 from mcpkg.wasm.introspect import component_model
@@ -120,6 +121,33 @@ def _existing_component(ctx: Context, ref: Reference) -> tuple[Digest, Digest, C
     return fetched.digest, manifest.layer.digest, info
 
 
+def push_reference(config: Config, file: Path, text: str) -> Reference:
+    """Where `mcpkg push FILE REF` publishes: `[registry/]repo:tag`, or a package name with
+    an exact version (`ns:name@1.0.1`, mapped through `[namespaces]` as pull maps it; the
+    version is the tag). Arguments in the wrong order get a hint."""
+    if written_as_path(text):
+        if not written_as_path(str(file)):
+            raise UsageError(f"{text} is a file and {file} is not: the file comes first", f"mcpkg push {text} {file}")
+        raise UsageError(f"{text} is a file path, not where to publish", f"mcpkg push {file} [registry/]repo:tag")
+    base, at, version = text.partition("@")
+    package = PackageName.try_parse(base)
+    if package is None:
+        ref = config.parse_reference(text)
+        if ref.digest is not None or ref.tag is None:
+            raise UsageError(
+                f"push needs a tag, not {'a digest' if ref.digest else 'a bare repository'}: {text}",
+                f"e.g. mcpkg push {file} {ref.location}:0.1.0",
+            )
+        return ref
+    exact = version[1:] if version.startswith("=") else version
+    if not at or Version.try_parse(exact) is None:
+        raise UsageError(
+            f"push needs an exact version for a package name, not {text}",
+            f"e.g. mcpkg push {file} {base}@0.1.0",
+        )
+    return config.parse_reference(f"{config.package_reference(package).location}:{exact}")  # the tag checked
+
+
 def push(
     ctx: Context,
     file: Path,
@@ -129,12 +157,7 @@ def push(
     target: str | None = None,
     force: bool = False,
 ) -> PushResult:
-    ref = ctx.config.parse_reference(text)
-    if ref.digest is not None or ref.tag is None:
-        raise UsageError(
-            f"push needs a tag, not {'a digest' if ref.digest else 'a bare repository'}: {text}",
-            f"e.g. mcpkg push {file} {ref.location}:0.1.0",
-        )
+    ref = push_reference(ctx.config, file, text)
     readable_file(file, "component")
     layer_digest, size = hash_file(file)
     model = component_model(file, layer_digest, ctx.cache, str(file))
