@@ -158,6 +158,8 @@ def push(
     force: bool = False,
 ) -> PushResult:
     ref = push_reference(ctx.config, file, text)
+    tag = ref.tag
+    assert tag is not None  # push_reference gives a tag
     readable_file(file, "component")
     layer_digest, size = hash_file(file)
     model = component_model(file, layer_digest, ctx.cache, str(file))
@@ -171,7 +173,7 @@ def push(
         digest, existing_layer, existing_info = existing
         if existing_layer == layer_digest and existing_info == info:
             return PushResult(ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0)
-        if Version.try_parse(ref.tag) is not None and not force:
+        if Version.try_parse(tag) is not None and not force:
             raise ConflictError(
                 f"{ref} already names different content ({digest})",
                 "release tags are immutable: publish a new version, or pass --force to move the tag",
@@ -181,8 +183,8 @@ def push(
     config_desc = Descriptor(WASM_CONFIG, Digest("sha256", hashlib.sha256(config_bytes).hexdigest()), len(config_bytes))
     layer_desc = Descriptor(WASM_LAYER, layer_digest, size, {TITLE_ANNOTATION: file.name})
     manifest_annotations = {CREATED_ANNOTATION: json.loads(config_bytes)["created"]}
-    if Version.try_parse(ref.tag) is not None:
-        manifest_annotations[VERSION_ANNOTATION] = ref.tag
+    if Version.try_parse(tag) is not None:
+        manifest_annotations[VERSION_ANNOTATION] = tag
     manifest_annotations.update(annotations or {})
     manifest_bytes = build_manifest(config_desc, layer_desc, manifest_annotations)
 
@@ -207,7 +209,7 @@ def push(
         counts[how] += 1
     for desc in (layer_desc, config_desc):
         ctx.cache.remember_location(desc.digest, ref.location)
-    digest = client.put_manifest(ref.repository, ref.tag, manifest_bytes, OCI_MANIFEST)
+    digest = client.put_manifest(ref.repository, tag, manifest_bytes, OCI_MANIFEST)
     return PushResult(
         ref.with_digest(digest),
         digest,
