@@ -16,7 +16,7 @@ from mcpkg.cli.options import (
     results_printer,
     stdout_taken,
 )
-from mcpkg.cli.terminal import emit_json, human_size, note
+from mcpkg.cli.terminal import compiling_note, emit_json, human_size, note
 
 
 def compose_command(
@@ -39,16 +39,20 @@ def compose_command(
 
     chosen = parse_compiler(compiler)
     to_stdout = stdout_taken(output, json_output)
+    root = project_root(project)  # no mcpkg.toml: fails here, before any work is announced
+
+    def compiling(name: str) -> None:
+        compiling_note(name, chosen, "once, now: `mcpkg run` loads the compiled code from then on")
+
     with opened(json_output, plain_http) as ctx:
-        if not json_output and precompile:
-            note(f"composing, then compiling the server with {chosen} (once: `mcpkg run` reuses the compiled code)")
         result = compose_project(
             ctx,
-            project_root(project),
+            root,
             output,
             locked=locked,
             offline=offline,
             precompile=chosen if precompile else None,
+            on_compile=compiling,
         )
     if json_output:
         emit_json(result.to_json())

@@ -49,6 +49,9 @@ def pull_command(
             say(f"  export      {name}")
     if result.output:
         say(f"written to:   {result.output}")
+    else:
+        say(f"cached at:    {result.layer_path}")
+        note("the cached file is read-only and shared: use -o PATH for a file of your own")
 
 
 EXAMPLES = """\b

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli.options import COMPILER_OPTION
-from mcpkg.cli.terminal import OUT, detail, note
+from mcpkg.cli.terminal import OUT, compiling_note, detail, note
 from mcpkg.errors import UsageError
 
 
@@ -31,7 +31,7 @@ def run_command(
     chosen = parse_compiler(compiler)
 
     def compiling() -> None:
-        note(f"compiling {server.name} (first run only) with {chosen}: later runs load the compiled code")
+        compiling_note(server.name, chosen, "once, on its first run: later runs load the compiled code")
 
     outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
     if outcome.serve_command is not None:

@@ -31,8 +31,11 @@ def verify_command(
         print(f"reference:    {result.reference}")
         print(f"digest:       {result.digest}")
         for verdict in result.verdicts:
-            who = f" by {verdict.key_id}" if verdict.key_id else ""
-            print(f"signature #{verdict.index}: {'valid' if verdict.valid else 'INVALID'}{who}: {verdict.reason}")
+            if verdict.valid:
+                print(f"signature #{verdict.index}: valid, signed by key {verdict.key_id}")
+            else:
+                who = f" (key {verdict.key_id})" if verdict.key_id else ""
+                print(f"signature #{verdict.index}: invalid{who}: {verdict.reason}")
     if not result.ok:
         raise SignatureError(
             f"{result.reference}@{result.digest} is {result.summary()}",

@@ -34,6 +34,12 @@ def note(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def compiling_note(name: str, compiler: str, when: str) -> None:
+    """What a full compile says, the same way wherever it happens (`run`, `compose
+    --precompile`): what is compiled, with which compiler, and that it happens once."""
+    note(f"compiling {name} with {compiler} ({when})")
+
+
 def detail(message: str) -> None:
     if OUT.verbose and not OUT.quiet:
         print(message, file=sys.stderr, flush=True)
