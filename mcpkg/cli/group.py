@@ -18,7 +18,8 @@ from typing import Any
 import click
 from typer.core import TyperCommand, TyperGroup
 
-from mcpkg.cli.terminal import OUT, emit_json
+from mcpkg.cli.terminal import OUT, STATUS, emit_json
+from mcpkg.progress import use_steps
 
 
 def _quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -113,6 +114,7 @@ class McpkgGroup(TyperGroup):
     ) -> click.Context:
         if parent is None:  # a new invocation (in-process tests run several): defaults first
             OUT.quiet = OUT.verbose = OUT.json = False
+            use_steps(STATUS.step)  # long steps show a spinner on a terminal
         return super().make_context(info_name, args, parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:

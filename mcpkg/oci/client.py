@@ -36,6 +36,7 @@ from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
 from mcpkg.oci.translate import connection_error, translate_status, unresolved_host
+from mcpkg.progress import step
 from mcpkg.reference import Digest, is_loopback_host
 
 if TYPE_CHECKING:
@@ -205,17 +206,18 @@ class RegistryClient:
                 sent_headers["Authorization"] = authorization
             data: Any = body() if callable(body) else body
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=sent_headers,
-                    data=data,
-                    params=params,
-                    stream=stream,
-                    allow_redirects=False,
-                    timeout=(CONNECT_TIMEOUT, self.read_timeout),
-                    verify=self.verify,
-                )
+                with step(f"waiting for {self.registry} ({what})"):
+                    response = self.session.request(
+                        method,
+                        url,
+                        headers=sent_headers,
+                        data=data,
+                        params=params,
+                        stream=stream,
+                        allow_redirects=False,
+                        timeout=(CONNECT_TIMEOUT, self.read_timeout),
+                        verify=self.verify,
+                    )
             except requests.exceptions.SSLError as exc:
                 raise RegistryError(
                     f"TLS verification failed for {self.registry}",

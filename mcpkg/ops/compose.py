@@ -37,6 +37,7 @@ from mcpkg.outfile import (
     open_output,
     resolve_artifact_output,
 )
+from mcpkg.progress import step
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.wasm.compat import check_chain
@@ -134,7 +135,8 @@ def precompile_server(
         return False
     if on_compile is not None:
         on_compile()
-    compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
+    with step(f"compiling the server with {compiler}"):
+        compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
     return True
 
 
@@ -148,7 +150,8 @@ def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
     if cached_model(ctx.cache, key) is not None:
         return False
     try:
-        model = validated_model(data.read_bytes(), "the composed component")
+        with step("validating the composed server with wasmtime"):
+            model = validated_model(data.read_bytes(), "the composed component")
     except InvalidArtifactError as exc:
         message = exc.message.replace("is not a valid component", "does not validate")
         second = second_opinion(data)

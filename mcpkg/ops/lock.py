@@ -27,6 +27,7 @@ from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgEr
 from mcpkg.ops.context import Context
 from mcpkg.ops.pull import pull_reference
 from mcpkg.outfile import remove_dead_temps, resolve_destination, write_user_file
+from mcpkg.progress import step
 from mcpkg.project.lockfile import LockEntry, Lockfile, render
 from mcpkg.project.manifest import MANIFEST_NAME, ComponentSpec, ServerManifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
@@ -158,7 +159,7 @@ def resolve_project(
         except McpkgError as exc:
             raise naming(exc, name) from exc.__cause__
 
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool, step(f"resolving {len(manifest.components)} components"):
         tags = dict(pool.map(tags_of, need))
         choices = {
             name: choose(w, tags.get(name), locked, updating(name)) for name, (_, _, w, locked) in wanted.items()
