@@ -30,7 +30,7 @@ def inspect_command(
         from mcpkg.ops.describe import describe_file
 
         set_json(json_output)
-        report, wit_text = describe_file(Cache.default(), Path(target), with_wit=wit)
+        report, wit_text = describe_file(Cache.default(), Path(target).expanduser(), with_wit=wit)
     else:
         from mcpkg.ops.inspect import inspect_target
 

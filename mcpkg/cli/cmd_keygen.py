@@ -24,5 +24,5 @@ def keygen_command(
 
 EXAMPLES = """\b
 Examples:
-  COSIGN_PASSWORD=... mcpkg keygen --output-prefix keys/me
+  mcpkg keygen --output-prefix keys/me           # password: COSIGN_PASSWORD, else a prompt
 """

@@ -93,10 +93,11 @@ class McpkgCommand(TyperCommand):
         """Nothing: typer writes the arguments section (click 8.5 would write a second)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # click consumes the list as it parses
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            report_usage_error(exc, args)
+            report_usage_error(exc, given)
             raise
 
 
@@ -118,19 +119,21 @@ class McpkgGroup(TyperGroup):
         return super().make_context(info_name, args, parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # click consumes the list as it parses
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            report_usage_error(exc, args)
+            report_usage_error(exc, given)
             raise
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
+        given = list(args)
         try:
             name, command, rest = super().resolve_command(ctx, args)
         except click.UsageError as exc:
-            report_usage_error(exc, args)
+            report_usage_error(exc, given)
             raise
         if command is not None and ctx.meta.get("mcpkg.json") and "--json" in _option_names(command):
             rest = ["--json", *rest]

@@ -252,7 +252,7 @@ def compose_project(
             {"problems": problems},
         )
     chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
-    announce = None if on_compile is None else (lambda: on_compile("the server" if dest.is_stdout else dest.shown))
+    announce = None if on_compile is None else (lambda: on_compile("the server" if dest.is_stdout else dest.path.name))
     digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile, on_compile=announce)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
     exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
