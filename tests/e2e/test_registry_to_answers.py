@@ -128,7 +128,8 @@ def test_one_full_compile_across_compose_run_inspect_check(
             input="", capture_output=True, text=True, env=_env(runner), timeout=600,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert ("compiling server.wasm with cranelift (once, on its first run" in done.stderr) == (attempt == 0), done.stderr
+        said = "compiling server.wasm with cranelift (once, on its first run" in done.stderr
+        assert said == (attempt == 0), done.stderr
         assert len(_compiled(runner)) == 1
     runner.ok("compose", "-C", str(published.project), "-o", str(server), "--locked")
     runner.ok("inspect", str(server))

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from mcpkg.cli.app import COMMANDS
+from testing.registry import Registry
 from tests.conftest import ROOT, Mcpkg
 from tests.integration.test_project import published, write_project
-from testing.registry import Registry
 
 __all__ = ["published"]  # the session fixture, shared with test_project.py
 
