@@ -122,7 +122,7 @@ def scenario(command: str, case: str, base: Path, home: Path, registry: str) -> 
         else:
             p = _bad_path(case, base, want="dir")
             shown = p
-        extra = {"add": ["y", "y.wasm"], "remove": ["extra"], "compose": ["-o", str(home / "server.wasm")]}.get(
+        extra = {"add": ["y", "127.0.0.1:9/t/y"], "remove": ["extra"], "compose": ["-o", str(home / "server.wasm")]}.get(
             verb, []
         )
         return Scenario([verb, *extra, "-C", str(p)], shown, env)
