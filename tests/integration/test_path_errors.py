@@ -122,9 +122,8 @@ def scenario(command: str, case: str, base: Path, home: Path, registry: str) -> 
         else:
             p = _bad_path(case, base, want="dir")
             shown = p
-        extra = {"add": ["y", "127.0.0.1:9/t/y"], "remove": ["extra"], "compose": ["-o", str(home / "server.wasm")]}.get(
-            verb, []
-        )
+        into = ["-o", str(home / "server.wasm")]
+        extra = {"add": ["y", "127.0.0.1:9/t/y"], "remove": ["extra"], "compose": into}.get(verb, [])
         return Scenario([verb, *extra, "-C", str(p)], shown, env)
     # login / logout, through DOCKER_CONFIG
     if case == "missing":
