@@ -1,4 +1,5 @@
-"""`mcpkg add NAME REF|FILE [--version REQ] [--chain|--service|--transport|--terminal]`."""
+"""`mcpkg add NAME REF|FILE [--version REQ] [--chain|--service|--transport|--terminal]
+[--wire INTERFACE=COMPONENT]...`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def add_command(
     service: bool = typer.Option(False, "--service", help="A service, wired by interface name."),
     transport: bool = typer.Option(False, "--transport", help="Make it the transport."),
     terminal: bool = typer.Option(False, "--terminal", help="Make it the terminal."),
+    wire: list[str] = typer.Option(
+        [], "--wire", metavar="INTERFACE=COMPONENT", help="Wire an import to a service by name (repeatable)."
+    ),
     project: Path | None = PROJECT_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
@@ -42,11 +46,12 @@ def add_command(
         Requirement.parse(version)
     root = project_root(project)
     with opened(plain_http=plain_http) as ctx:
-        add(ctx, root, name, ref, version, flags[0] if flags else "chain")
+        added = add(ctx, root, name, ref, version, flags[0] if flags else "chain", wire)
     if OUT.json:
-        emit_json({"added": name, "position": flags[0] if flags else "chain"})
+        emit_json({"added": added, "position": flags[0] if flags else "chain"})
         return
-    print(f"added {name}")
+    for each in added:
+        print(f"added {each}")
 
 
 EXAMPLES = """\b

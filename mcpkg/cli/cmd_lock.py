@@ -48,7 +48,8 @@ def lock_command(
     with opened(json_output, plain_http) as ctx:
         result = lock_project(ctx, root, update=set(names or []) if update else None, offline=offline)
     if json_output:
-        emit_json({"path": str(result.path), "changed": result.changed, "components": [
+        emit_json({"path": str(result.path), "changed": result.changed, "migrated-from": result.migrated_from,
+                   "components": [
             {"name": e.name, "position": e.position, "role": result.roles.get(e.name),
              "version": e.version, "digest": e.digest,
              "layer-digest": e.layer_digest, "signatures": list(e.signatures)} for e in result.lock.entries
@@ -59,6 +60,8 @@ def lock_command(
         signed = f"  signed by {', '.join(entry.signatures)}" if entry.signatures else ""
         print(f"{entry.name:<24} {entry.position:<9} {what}{signed}")
         print(f"{'':<24} {'':<9} {result.roles.get(entry.name, '')}")
+    if result.migrated_from is not None:
+        note(f"{result.path}: migrated from lock format {result.migrated_from} to {result.lock.version}")
     note(f"{result.path} {'written' if result.changed else 'unchanged'}")
 
 

@@ -153,18 +153,29 @@ def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
         with step("validating the composed server with wasmtime"):
             model = validated_model(data.read_bytes(), "the composed component")
     except InvalidArtifactError as exc:
-        message = exc.message.replace("is not a valid component", "does not validate")
+        complaint = str(exc.__cause__ or exc.message).strip()
+        message = f"the composed component does not validate: {innermost_cause(complaint)}"
         second = second_opinion(data)
         if second:
             message += f"\n  wasm-tools validate: {second}"
         raise InvalidArtifactError(
             message,
             "this is a bug in mcpkg's composer: please report it with your mcpkg.lock and this message "
-            "(`-v` shows wasmtime's whole complaint)",
-            {"wasmtime": str(exc.__cause__ or exc), "wasm-tools": second},
+            "(`--verbose` shows wasmtime's whole complaint)",
+            {"wasmtime": complaint, "wasm-tools validate": second},
         ) from exc
     record_model(ctx.cache, key, model)
     return True
+
+
+def innermost_cause(complaint: str) -> str:
+    """What wasmtime's complaint is about: it says "failed to parse WebAssembly module",
+    then "Caused by:" and the reason with its item and offset ("instance 0 has no export
+    named `x` (at offset 0x1e)"); the last reason, else the first line."""
+    lines = [line.strip() for line in complaint.splitlines() if line.strip()]
+    if "Caused by:" in lines:
+        return lines[-1]
+    return lines[0] if lines else "invalid"
 
 
 def second_opinion(data: Path) -> str | None:
@@ -237,12 +248,13 @@ def compose_project(
                 f"{entry.name}: the cached component does not match {layer}", "run `mcpkg cache verify`"
             )
         parts[entry.name] = Part(entry.name, data, model)
-    services = sorted(e.name for e in lock.entries if e.position == "service")
+    services = lock.services
     report = check_chain(
         (lock.transport, parts[lock.transport].model),
         [(n, parts[n].model) for n in lock.chain],
         (lock.terminal, parts[lock.terminal].model),
         [(n, parts[n].model) for n in services],
+        lock.wires,
     )
     if not report.ok:
         problems = [str(p) for p in report.problems]
@@ -255,5 +267,5 @@ def compose_project(
     announce = None if on_compile is None else (lambda: on_compile("the server" if dest.is_stdout else dest.path.name))
     digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile, on_compile=announce)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
-    exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
+    exports = sorted(parts[lock.transport].model.exports)
     return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)

@@ -15,7 +15,7 @@ from mcpkg.reference import Digest, Reference
 from mcpkg.semver import highest_tag
 from mcpkg.signing.policy import policy_for
 from mcpkg.signing.verify import check
-from mcpkg.wasm.compat import check_chain
+from mcpkg.wasm.compat import check_chain, wire_for
 from mcpkg.wasm.introspect import cached_model, component_model
 from mcpkg.wasm.model import ComponentModel
 
@@ -67,14 +67,19 @@ def _models(ctx: Context, root: Path) -> tuple[Any, dict[str, ComponentModel]]:
 
 def tree(ctx: Context, root: Path) -> tuple[dict[str, Any], str]:
     lock, models = _models(ctx, root)
-    services = sorted(e.name for e in lock.entries if e.position == "service")
+    services = lock.services
     report = check_chain(
         (lock.transport, models[lock.transport]),
         [(n, models[n]) for n in lock.chain],
         (lock.terminal, models[lock.terminal]),
         [(n, models[n]) for n in services],
+        lock.wires,
     )
     wiring = report.wiring
+    wires = lock.wires
+
+    def wired(importer: str, interface: str) -> bool:
+        return wire_for(wires.get(importer, {}), interface) is not None
 
     def label(name: str) -> str:
         entry = lock.entry(name)
@@ -88,11 +93,16 @@ def tree(ctx: Context, root: Path) -> tuple[dict[str, Any], str]:
         lines.append("    " * depth + ("" if depth == 0 else "-> ") + label(name))
         for (importer, iface), (provider, _) in sorted(wiring.links.items()):
             if importer == name and provider not in order:
-                lines.append("    " * depth + f"      {iface} <- {provider}")
+                mark = " (wired)" if wired(importer, iface) else ""
+                lines.append("    " * depth + f"      {iface} <- {provider}{mark}")
     if services:
         lines.append("services:")
         for name in services:
             lines.append(f"  {label(name)}")
+            for (importer, iface), (provider, _) in sorted(wiring.links.items()):
+                if importer == name:
+                    mark = " (wired)" if wired(importer, iface) else ""
+                    lines.append(f"      {iface} <- {provider}{mark}")
     if wiring.host_imports:
         lines.append("host imports: " + ", ".join(sorted(wiring.host_imports)))
     for problem in report.problems:
@@ -103,7 +113,8 @@ def tree(ctx: Context, root: Path) -> tuple[dict[str, Any], str]:
         "terminal": lock.terminal,
         "services": services,
         "wiring": [
-            {"importer": i, "import": n, "provider": p, "export": e} for (i, n), (p, e) in sorted(wiring.links.items())
+            {"importer": i, "import": n, "provider": p, "export": e, "wired": wired(i, n)}
+            for (i, n), (p, e) in sorted(wiring.links.items())
         ],
         "host-imports": sorted(wiring.host_imports),
         "problems": [str(p) for p in report.problems],

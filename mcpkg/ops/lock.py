@@ -18,8 +18,9 @@ exactly what mcpkg writes.
 from __future__ import annotations
 
 import contextlib
+import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mcpkg.cache import hash_file
@@ -186,7 +187,7 @@ def resolve_project(
         manifest.transport,
         manifest.chain,
         manifest.terminal,
-        tuple(resolved[name].entry for name in sorted(resolved)),
+        tuple(replace(resolved[name].entry, wires=manifest.components[name].wires) for name in sorted(resolved)),
     )
     return lock, resolved
 
@@ -205,6 +206,7 @@ def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) 
         [(name, models[name]) for name in manifest.chain],
         (manifest.terminal, models[manifest.terminal]),
         [(name, models[name]) for name in manifest.services],
+        manifest.wires,
     )
     problems = [str(p) for p in report.problems]
     if problems:  # say why, when it is that the parts target different contract versions
@@ -218,6 +220,7 @@ class LockResult:
     changed: bool
     path: Path
     roles: dict[str, str]  # component -> its most specific contract role
+    migrated_from: int | None = None  # the older lock format version this lock replaced
 
 
 def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, offline: bool = False) -> LockResult:
@@ -239,7 +242,15 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
         with contextlib.suppress(OSError):
             existing = project.lock_path.read_bytes()
         changed = existing != data
+        old_format = _format_version(existing)
         if changed:
             write_user_file(project.lock_path, data)
     roles = {name: role_summary(r.model) for name, r in resolved.items()}
-    return LockResult(lock, changed, project.lock_path, roles)
+    migrated = old_format if old_format is not None and old_format < lock.version else None
+    return LockResult(lock, changed, project.lock_path, roles, migrated)
+
+
+def _format_version(data: bytes | None) -> int | None:
+    """The `version = N` line of an existing lock (None when there is none to read)."""
+    match = re.search(rb"^version = (\d+)$", data or b"", re.MULTILINE)
+    return int(match.group(1)) if match else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import tomlkit
@@ -71,9 +72,35 @@ def _load(path: Path) -> tomlkit.TOMLDocument:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 
 
-def add_component(path: Path, name: str, ref: str, version: str | None, position: str, is_path: bool) -> str:
-    """Add `[components.NAME]` and place it; returns the new text (not yet written)."""
+@dataclass(frozen=True)
+class Addition:
+    """One `[components.NAME]` to add: where it comes from, its place and its wires."""
+
+    name: str
+    ref: str  # a reference, a package name, or (is_path) a local file
+    version: str | None
+    position: str  # chain | service | transport | terminal
+    is_path: bool
+    wires: tuple[tuple[str, str], ...] = ()
+
+
+def add_components(path: Path, additions: list[Addition]) -> str:
+    """Add each `[components.NAME]` (with its `wire` table) and place it, in one edit;
+    returns the new text (not yet written)."""
     doc = _load(path)
+    for addition in additions:
+        _add(doc, addition)
+    return tomlkit.dumps(doc)
+
+
+def _add(doc: tomlkit.TOMLDocument, addition: Addition) -> None:
+    name, ref, version, position, is_path = (
+        addition.name,
+        addition.ref,
+        addition.version,
+        addition.position,
+        addition.is_path,
+    )
     components = doc.get("components")
     if components is None:
         components = tomlkit.table(is_super_table=True)
@@ -87,6 +114,11 @@ def add_component(path: Path, name: str, ref: str, version: str | None, position
         table["ref"] = ref
         if version is not None:
             table["version"] = version
+    if addition.wires:
+        wire = tomlkit.table()
+        for interface, provider in sorted(addition.wires):
+            wire[interface] = provider
+        table["wire"] = wire
     components[name] = table
     server = doc.get("server")
     if not isinstance(server, Table):
@@ -99,7 +131,6 @@ def add_component(path: Path, name: str, ref: str, version: str | None, position
         chain.append(name)
     elif position in ("transport", "terminal"):
         server[position] = name
-    return tomlkit.dumps(doc)
 
 
 def remove_component(path: Path, name: str) -> str:

@@ -1,7 +1,9 @@
 """`mcpkg.toml`: the server a user wants (docs/project.md), parsed strictly (pure).
 
 Errors name the key and the line at fault; unknown keys are errors; a component has
-either `ref` (with `version` or `digest`, not both) or `path`.
+either `ref` (with `version` or `digest`, not both) or `path`. A component may name, per
+import, the service that provides it (`[components.NAME.wire]`: interface = component):
+explicit wiring, checked and applied by `mcpkg.wasm.compat.check_chain`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from mcpkg.tomlfile import parse_toml
 MANIFEST_NAME = "mcpkg.toml"
 LOCK_NAME = "mcpkg.lock"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# an interface as a wire names it: `ns:pkg/iface`, optionally `@version`
+_INTERFACE = re.compile(r"^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)+(@[0-9A-Za-z.+-]+)?$")
 POSITIONS = ("transport", "chain", "terminal", "service")
 
 
@@ -31,6 +35,7 @@ class ComponentSpec:
     version: Requirement | None = None
     digest: Digest | None = None
     path: str | None = None
+    wires: tuple[tuple[str, str], ...] = ()  # (interface, providing component), sorted
 
     @property
     def source(self) -> str:
@@ -58,6 +63,11 @@ class ServerManifest:
     @property
     def services(self) -> list[str]:
         return sorted(n for n in self.components if self.position(n) == "service")
+
+    @property
+    def wires(self) -> dict[str, dict[str, str]]:
+        """component -> {interface: provider}, for the components that have wires."""
+        return {name: dict(spec.wires) for name, spec in self.components.items() if spec.wires}
 
 
 def line_of(text: str, table: str | None, key: str | None) -> int | None:
@@ -140,7 +150,7 @@ def parse_server_manifest(text: str, path: Path) -> ServerManifest:
             raise reader.error("component names are lowercase letters, digits, - and _", table)
         if not isinstance(body, dict):
             raise reader.error("must be a table", table)
-        reader.unknown(body, {"ref", "version", "digest", "path"}, table)
+        reader.unknown(body, {"ref", "version", "digest", "path", "wire"}, table)
         ref = reader.string(body, "ref", table, required=False)
         cpath = reader.string(body, "path", table, required=False)
         version_text = reader.string(body, "version", table, required=False)
@@ -158,7 +168,8 @@ def parse_server_manifest(text: str, path: Path) -> ServerManifest:
             raise reader.error(
                 exc.message, table, "version" if version_text is not None and digest_text is None else "digest"
             ) from exc
-        components[cname] = ComponentSpec(cname, ref, version, digest, cpath)
+        wires = _wires(reader, body.get("wire"), f"{table}.wire")
+        components[cname] = ComponentSpec(cname, ref, version, digest, cpath, wires)
     assert name is not None and transport is not None and terminal is not None
     for key, value in (("transport", transport), ("terminal", terminal), *(("chain", c) for c in chain)):
         if value not in components:
@@ -166,8 +177,53 @@ def parse_server_manifest(text: str, path: Path) -> ServerManifest:
     positions = [transport, *chain, terminal]
     if len(set(positions)) != len(positions):
         raise reader.error("a component may take only one chain position", "server", "chain")
+    for spec in components.values():
+        table = f"components.{spec.name}.wire"
+        for interface, provider in spec.wires:
+            if provider not in components:
+                raise reader.error(
+                    f"wires {interface} to {provider!r}, which is not a [components.{provider}] table", table
+                )
+            if provider == spec.name:
+                raise reader.error(f"wires {interface} to the component itself", table)
+            if provider in positions:
+                raise reader.error(
+                    f"wires {interface} to {provider!r}, which is in the chain ([server]); a wire names a service",
+                    table,
+                    hint=f"remove {provider!r} from [server], or wire to another component",
+                )
     trust = parse_trust_table(data.get("trust", {}), path)
     return ServerManifest(name, transport, tuple(chain), terminal, components, trust)
+
+
+def _wires(reader: _Reader, value: Any, table: str) -> tuple[tuple[str, str], ...]:
+    """`[components.NAME.wire]`: interface name = providing component."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise reader.error(
+            "must be a table of interface = component",
+            table,
+            hint='e.g. [components.strings-tools.wire] then "wasmcp:mcp-v20251125/tools" = "strings"',
+        )
+    wires = []
+    for interface, provider in value.items():
+        if not _INTERFACE.match(interface):
+            raise reader.error(
+                f"{interface!r} is not an interface name",
+                table,
+                hint='name it as `namespace:package/interface`, optionally with "@version"',
+            )
+        if not isinstance(provider, str) or not _NAME.match(provider):
+            raise reader.error(f"{interface}: must name a component (a [components.NAME] table)", table)
+        wires.append((interface, provider))
+    seen: dict[str, str] = {}
+    for interface, _ in wires:  # one wire per interface, whatever the version written
+        base = interface.split("@", 1)[0]
+        if base in seen:
+            raise reader.error(f"{seen[base]} and {interface} wire the same interface", table)
+        seen[base] = interface
+    return tuple(sorted(wires))
 
 
 def find_project(start: Path | None = None) -> Path:

@@ -64,6 +64,8 @@ def check_lock(project: Project) -> list[str]:
         reasons.append(f"{LOCK_NAME} was made from a different {MANIFEST_NAME}")
     if render(lock) != data:
         reasons.append(f"{LOCK_NAME} is not in the form mcpkg writes (edited by hand, or an older format)")
+    if lock.wires != project.manifest.wires:
+        reasons.append(f"{LOCK_NAME} records other wires than {MANIFEST_NAME}")
     names = set(project.manifest.components)
     if {e.name for e in lock.entries} != names:
         reasons.append(f"{LOCK_NAME} does not list exactly the components of {MANIFEST_NAME}")

@@ -6,11 +6,15 @@
   (`@0.2.3` vs `@0.2.8`) match when their types agree.
 - `check_chain`: the wiring rules (docs/project.md, "How the parts are wired") for
   transport -> chain -> terminal plus services, with every mismatch reported precisely.
+  Explicit wires (`[components.NAME.wire]`) choose the provider of an import before the
+  default rule (the one service exporting it) is applied, so two services may export the
+  same interface when every importer of it names its own.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mcpkg.wasm.model import (
@@ -138,6 +142,22 @@ def _check_func(where: str, interface: str | None, name: str | None, wanted: Ite
     return problems
 
 
+def wire_matches(key: str, import_name: str) -> bool:
+    """Whether a wire's interface key names the import `import_name`: an unversioned key
+    names any version of that interface; a versioned one, the semver-compatible ones."""
+    if "@" not in key:
+        return import_name.split("@", 1)[0] == key
+    return key == import_name or semver_key(key) == semver_key(import_name)
+
+
+def wire_for(wires: Mapping[str, str], import_name: str) -> tuple[str, str] | None:
+    return next(((key, provider) for key, provider in sorted(wires.items()) if wire_matches(key, import_name)), None)
+
+
+def _offered(model: ComponentModel) -> str:
+    return "[" + ", ".join(n for n in sorted(model.exports) if not is_wasi(n)) + "]"
+
+
 @dataclass
 class Wiring:
     """Who satisfies each import: (component, import name) -> (component, export name),
@@ -191,9 +211,14 @@ def check_chain(
     chain: list[tuple[str, ComponentModel]],
     terminal: tuple[str, ComponentModel],
     services: list[tuple[str, ComponentModel]] | None = None,
+    wires: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ChainReport:
-    """Check the whole server against the wiring rules. Names label components."""
+    """Check the whole server against the wiring rules. Names label components; `wires`
+    maps a component to its explicit wires (interface key -> providing service)."""
     services = services or []
+    wires = wires or {}
+    service_models = dict(services)
+    used_wires: set[tuple[str, str]] = set()
     problems: list[Problem] = []
     wiring = Wiring()
     chain_iface, found = _chain_interface(transport, terminal)
@@ -223,8 +248,24 @@ def check_chain(
     everyone = [*links, *services]
     functions: dict[str, tuple[str, Item]] = {}  # world-level function imports: the first importer
     for importer_name, importer in everyone:
+        own_wires = wires.get(importer_name, {})
         for name, item in importer.imports.items():
+            wired = wire_for(own_wires, name)
             if semver_key(name) == chain_key and (importer_name, importer) in links:
+                if wired is not None:
+                    used_wires.add((importer_name, wired[0]))
+                    problems.append(
+                        Problem(
+                            importer_name,
+                            f"the chain interface cannot be wired ({wired[0]} = {wired[1]!r}): "
+                            "its order is [server]'s transport, chain and terminal",
+                            name,
+                        )
+                    )
+                continue
+            if wired is not None:
+                used_wires.add((importer_name, wired[0]))
+                problems.extend(_explicit_link(importer_name, name, item, wired[1], service_models, wiring))
                 continue
             if item["kind"] == "func":
                 first = functions.setdefault(name, (importer_name, item))
@@ -260,6 +301,20 @@ def check_chain(
                 problems.append(
                     Problem(importer_name, "import is not satisfied by any service and is not a host interface", name)
                 )
+    for importer_name, own_wires in sorted(wires.items()):
+        for key, provider in sorted(own_wires.items()):
+            if (importer_name, key) not in used_wires:
+                own = dict(everyone).get(importer_name, ComponentModel({}, {}))
+                wanted = ", ".join(n for n in sorted(own.imports) if not is_wasi(n))
+                problems.append(
+                    Problem(
+                        importer_name,
+                        f"wire {key} = {provider!r} names an interface this component does not import",
+                        key,
+                        expected=f"one of [{wanted}]",
+                        found=key,
+                    )
+                )
     problems.extend(_service_cycles(services, wiring))
     used = used_services(transport[0], [n for n, _ in chain], terminal[0], [n for n, _ in services], wiring.links)
     wiring.unused_services = [name for name, _ in services if name not in used]
@@ -269,6 +324,29 @@ def check_chain(
             if not importers:
                 del imported[name]
     return ChainReport(problems, wiring)
+
+
+def _explicit_link(
+    importer: str, name: str, item: Item, provider: str, services: dict[str, ComponentModel], wiring: Wiring
+) -> list[Problem]:
+    """Wire `importer`'s import `name` to the service `provider`, as its wire says."""
+    model = services.get(provider)
+    if model is None:
+        return [Problem(importer, f"wired to {provider!r}, which is not a service of this server", name)]
+    found = find_export(model, name)
+    if found is None:
+        return [
+            Problem(
+                f"{importer} <- {provider}",
+                f"wired to {provider}, which does not export this interface",
+                name,
+                expected=name,
+                found=_offered(model),
+            )
+        ]
+    export_name, export_item = found
+    wiring.links[(importer, name)] = (provider, export_name)
+    return check_link(importer, item, provider, export_item, name)
 
 
 def used_services(

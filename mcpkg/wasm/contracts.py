@@ -203,3 +203,49 @@ def contract_mismatches(parts: list[tuple[str, ComponentModel]]) -> list[str]:
             sides.append(f"{', '.join(labels)} {'is' if len(labels) == 1 else 'are'} built against {spelled}")
         messages.append("incompatible contract versions: " + "; ".join(sides))
     return messages
+
+
+def contract_named(package: str) -> Contract | None:
+    """The shipped contract whose package is `package` (`wasmcp:mcp@0.3.0`)."""
+    return next((c for c in contracts() if c.package == package), None)
+
+
+def uses_contract(model: ComponentModel, contract: Contract) -> bool:
+    """Whether the component imports or exports an interface of `contract` in a
+    semver-compatible version (what a framework release must do to serve that contract)."""
+    base, _, version = contract.package.partition("@")
+    wanted = semver_key(f"{base}@{version}") if version else base
+    return any(semver_key(f"{base}@{v}") == wanted for v in _packages(model).get(base, set())) or (
+        not version and base in _packages(model)
+    )
+
+
+def framework_default(contract: Contract, import_name: str) -> tuple[str, str] | None:
+    """(defaults key, framework package) of the component that provides the contract
+    interface `import_name`: the interface's own default (wasmcp v0.3's `error-result`
+    -> `wasmcp:error-writer`), else the default of a service world exporting it (this
+    project's `writers`)."""
+    for key, package in contract.defaults.items():  # interfaces of other packages, written whole
+        if ":" in key and semver_key(key) == semver_key(import_name):
+            return key, package
+    base = import_name.split("@", 1)[0]
+    if "/" not in base or base.split("/", 1)[0] != contract.package.split("@", 1)[0]:
+        return None
+    interface = base.split("/", 1)[1]
+    if interface in contract.defaults:
+        return interface, contract.defaults[interface]
+    key = semver_key(import_name)
+    for world, position in contract.roles:
+        exports = contract.worlds[world].exports
+        if position == "service" and world in contract.defaults and any(semver_key(n) == key for n in exports):
+            return world, contract.defaults[world]
+    return None
+
+
+def position_default(contract: Contract, position: str, prefer: str | None = None) -> tuple[str, str] | None:
+    """(role world, framework package) for a chain position: the transport (`prefer` =
+    `stdio-transport` or `http-transport`) or the terminal."""
+    for world, where in contract.roles:
+        if where == position and world in contract.defaults and (prefer is None or world == prefer):
+            return world, contract.defaults[world]
+    return None
