@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mcpkg.cli.options import JSON_OPTION, opened
+from mcpkg.cli.options import JSON_OPTION, PROJECT_OPTION, opened, project_root, set_json
 from mcpkg.cli.terminal import emit_json
 from mcpkg.errors import IncompatibleError, McpkgError, UsageError
 
@@ -16,8 +16,14 @@ if TYPE_CHECKING:
 
 
 def check_command(
-    files: list[Path] = typer.Argument(None, metavar="TRANSPORT [HANDLER ...] TERMINAL | BACKEND"),
+    files: list[Path] = typer.Argument(
+        None,
+        metavar="TRANSPORT [HANDLER ...] TERMINAL | BACKEND",
+        help="Component files in chain order: the transport first, the terminal last; or one wasi:mcp backend. "
+        "None: check the project.",
+    ),
     service: list[Path] = typer.Option([], "--service", "-s", help="A service component (repeatable)."),
+    project: Path | None = PROJECT_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Check files compose in this order (transport, chain, terminal, services), or that one
@@ -25,11 +31,15 @@ def check_command(
     fresh lock, signatures, compatible chain."""
     from mcpkg.ops.check import check_backend_file, check_files, check_project
 
+    set_json(json_output)
     if not files and service:
         raise UsageError("--service goes with component files: TRANSPORT [HANDLER ...] TERMINAL")
+    if files and project is not None:
+        raise UsageError("-C/--project applies to the project check, not to component files", "mcpkg check -C DIR")
     if not files:
+        root = project_root(project)  # no mcpkg.toml: fails here, before any work
         with opened(json_output) as ctx:
-            problems = check_project(ctx)
+            problems = check_project(ctx, root)
         if problems:
             raise McpkgError(
                 f"check failed ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n  "
@@ -95,3 +105,9 @@ def _report_backend(result: BackendCheck, json_output: bool) -> None:
         )
     if not json_output:
         print(f"ok: a wasi:mcp backend mcpkg can host (mcpkg run {result.file})")
+EXAMPLES = """\b
+Examples:
+  mcpkg check                                     # the project, for CI
+  mcpkg check -C path/to/project
+  mcpkg check stdio.wasm tools.wasm init.wasm --service writers.wasm
+"""

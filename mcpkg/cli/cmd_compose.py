@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from mcpkg.cli.options import (
     results_printer,
     stdout_taken,
 )
-from mcpkg.cli.terminal import emit_json, human_size, note
+from mcpkg.cli.terminal import compiling_note, emit_json, human_size, note
 from mcpkg.errors import UsageError
 
 if TYPE_CHECKING:
@@ -53,37 +54,32 @@ def compose_command(
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
     """Compose the locked components into one server component (deterministic); or, given
-    COMPONENTs and no mcpkg.toml, a server from them and their contract's framework.
-
-    Examples:
-
-      mcpkg compose hello.wasm --transport stdio -o server.wasm
-
-      mcpkg compose ./tools.wasm --with transport=./my-transport.wasm --save
-
-      mcpkg compose --locked -o server.wasm
-    """
+    COMPONENTs and no mcpkg.toml, a server from them and their contract's framework."""
     from mcpkg.ops.compose import compose_project
     from mcpkg.ops.run import parse_compiler
 
     chosen = parse_compiler(compiler)
     to_stdout = stdout_taken(output, json_output)
+
+    def compiling(name: str) -> None:
+        compiling_note(name, chosen, "once, now", "`mcpkg run` loads the compiled code from then on")
+
     if components:
         _one_command(components, transport, with_parts, save, output, chosen if precompile else None, json_output,
-                     plain_http, to_stdout, locked or offline or project is not None)  # fmt: skip
+                     plain_http, to_stdout, locked or offline or project is not None, compiling)  # fmt: skip
         return
     if save or with_parts:
         raise UsageError("--save and --with apply to COMPONENT arguments", "mcpkg compose hello.wasm --save")
+    root = project_root(project)  # no mcpkg.toml: fails here, before any work is announced
     with opened(json_output, plain_http) as ctx:
-        if not json_output and precompile:
-            note(f"composing, then compiling the server with {chosen} (once: `mcpkg run` reuses the compiled code)")
         result = compose_project(
             ctx,
-            project_root(project),
+            root,
             output,
             locked=locked,
             offline=offline,
             precompile=chosen if precompile else None,
+            on_compile=compiling,
         )
     if json_output:
         emit_json(result.to_json())
@@ -112,6 +108,7 @@ def _one_command(
     plain_http: bool,
     to_stdout: bool,
     project_options: bool,
+    on_compile: Callable[[str], None],
 ) -> None:
     from mcpkg.ops.assemble import assemble, parse_overrides
     from mcpkg.ops.run import parse_compiler
@@ -131,6 +128,7 @@ def _one_command(
             overrides=overrides,
             save=save,
             precompile=parse_compiler(precompile) if precompile else None,
+            on_compile=on_compile,
         )
     if json_output:
         emit_json({
@@ -158,3 +156,13 @@ def _one_command(
 def _digest(result: AssembleResult, name: str) -> str:
     entry = result.lock.lock.entry(name)
     return (entry.digest or entry.layer_digest) if entry is not None else "-"
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg compose hello.wasm --transport stdio -o server.wasm   # no mcpkg.toml: one command
+  mcpkg compose ./tools.wasm --with transport=./my-transport.wasm --save
+  mcpkg compose                                   # server.wasm from mcpkg.toml + mcpkg.lock
+  mcpkg compose --locked -o build/                # CI: fail on a stale lock
+  mcpkg compose --precompile                      # also compile now, not on the first run
+"""

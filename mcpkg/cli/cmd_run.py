@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli.options import COMPILER_OPTION
-from mcpkg.cli.terminal import detail, note
+from mcpkg.cli.terminal import OUT, compiling_note, detail, note
+from mcpkg.errors import UsageError
 
 
 def run_command(
@@ -25,10 +26,15 @@ def run_command(
     For an HTTP server, print the `wasmtime serve` command."""
     from mcpkg.ops.run import parse_compiler, run
 
+    if OUT.json:
+        raise UsageError(
+            "run gives the server stdin and stdout, so it prints no JSON document",
+            "drop --json (an MCP client talks JSON-RPC to the server on stdout)",
+        )
     chosen = parse_compiler(compiler)
 
     def compiling() -> None:
-        note(f"compiling {server.name} (first run only) with {chosen}: later runs load the compiled code")
+        compiling_note(server.name, chosen, "first run only", "later runs load the compiled code")
 
     outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
     if outcome.serve_command is not None:
@@ -38,3 +44,10 @@ def run_command(
     detail(f"{'compiled' if outcome.compiled else 'loaded the cached compiled'} artifact {outcome.artifact}")
     sys.stdout.flush()
     raise typer.Exit(outcome.exit_code)
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg run server.wasm                           # an MCP client's server command
+  mcpkg run server.wasm --dir ./data::/data --env LOG=debug
+"""

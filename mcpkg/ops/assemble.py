@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mcpkg.cache import hash_file
 from mcpkg.errors import ConfigError, ConflictError, IncompatibleError, NotFoundError, UsageError
-from mcpkg.infile import readable_file
+from mcpkg.infile import readable_file, written_as_path
 from mcpkg.ops.compose import ComposeResult, compose_project
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import LockResult, lock_project
@@ -56,12 +57,6 @@ from mcpkg.wasm.runner import Compiler
 
 MAX_CANDIDATES = 10  # framework releases tried, newest first, for one contract version
 TRANSPORTS = ("stdio", "http")
-_PATH_PREFIXES = ("./", "../", "/", "~")
-
-
-def looks_like_path(text: str) -> bool:
-    """A COMPONENT argument is a file when it ends in `.wasm` or starts like a path."""
-    return text.endswith(".wasm") or text.startswith(_PATH_PREFIXES)
 
 
 @dataclass
@@ -118,7 +113,7 @@ def parse_overrides(values: list[str]) -> dict[str, str]:
 
 
 def _name_for(text: str, taken: set[str]) -> str:
-    stem = Path(text).stem if looks_like_path(text) else re.split(r"[/:]", text.split("@", 1)[0])[-1]
+    stem = Path(text).stem if written_as_path(text) else re.split(r"[/:]", text.split("@", 1)[0])[-1]
     base = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_") or "component"
     if not base[0].isalnum():
         base = "c" + base
@@ -135,7 +130,7 @@ class _Planner:
 
     def read(self, text: str, name: str, position: str | None) -> Part:
         """A COMPONENT argument or override: its model and role."""
-        if looks_like_path(text):
+        if written_as_path(text):
             path = (self.cwd / Path(text).expanduser()).resolve()
             readable_file(path, "component", "give a component file, a reference or a package name")
             model = component_model(path, hash_file(path)[0], self.ctx.cache, text)
@@ -368,7 +363,9 @@ def assemble(
     save: bool = False,
     cwd: Path | None = None,
     precompile: Compiler | None = None,
+    on_compile: Callable[[str], None] | None = None,
 ) -> AssembleResult:
+    """`on_compile(name)`: called before a `precompile` compile (see `compose_project`)."""
     here = (cwd or Path.cwd()).resolve()
     if (here / MANIFEST_NAME).exists():
         raise UsageError(
@@ -383,11 +380,11 @@ def assemble(
                 raise ConflictError(f"{here / name} already exists", "--save writes a new project; remove it first")
         write_user_file(here / MANIFEST_NAME, manifest_text(plan, here).encode())
         locked = lock_project(ctx, here)
-        composed = compose_project(ctx, here, output, locked=True, precompile=precompile)
+        composed = compose_project(ctx, here, output, locked=True, precompile=precompile, on_compile=on_compile)
         return AssembleResult(plan, locked, composed, here)
     with tempfile.TemporaryDirectory(prefix="mcpkg-compose-") as tmp:
         root = Path(tmp)
         (root / MANIFEST_NAME).write_text(manifest_text(plan, None))
         locked = lock_project(ctx, root)
-        composed = compose_project(ctx, root, output, locked=True, precompile=precompile)
+        composed = compose_project(ctx, root, output, locked=True, precompile=precompile, on_compile=on_compile)
     return AssembleResult(plan, locked, composed, None)

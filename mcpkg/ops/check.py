@@ -15,7 +15,6 @@ from mcpkg.errors import UsageError
 from mcpkg.infile import readable_file
 from mcpkg.ops.context import Context
 from mcpkg.ops.insight import project_check
-from mcpkg.project.manifest import find_project
 from mcpkg.wasm.backend import backend_contract, backend_problems, entry_export, is_backend_candidate
 from mcpkg.wasm.compat import ChainReport, check_chain
 from mcpkg.wasm.contracts import contract_mismatches, role_summary
@@ -103,6 +102,6 @@ def check_files(ctx: Context, files: list[Path], services: list[Path]) -> FileCh
     return FileCheck([name for name, _ in loaded], [name for name, _ in service_models], report, roles, mismatches)
 
 
-def check_project(ctx: Context, start: Path | None = None) -> list[str]:
-    """`mcpkg check` with no files, for CI: the problems (none when all is well)."""
-    return project_check(ctx, find_project(start))
+def check_project(ctx: Context, root: Path) -> list[str]:
+    """`mcpkg check [-C DIR]` with no files, for CI: the problems (none when all is well)."""
+    return project_check(ctx, root)

@@ -21,6 +21,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -39,6 +40,7 @@ from mcpkg.outfile import (
     open_output,
     resolve_artifact_output,
 )
+from mcpkg.progress import step
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.wasm.backend import backend_problems
@@ -70,7 +72,12 @@ class ComposeResult:
 
 
 def write_validated(
-    ctx: Context, chunks: list[bytes], dest: Destination, *, precompile: Compiler | None = None
+    ctx: Context,
+    chunks: list[bytes],
+    dest: Destination,
+    *,
+    precompile: Compiler | None = None,
+    on_compile: Callable[[], None] | None = None,
 ) -> tuple[str, int, bool, bool]:
     """Write the chunks to a temp file (hashing as they go), validate that file with
     wasmtime, then publish it. For a file: the temp file sits beside it, is fsynced and
@@ -82,7 +89,7 @@ def write_validated(
     if dest.kind is Kind.FILE:
         pending = PendingFile(dest.path, 0o644)
         try:
-            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp, precompile)
+            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp, precompile, on_compile)
         except BaseException:
             pending.discard()
             raise
@@ -91,14 +98,19 @@ def write_validated(
     ctx.cache.ensure()
     with tempfile.NamedTemporaryFile(dir=ctx.cache.tmp, prefix="compose.", suffix=".wasm") as handle:
         out = cast(BinaryIO, handle)
-        result = _write_and_validate(ctx, chunks, out, Path(handle.name), precompile)
+        result = _write_and_validate(ctx, chunks, out, Path(handle.name), precompile, on_compile)
         with open_output(dest) as stream:
             copy_file_contents(out, stream, result[1])
     return result
 
 
 def _write_and_validate(
-    ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path, precompile: Compiler | None
+    ctx: Context,
+    chunks: list[bytes],
+    out: BinaryIO,
+    temp: Path,
+    precompile: Compiler | None,
+    on_compile: Callable[[], None] | None,
 ) -> tuple[str, int, bool, bool]:
     hasher = hashlib.sha256()
     size = 0
@@ -109,16 +121,26 @@ def _write_and_validate(
     out.flush()
     digest = "sha256:" + hasher.hexdigest()
     validated = validate_with_wasmtime(ctx, temp, digest)
-    compiled = precompile is not None and precompile_server(ctx, temp, digest, precompile)
+    compiled = precompile is not None and precompile_server(ctx, temp, digest, precompile, on_compile)
     return digest, size, validated, compiled
 
 
-def precompile_server(ctx: Context, data: Path, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
+def precompile_server(
+    ctx: Context,
+    data: Path,
+    digest: str,
+    compiler: Compiler = DEFAULT_COMPILER,
+    on_compile: Callable[[], None] | None = None,
+) -> bool:
     """The full compile `mcpkg run` would do first, ahead of time (`--precompile`); its
-    artifact is cached for `run`. Returns whether a compile happened."""
+    artifact is cached for `run`. Returns whether a compile happened (`on_compile` is
+    called just before one)."""
     if cached_artifact_ok(ctx.cache, digest, compiler):
         return False
-    compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
+    if on_compile is not None:
+        on_compile()
+    with step(f"compiling the server with {compiler}"):
+        compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
     return True
 
 
@@ -132,7 +154,8 @@ def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
     if cached_model(ctx.cache, key) is not None:
         return False
     try:
-        model = validated_model(data.read_bytes(), "the composed component")
+        with step("validating the composed server with wasmtime"):
+            model = validated_model(data.read_bytes(), "the composed component")
     except InvalidArtifactError as exc:
         complaint = str(exc.__cause__ or exc.message).strip()
         message = f"the composed component does not validate: {innermost_cause(complaint)}"
@@ -182,7 +205,10 @@ def compose_project(
     locked: bool = False,
     offline: bool = False,
     precompile: Compiler | None = None,
+    on_compile: Callable[[str], None] | None = None,
 ) -> ComposeResult:
+    """`on_compile(name)` is called before a `--precompile` compile (none when this
+    server's compiled code is cached already)."""
 
     dest = resolve_artifact_output(output, "server.wasm", "server")  # a bad -o fails before any work
     project = load_project(root)
@@ -244,7 +270,8 @@ def compose_project(
             {"problems": problems},
         )
     chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
-    digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile)
+    announce = None if on_compile is None else (lambda: on_compile("the server" if dest.is_stdout else dest.path.name))
+    digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile, on_compile=announce)
     imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
     exports = sorted(parts[lock.transport].model.exports)
     return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)

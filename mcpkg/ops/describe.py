@@ -62,7 +62,7 @@ def model_report(model: ComponentModel) -> dict[str, Any]:
 def describe_file(cache: Cache, path: Path, *, with_wit: bool = False) -> tuple[dict[str, Any], str | None]:
     """`mcpkg inspect FILE`: the report (and the WIT text when asked). Needs no registry
     and, once the types are cached, no wasmtime."""
-    readable_file(path, "component")
+    readable_file(path, "component", "check the path (a registry component is named [registry/]repo[:tag] or ns:name)")
     digest, size = hash_file(path)
     model = component_model(path, digest, cache, str(path))
     report = {"file": str(path), "layer-digest": str(digest), "size": size, **model_report(model)}

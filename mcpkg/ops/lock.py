@@ -28,6 +28,7 @@ from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgEr
 from mcpkg.ops.context import Context
 from mcpkg.ops.pull import pull_reference
 from mcpkg.outfile import remove_dead_temps, resolve_destination, write_user_file
+from mcpkg.progress import step
 from mcpkg.project.lockfile import LockEntry, Lockfile, render
 from mcpkg.project.manifest import MANIFEST_NAME, ComponentSpec, ServerManifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
@@ -155,9 +156,12 @@ def resolve_project(
 
     def tags_of(name: str) -> tuple[str, list[str]]:
         ref = wanted[name][1]
-        return name, ctx.client(ref.registry).list_tags(ref.repository)
+        try:
+            return name, ctx.client(ref.registry).list_tags(ref.repository)
+        except McpkgError as exc:
+            raise naming(exc, name) from exc.__cause__
 
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool, step(f"resolving {len(manifest.components)} components"):
         tags = dict(pool.map(tags_of, need))
         choices = {
             name: choose(w, tags.get(name), locked, updating(name)) for name, (_, _, w, locked) in wanted.items()
@@ -175,7 +179,7 @@ def resolve_project(
             try:
                 resolved[name] = job.result()
             except McpkgError as exc:
-                errors.append(exc)
+                errors.append(naming(exc, name))
         if errors:
             raise errors[0]
     lock = Lockfile(
@@ -188,6 +192,14 @@ def resolve_project(
         backend=manifest.backend,
     )
     return lock, resolved
+
+
+def naming(exc: McpkgError, name: str) -> McpkgError:
+    """`exc` with the component it concerns named first (a registry failure says the
+    repository, not which entry of mcpkg.toml needed it)."""
+    if not exc.message.startswith((f"{name}:", f"[components.{name}]")):
+        exc.message = f"component {name}: {exc.message}"
+    return exc
 
 
 def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> list[str]:
