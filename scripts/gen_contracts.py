@@ -96,7 +96,9 @@ def generate(folder: Path) -> dict[str, Any]:
                 target = qualified(package, world)
                 selector = target if roles_package else world
             core, component = Path(tmp) / f"{world}.core.wasm", Path(tmp) / f"{world}.wasm"
-            subprocess.run([tool, "component", "embed", "--dummy", str(wit), "-w", selector, "-o", str(core)], check=True)
+            subprocess.run(
+                [tool, "component", "embed", "--dummy", str(wit), "-w", selector, "-o", str(core)], check=True
+            )
             subprocess.run([tool, "component", "new", str(core), "-o", str(component)], check=True)
             model = extract_model(engine, wasmtime.component.Component.from_file(engine, str(component)))
             data = model.to_json()

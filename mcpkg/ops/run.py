@@ -13,13 +13,16 @@ from mcpkg.infile import readable_file
 from mcpkg.wasm.runner import (
     DEFAULT_COMPILER,
     Compiler,
+    cli_options,
     inspect_server,
     is_http,
     parse_compiler,
     parse_dirs,
     parse_env,
+    refuse_unprovided,
     run_server,
     serve_command,
+    unprovided_imports,
 )
 
 __all__ = ["RunOutcome", "parse_compiler", "run"]
@@ -48,7 +51,8 @@ def run(
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
     if is_http(model):
-        return RunOutcome(serve_command=serve_command(server))
+        return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
+    refuse_unprovided(model, server)
     if allow_network:
         raise UsageError(
             "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -32,7 +32,7 @@ def _payload(jwt: bytes) -> dict[str, Any]:
     return claims
 
 
-def _number(value: Any) -> Optional[int]:
+def _number(value: Any) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -71,8 +71,8 @@ class ServerAuth(exports.ServerAuth):
         self,
         request: mcp.ClientMessage,
         claims: types.JwtClaims,
-        session: Optional[mcp.Session],
-        http_context: Optional[server_auth.HttpContext],
+        session: mcp.Session | None,
+        http_context: server_auth.HttpContext | None,
     ) -> bool:
         return True
 
@@ -81,27 +81,27 @@ class Helpers(exports.Helpers):
     def has_scope(self, claims: types.JwtClaims, scope: str) -> bool:
         return scope in claims.scopes
 
-    def has_any_scope(self, claims: types.JwtClaims, scopes: List[str]) -> bool:
+    def has_any_scope(self, claims: types.JwtClaims, scopes: list[str]) -> bool:
         return any(s in claims.scopes for s in scopes)
 
-    def has_all_scopes(self, claims: types.JwtClaims, scopes: List[str]) -> bool:
+    def has_all_scopes(self, claims: types.JwtClaims, scopes: list[str]) -> bool:
         return all(s in claims.scopes for s in scopes)
 
-    def get_scopes(self, claims: types.JwtClaims) -> List[str]:
+    def get_scopes(self, claims: types.JwtClaims) -> list[str]:
         return list(claims.scopes)
 
     def has_audience(self, claims: types.JwtClaims, audience: str) -> bool:
         return audience in claims.audience
 
-    def get_audiences(self, claims: types.JwtClaims) -> List[str]:
+    def get_audiences(self, claims: types.JwtClaims) -> list[str]:
         return list(claims.audience)
 
-    def is_expired(self, claims: types.JwtClaims, clock_skew_seconds: Optional[int]) -> bool:
+    def is_expired(self, claims: types.JwtClaims, clock_skew_seconds: int | None) -> bool:
         if claims.expiration is None:
             return False
         return time.time() > claims.expiration + (clock_skew_seconds or 0)
 
-    def is_valid_time(self, claims: types.JwtClaims, clock_skew_seconds: Optional[int]) -> bool:
+    def is_valid_time(self, claims: types.JwtClaims, clock_skew_seconds: int | None) -> bool:
         skew = clock_skew_seconds or 0
         now = time.time()
         if claims.not_before is not None and now + skew < claims.not_before:
@@ -111,13 +111,13 @@ class Helpers(exports.Helpers):
     def get_subject(self, claims: types.JwtClaims) -> str:
         return claims.subject
 
-    def get_issuer(self, claims: types.JwtClaims) -> Optional[str]:
+    def get_issuer(self, claims: types.JwtClaims) -> str | None:
         return claims.issuer
 
-    def get_claim(self, claims: types.JwtClaims, key: str) -> Optional[str]:
+    def get_claim(self, claims: types.JwtClaims, key: str) -> str | None:
         return next((value for name, value in claims.custom_claims if name == key), None)
 
-    def flatten_claims(self, claims: types.JwtClaims) -> List[Tuple[str, str]]:
+    def flatten_claims(self, claims: types.JwtClaims) -> list[tuple[str, str]]:
         flat = [("sub", claims.subject)]
         if claims.issuer is not None:
             flat.append(("iss", claims.issuer))

@@ -5,7 +5,7 @@ and the key-value store) and returns its new value."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -25,7 +25,9 @@ def text_result(text: str, is_error: bool = False) -> mcp.CallToolResult:
 
 
 def options(description: str) -> mcp.ToolOptions:
-    return mcp.ToolOptions(meta=None, annotations=None, description=description, output_schema=None, title=None, icons=None)
+    return mcp.ToolOptions(
+        meta=None, annotations=None, description=description, output_schema=None, title=None, icons=None
+    )
 
 
 def add(arguments: dict[str, Any]) -> mcp.CallToolResult:
@@ -55,11 +57,13 @@ class Tools(exports.Tools):
             next_cursor=None,
             tools=[
                 mcp.Tool(name="add", input_schema=json.dumps(ADD_SCHEMA), options=options("Add two integers")),
-                mcp.Tool(name="count", input_schema=json.dumps(COUNT_SCHEMA), options=options("Count calls in this session")),
+                mcp.Tool(
+                    name="count", input_schema=json.dumps(COUNT_SCHEMA), options=options("Count calls in this session")
+                ),
             ],
         )
 
-    def call_tool(self, ctx: server_handler.MessageContext, request: mcp.CallToolRequest) -> Optional[mcp.CallToolResult]:
+    def call_tool(self, ctx: server_handler.MessageContext, request: mcp.CallToolRequest) -> mcp.CallToolResult | None:
         if request.name not in ("add", "count"):
             return None
         try:

@@ -3,10 +3,9 @@ component instance, without `wasi:keyvalue`. Behaviour from the interface's doc 
 
 from __future__ import annotations
 
+import store
 from wit_world import exports
 from wit_world.exports import store as store_types
-
-import store
 
 
 class Store(exports.Store):

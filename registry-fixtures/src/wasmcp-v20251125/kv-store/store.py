@@ -4,7 +4,6 @@ it in a module named after the interface)."""
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -29,7 +28,7 @@ class Bucket(exports.store.Bucket):
         self.name = name
         self.data = BUCKETS.setdefault(name, {})
 
-    def get(self, key: str) -> Optional[store.TypedValue]:
+    def get(self, key: str) -> store.TypedValue | None:
         return self.data.get(key)
 
     def set(self, key: str, value: store.TypedValue) -> None:
@@ -45,43 +44,43 @@ class Bucket(exports.store.Bucket):
             raise _wrong_type(key, wanted)
         return value.value  # type: ignore[attr-defined]
 
-    def get_json(self, key: str) -> Optional[str]:
+    def get_json(self, key: str) -> str | None:
         return self._typed(key, store.TypedValue_AsJson, "JSON")
 
     def set_json(self, key: str, json: str) -> None:
         self.set(key, store.TypedValue_AsJson(json))
 
-    def get_string(self, key: str) -> Optional[str]:
+    def get_string(self, key: str) -> str | None:
         return self._typed(key, store.TypedValue_AsString, "string")
 
     def set_string(self, key: str, value: str) -> None:
         self.data[key] = store.TypedValue_AsString(value)
 
-    def get_u64(self, key: str) -> Optional[int]:
+    def get_u64(self, key: str) -> int | None:
         return self._typed(key, store.TypedValue_AsU64, "u64")
 
     def set_u64(self, key: str, value: int) -> None:
         self.data[key] = store.TypedValue_AsU64(value)
 
-    def get_s64(self, key: str) -> Optional[int]:
+    def get_s64(self, key: str) -> int | None:
         return self._typed(key, store.TypedValue_AsS64, "s64")
 
     def set_s64(self, key: str, value: int) -> None:
         self.data[key] = store.TypedValue_AsS64(value)
 
-    def get_bool(self, key: str) -> Optional[bool]:
+    def get_bool(self, key: str) -> bool | None:
         return self._typed(key, store.TypedValue_AsBool, "bool")
 
     def set_bool(self, key: str, value: bool) -> None:
         self.data[key] = store.TypedValue_AsBool(value)
 
-    def get_bytes(self, key: str) -> Optional[bytes]:
+    def get_bytes(self, key: str) -> bytes | None:
         return self._typed(key, store.TypedValue_AsBytes, "bytes")
 
     def set_bytes(self, key: str, value: bytes) -> None:
         self.data[key] = store.TypedValue_AsBytes(value)
 
-    def get_many(self, keys: list[str]) -> list[Optional[tuple[str, store.TypedValue]]]:
+    def get_many(self, keys: list[str]) -> list[tuple[str, store.TypedValue] | None]:
         return [(key, self.data[key]) if key in self.data else None for key in keys]
 
     def set_many(self, pairs: list[tuple[str, store.TypedValue]]) -> None:
@@ -98,7 +97,7 @@ class Bucket(exports.store.Bucket):
     def exists(self, key: str) -> bool:
         return key in self.data
 
-    def list_keys(self, cursor: Optional[str]) -> store.KeyResponse:
+    def list_keys(self, cursor: str | None) -> store.KeyResponse:
         # one page: every key (the cursor of a previous page is never handed out)
         return store.KeyResponse(keys=sorted(self.data), cursor=None)
 

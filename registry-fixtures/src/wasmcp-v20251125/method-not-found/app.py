@@ -3,8 +3,6 @@ with JSON-RPC's method-not-found; notifications and client results get no answer
 
 from __future__ import annotations
 
-from typing import Optional
-
 from componentize_py_types import Err, Result
 from wit_world import exports
 from wit_world.exports import server_handler
@@ -30,9 +28,11 @@ METHODS = {
 class ServerHandler(exports.ServerHandler):
     def handle(
         self, ctx: server_handler.MessageContext, message: mcp.ClientMessage
-    ) -> Optional[Result[mcp.ServerResult, mcp.ErrorCode]]:
+    ) -> Result[mcp.ServerResult, mcp.ErrorCode] | None:
         if not isinstance(message, mcp.ClientMessage_Request):
             return None
         _, request = message.value
         method = METHODS[type(request)]
-        return Err(mcp.ErrorCode_MethodNotFound(mcp.Error(code=-32601, message=f"Method not found: {method}", data=None)))
+        return Err(
+            mcp.ErrorCode_MethodNotFound(mcp.Error(code=-32601, message=f"Method not found: {method}", data=None))
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Optional
+from typing import Any
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -69,11 +69,11 @@ def request_id(value: Any) -> mcp.RequestId:
     return mcp.RequestId_Number(value) if isinstance(value, int) else mcp.RequestId_String(value)
 
 
-def opt_json(value: Any) -> Optional[str]:
+def opt_json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-def cursor(params: dict[str, Any]) -> Optional[str]:
+def cursor(params: dict[str, Any]) -> str | None:
     value = params.get("cursor")
     return value if isinstance(value, str) else None
 
@@ -125,7 +125,9 @@ def client_request(method: str, params: dict[str, Any]) -> mcp.ClientRequest:
     if method == "tools/call":
         if not isinstance(params.get("name"), str):
             raise invalid("tools/call needs a tool name")
-        return mcp.ClientRequest_ToolsCall(mcp.CallToolRequest(name=params["name"], arguments=opt_json(params.get("arguments"))))
+        return mcp.ClientRequest_ToolsCall(
+            mcp.CallToolRequest(name=params["name"], arguments=opt_json(params.get("arguments")))
+        )
     if method == "resources/list":
         return mcp.ClientRequest_ResourcesList(mcp.ListResourcesRequest(cursor=cursor(params)))
     if method == "resources/templates/list":
@@ -168,7 +170,9 @@ def client_notification(method: str, params: dict[str, Any]) -> mcp.ClientNotifi
         token = params.get("progressToken")
         return mcp.ClientNotification_Progress(
             mcp.ProgressNotification(
-                progress_token=mcp.ProgressToken_Integer(token) if isinstance(token, int) else mcp.ProgressToken_String(str(token)),
+                progress_token=mcp.ProgressToken_Integer(token)
+                if isinstance(token, int)
+                else mcp.ProgressToken_String(str(token)),
                 progress=float(params.get("progress", 0)),
                 total=params.get("total"),
                 message=params.get("message"),
@@ -193,7 +197,9 @@ def parse(data: bytes) -> mcp.ClientMessage:
         return mcp.ClientMessage_Notification(client_notification(method, params))
     if "error" in body:
         error = body["error"] if isinstance(body["error"], dict) else {}
-        detail = mcp.Error(code=int(error.get("code", 0)), message=str(error.get("message", "")), data=opt_json(error.get("data")))
+        detail = mcp.Error(
+            code=int(error.get("code", 0)), message=str(error.get("message", "")), data=opt_json(error.get("data"))
+        )
         ident = None if body.get("id") is None else request_id(body["id"])
         return mcp.ClientMessage_Error((ident, mcp.ErrorCode_JsonRpc(detail)))
     raise invalid("client results are not supported by this server")
@@ -202,7 +208,7 @@ def parse(data: bytes) -> mcp.ClientMessage:
 # --- writing ---
 
 
-def loads_or_text(text: Optional[str]) -> Any:
+def loads_or_text(text: str | None) -> Any:
     if text is None:
         return None
     try:
@@ -235,7 +241,7 @@ def blob_of(value: mcp.BlobData) -> str:
     return base64.b64encode(data).decode()
 
 
-def annotations(value: Optional[mcp.Annotations]) -> Optional[dict[str, Any]]:
+def annotations(value: mcp.Annotations | None) -> dict[str, Any] | None:
     if value is None:
         return None
     return drop_none(
@@ -247,7 +253,7 @@ def annotations(value: Optional[mcp.Annotations]) -> Optional[dict[str, Any]]:
     )
 
 
-def content_options(options: Optional[mcp.ContentOptions]) -> dict[str, Any]:
+def content_options(options: mcp.ContentOptions | None) -> dict[str, Any]:
     if options is None:
         return {}
     return drop_none({"annotations": annotations(options.annotations), "_meta": loads_or_text(options.meta)})
@@ -272,7 +278,12 @@ def content_block(block: mcp.ContentBlock) -> dict[str, Any]:
         return {"type": "text", "text": text_of(value.text), **content_options(value.options)}
     if isinstance(block, (mcp.ContentBlock_Image, mcp.ContentBlock_Audio)):
         kind = "image" if isinstance(block, mcp.ContentBlock_Image) else "audio"
-        return {"type": kind, "data": blob_of(value.data), "mimeType": value.mime_type, **content_options(value.options)}
+        return {
+            "type": kind,
+            "data": blob_of(value.data),
+            "mimeType": value.mime_type,
+            **content_options(value.options),
+        }
     if isinstance(block, mcp.ContentBlock_ResourceLink):
         options = value.options
         extra = {}
@@ -342,7 +353,7 @@ def capabilities(value: mcp.ServerCapabilities) -> dict[str, Any]:
     return body
 
 
-def with_meta(body: dict[str, Any], meta: Optional[str], next_cursor: Optional[str] = None) -> dict[str, Any]:
+def with_meta(body: dict[str, Any], meta: str | None, next_cursor: str | None = None) -> dict[str, Any]:
     if meta is not None:
         body["_meta"] = loads_or_text(meta)
     if next_cursor is not None:
@@ -385,7 +396,7 @@ def error_body(code: mcp.ErrorCode) -> dict[str, Any]:
     return drop_none({"code": detail.code, "message": detail.message, "data": loads_or_text(detail.data)})
 
 
-def id_json(value: Optional[mcp.RequestId]) -> Any:
+def id_json(value: mcp.RequestId | None) -> Any:
     return None if value is None else value.value
 
 
@@ -397,10 +408,15 @@ def server_notification(value: mcp.ServerNotification) -> dict[str, Any]:
         return {"method": "notifications/message", "params": params}
     if isinstance(value, mcp.ServerNotification_Progress):
         token = item.progress_token.value
-        params = drop_none({"progressToken": token, "progress": item.progress, "total": item.total, "message": item.message})
+        params = drop_none(
+            {"progressToken": token, "progress": item.progress, "total": item.total, "message": item.message}
+        )
         return {"method": "notifications/progress", "params": params}
     if isinstance(value, mcp.ServerNotification_Cancellation):
-        return {"method": "notifications/cancelled", "params": drop_none({"requestId": item.request_id.value, "reason": item.reason})}
+        return {
+            "method": "notifications/cancelled",
+            "params": drop_none({"requestId": item.request_id.value, "reason": item.reason}),
+        }
     if isinstance(value, mcp.ServerNotification_ResourcesUpdated):
         return {"method": "notifications/resources/updated", "params": with_meta({"uri": item.uri}, item.meta)}
     if isinstance(value, mcp.ServerNotification_ElicitationComplete):
@@ -457,7 +473,9 @@ class ServerIo(exports.ServerIo):
             if data.strip():
                 return parse(data)
 
-    def send_message(self, output: streams.OutputStream, message: mcp.ServerMessage, frame: server_io.MessageFrame) -> None:
+    def send_message(
+        self, output: streams.OutputStream, message: mcp.ServerMessage, frame: server_io.MessageFrame
+    ) -> None:
         try:
             text = json.dumps(serialize(message), ensure_ascii=False, separators=(",", ":"))
         except Err:

@@ -7,13 +7,11 @@ is not offered (it needs a client answering on a stream this fixture does not re
 from __future__ import annotations
 
 import time
-from typing import Optional
 
 from componentize_py_types import Err
+from records import _bucket, _read_meta, _uuid4, _write_meta
 from wit_world import exports
 from wit_world.exports import sessions
-
-from records import _bucket, _read_meta, _uuid4, _write_meta
 
 
 class Sessions(exports.Sessions):
@@ -33,7 +31,7 @@ class SessionManager(exports.SessionManager):
             return False
         return not meta.get("terminated", False)
 
-    def mark_terminated(self, session_id: str, store_id: str, reason: Optional[str]) -> None:
+    def mark_terminated(self, session_id: str, store_id: str, reason: str | None) -> None:
         bucket = _bucket(store_id)
         meta = _read_meta(bucket, session_id)
         if not meta.get("terminated"):

@@ -3,14 +3,11 @@ module named after the interface)."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from componentize_py_types import Err
+from records import _bucket, _data_key, _read_meta
 from wit_world import exports
 from wit_world.exports import sessions
 from wit_world.imports import mcp, poll, store, streams
-
-from records import _bucket, _data_key, _read_meta
 
 
 class FutureElicitResult(exports.sessions.FutureElicitResult):
@@ -28,7 +25,7 @@ class Session(exports.sessions.Session):
         self.bucket = _bucket(store_id)
 
     @classmethod
-    def open(cls, session_id: str, store_id: str) -> "Session":
+    def open(cls, session_id: str, store_id: str) -> Session:
         session = cls(session_id, store_id)
         _read_meta(session.bucket, session_id)  # no-such-session when it does not exist
         return session
@@ -36,7 +33,7 @@ class Session(exports.sessions.Session):
     def id(self) -> str:
         return self.session_id
 
-    def get(self, key: str) -> Optional[store.TypedValue]:
+    def get(self, key: str) -> store.TypedValue | None:
         try:
             return self.bucket.get(_data_key(self.session_id, key))
         except Err as error:
@@ -51,7 +48,7 @@ class Session(exports.sessions.Session):
     def elicit(self, client: streams.OutputStream, elicitation: mcp.ElicitRequest) -> FutureElicitResult:
         raise Err(sessions.SessionError_Unexpected("elicitation is not offered by this session store"))
 
-    def terminate(self, reason: Optional[str]) -> None:
+    def terminate(self, reason: str | None) -> None:
         from app import SessionManager
 
         SessionManager().mark_terminated(self.session_id, self.store_id, reason)

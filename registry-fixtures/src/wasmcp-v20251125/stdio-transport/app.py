@@ -8,7 +8,6 @@ stdio: the `server-auth` and `wasmcp:auth/helpers` imports are not called."""
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 from componentize_py_types import Err, Ok
 from wit_world import exports
@@ -31,7 +30,7 @@ class Connection:
     def __init__(self) -> None:
         self.output = stdout.get_stdout()
         self.version = mcp.ProtocolVersion.V20251125
-        self.session: Optional[mcp.Session] = None
+        self.session: mcp.Session | None = None
 
     def context(self, stream: bool = True) -> server_handler.MessageContext:
         return server_handler.MessageContext(
@@ -103,7 +102,9 @@ class Connection:
                     return  # stdin closed: the client is gone
                 code = -32700 if isinstance(failure, server_io.IoError_InvalidJsonrpc) else -32600
                 kind = mcp.ErrorCode_ParseError if code == -32700 else mcp.ErrorCode_InvalidRequest
-                self.send(mcp.ServerMessage_Error((None, kind(mcp.Error(code=code, message=str(failure.value), data=None)))))
+                self.send(
+                    mcp.ServerMessage_Error((None, kind(mcp.Error(code=code, message=str(failure.value), data=None))))
+                )
                 continue
             if isinstance(message, mcp.ClientMessage_Request):
                 self.request(message)

@@ -5,13 +5,11 @@ the tool; every other message passes on unchanged."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from componentize_py_types import Err, Ok, Result
 from wit_world import exports
 from wit_world.imports import mcp, server_handler, tools
 
-Answer = Optional[Result[mcp.ServerResult, mcp.ErrorCode]]
+Answer = Result[mcp.ServerResult, mcp.ErrorCode] | None
 
 
 def error(kind: type, code: int, message: str) -> Err[mcp.ErrorCode]:
