@@ -110,7 +110,7 @@ def test_sdk_lists_and_calls_the_tools_of_both_capabilities(
             assert slice_tool.title == "Slice"
             assert slice_tool.input_schema["required"] == ["text", "start"]
 
-            assert text(await client.call_tool("reverse", {"text": "wasmcp"})) == "pmcsaw"  # strings-py
+            assert text(await client.call_tool("reverse", {"text": "wasmcp"})) == "pcmsaw"  # strings-py
             assert text(await client.call_tool("slice", {"text": "abcdef", "start": 2})) == "cdef"
             assert text(await client.call_tool("add", {"a": 40, "b": 2})) == "42"  # counter-tools
             # the counter lives in the session: session-store over the in-memory kv-store
