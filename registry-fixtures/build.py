@@ -13,6 +13,11 @@ Outputs:
   sandbox tests of `mcpkg run`);
 - `mcp/<name>.wasm`: runnable MCP server parts, one componentize-py build of
   `src/mcp/<name>/app.py` against its role world in `wit/` (see `MCP_COMPONENTS`);
+- `wasmcp-v20251125/<name>.wasm`: the current wasmcp generation (`wasmcp:mcp-v20251125`):
+  mcpkg's own framework components, wasmcp's `strings-py` example and a second tools
+  capability, componentize-py builds of `src/wasmcp-v20251125/<name>/app.py` (see
+  `WASMCP_CURRENT`), and `kv-store-wasi-keyvalue.wasm`, an `embed --dummy` stand-in for
+  wasmcp's real key-value store (it imports `wasi:keyvalue/*@0.2.0-draft`);
 - `broken/<name>.wasm`: components that pretend to be a role but break the contract, made
   from `src/broken/<name>/` with `embed --dummy` + `component new` (see `BROKEN_COMPONENTS`);
 - `wasi-mcp/<name>.wasm`: wasi:mcp backends, componentize-py builds of
@@ -55,6 +60,22 @@ from testing.fixtures import MCP_FIXTURE_ROLES as MCP_COMPONENTS  # noqa: E402
 
 # src/broken/<name>/ -> the world of its own WIT package it is made from, which is also the
 # role of wit/ it pretends to be (and is not).
+# src/wasmcp-v20251125/<name>/app.py -> (the folder of its world, the world): "wit" is the
+# fixtures' own worlds (src/wasmcp-v20251125/wit/fixtures.wit), otherwise the component's
+# own world.wit. Each is built with the vendored contract (and its deps) as WIT deps.
+WASMCP_CURRENT = {
+    "stdio-transport": ("wit", "stdio-transport"),
+    "server-io": ("wit", "server-io"),
+    "session-store": ("wit", "session-store"),
+    "kv-store": ("wit", "kv-store"),
+    "authorization": ("wit", "authorization"),
+    "method-not-found": ("wit", "method-not-found"),
+    "tools-middleware": ("wit", "tools-middleware"),
+    "strings-py": ("strings-py", "strings"),
+    "counter-tools": ("counter-tools", "counter-tools"),
+}
+WASMCP_CURRENT_CONTRACT = HERE.parent / "contracts" / "wasmcp-mcp-v20251125-0.1.1" / "wit"
+
 BROKEN_COMPONENTS = {
     "broken-signature": "middleware",
     "broken-missing-export": "tools-handler",
@@ -91,7 +112,9 @@ def source_hash(tool: str) -> str:
         hasher.update(version.encode())
     hasher.update(Path(__file__).read_bytes())
     hasher.update((HERE.parent / "testing" / "fixtures.py").read_bytes())  # the role table
-    for contract in (HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit", WASI_MCP_CONTRACT):
+    v03 = HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit"
+    fixture_contracts = (v03, WASI_MCP_CONTRACT, WASMCP_CURRENT_CONTRACT)
+    for contract in fixture_contracts:
         for path in sorted(contract.rglob("*.wit")):  # the WIT the wasmcp and wasi-mcp fixtures build on
             hasher.update(path.relative_to(contract).as_posix().encode() + b"\0" + path.read_bytes())
     # All of src/, and the contract: every .wit file of wit/ (not its README).
@@ -209,6 +232,39 @@ def build_broken_backends(tool: str, tmp: Path) -> dict[str, str]:
         run(tool, "component", "new", str(core), "-o", str(out))
         outputs[f"broken/{name}"] = out.relative_to(BUILD).as_posix()
     return outputs
+def wasmcp_current_wit(tmp: Path, name: str, worlds: Path) -> Path:
+    """A WIT folder: the `.wit` files of `worlds` as the package, the vendored current wasmcp
+    contract and its deps as deps."""
+    wit = tmp / f"wasmcp-v20251125-{name}-wit"
+    shutil.copytree(WASMCP_CURRENT_CONTRACT / "deps", wit / "deps")
+    shutil.copytree(WASMCP_CURRENT_CONTRACT, wit / "deps" / "mcp-v20251125", ignore=shutil.ignore_patterns("deps"))
+    for path in worlds.glob("*.wit"):
+        shutil.copy(path, wit / path.name)
+    if (worlds / "deps").is_dir():
+        shutil.copytree(worlds / "deps", wit / "deps", dirs_exist_ok=True)
+    return wit
+
+
+def build_wasmcp_current(tmp: Path, name: str, folder: str, world: str) -> str:
+    """componentize-py build of src/wasmcp-v20251125/<name>/app.py against `world`."""
+    src = SRC / "wasmcp-v20251125"
+    wit = wasmcp_current_wit(tmp, name, src / folder)
+    out = BUILD / "wasmcp-v20251125" / f"{name}.wasm"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    app = ["-p", str(src / name), "app"]
+    run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", world, "componentize", *app, "-o", str(out)])
+    return out.relative_to(BUILD).as_posix()
+
+
+def build_wasi_keyvalue_dummy(tool: str, tmp: Path) -> str:
+    """`embed --dummy` of a kv-store world importing wasi:keyvalue (it traps when called)."""
+    wit = wasmcp_current_wit(tmp, "wasi-keyvalue-dummy", SRC / "wasmcp-v20251125" / "wasi-keyvalue-dummy")
+    core = tmp / "kv-store-wasi-keyvalue.core.wasm"
+    out = BUILD / "wasmcp-v20251125" / "kv-store-wasi-keyvalue.wasm"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run(tool, "component", "embed", "--dummy", str(wit), "-w", "kv-store", "-o", str(core))
+    run(tool, "component", "new", str(core), "-o", str(out))
+    return out.relative_to(BUILD).as_posix()
 
 
 def build_broken(tool: str, tmp: Path, name: str, world: str) -> str:
@@ -247,6 +303,7 @@ def build(tool: str) -> dict[str, str]:
         outputs[f"broken/{name}"] = build_broken(tool, tmp, name, world)
     outputs.update(build_broken_backends(tool, tmp))
     backend_wit = wasi_mcp_wit(tmp)
+    outputs["wasmcp-v20251125/kv-store-wasi-keyvalue"] = build_wasi_keyvalue_dummy(tool, tmp)
     # The componentize-py builds dominate: run them side by side, the longest first.
     jobs = max(1, int(os.environ.get("MCPKG_FIXTURE_JOBS", "2")))
     start = time.monotonic()
@@ -255,6 +312,12 @@ def build(tool: str) -> dict[str, str]:
         steps.update({f"mcp/{name}": partial(build_mcp, name, world) for name, world in MCP_COMPONENTS.items()})
         steps["wasmcp-v0.3/hello-world"] = partial(build_wasmcp_hello, tmp)
         steps.update({f"wasi-mcp/{name}": partial(build_wasi_mcp, backend_wit, name) for name in WASI_MCP_BACKENDS})
+        steps.update(
+            {
+                f"wasmcp-v20251125/{name}": partial(build_wasmcp_current, tmp, name, folder, world)
+                for name, (folder, world) in WASMCP_CURRENT.items()
+            }
+        )
         futures = [pool.submit(timed, key, step) for key, step in steps.items()]
         try:
             for future in futures:

@@ -16,13 +16,16 @@ from mcpkg.wasm.backend_host import serve_backend
 from mcpkg.wasm.runner import (
     DEFAULT_COMPILER,
     Compiler,
+    cli_options,
     inspect_server,
     is_http,
     parse_compiler,
     parse_dirs,
     parse_env,
+    refuse_unprovided,
     run_server,
     serve_command,
+    unprovided_imports,
 )
 
 __all__ = ["RunOutcome", "parse_compiler", "run"]
@@ -51,16 +54,17 @@ def run(
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
     if is_http(model):
-        return RunOutcome(serve_command=serve_command(server))
+        return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
     if allow_network:
         raise UsageError(
             "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
             f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
         )
-    if is_backend_candidate(model):
+    if is_backend_candidate(model):  # mcpkg is its wasi:mcp host: its own checks come first
         code, prepared = serve_backend(
             cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler
         )
         return RunOutcome(code, None, prepared.compiled, prepared.artifact)
+    refuse_unprovided(model, server)
     code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler)
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

@@ -12,7 +12,9 @@ host's and always allowed). Among the worlds it fits, the most specific comes fi
 one whose exports it covers most, then the one offering the fewest imports it does not
 use, then the contract's own order (handler worlds before `middleware`). A component that
 exports an interface a contract's services provide (wasmcp v0.3's `request`, its writers'
-`error-result`...) also gets that service role, world or not.
+`error-result`...) also gets that service role, world or not, and one that exports a
+capability interface (the current wasmcp generation's `tools`, `resources`...) gets a
+capability role. `wrapper_for` says which wrapper puts a capability provider in the chain.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "contracts"
 
 
 @dataclass(frozen=True)
+class Capability:
+    """A capability interface: exported by capability components, each put in the chain by
+    an instance of its wrapper whose `wired_import` is wired to that one provider."""
+
+    interface: str  # qualified: wasmcp:mcp-v20251125/tools@0.1.1
+    label: str  # tools capability
+    wrapper: str | None  # the wrapper's role world (tools-middleware); None: no wrapper
+    wrapper_package: str | None  # the wrapper's framework package (wasmcp:tools-middleware)
+    wired_import: str | None  # the wrapper's import a provider is wired to, qualified
+
+
+@dataclass(frozen=True)
 class Contract:
     package: str  # wasmcp:mcp@0.3.0
     chain: str | None  # the chain interface, qualified: wasmcp:mcp/incoming-handler@0.3.0
@@ -38,6 +52,8 @@ class Contract:
     worlds: dict[str, ComponentModel]
     labels: dict[str, str] = field(default_factory=dict)  # role world -> its display name
     entry: dict[str, str] = field(default_factory=dict)  # role world -> entry-point export
+    capabilities: tuple[Capability, ...] = ()
+    targets: tuple[tuple[str, str], ...] = ()  # role world -> its qualified name, when not in the contract's package
 
     def label(self, world: str) -> str:
         """How a role is named: `tools-handler`; `wasi:mcp backend`."""
@@ -47,7 +63,11 @@ class Contract:
         return dict(self.roles)[world]
 
     def target(self, world: str) -> str:
-        """`tools-handler` -> `wasmcp:mcp/tools-handler@0.3.0` (the config's `target`)."""
+        """`tools-handler` -> `wasmcp:mcp/tools-handler@0.3.0` (the config's `target`); a
+        role world of mcpkg's own roles package is qualified by that package."""
+        known = dict(self.targets).get(world)
+        if known is not None:
+            return known
         name, _, version = self.package.partition("@")
         return f"{name}/{world}@{version}" if version else f"{name}/{world}"
 
@@ -78,8 +98,17 @@ def _index() -> tuple[tuple[str, str], ...]:
     """(data file, package) of every contract, its own first (a small file: the models are
     read only for the contracts a component mentions)."""
     entries = json.loads((DATA / "index.json").read_text(encoding="utf-8"))
-    pairs = [(e["file"], e["package"]) for e in entries]
-    return tuple(sorted(pairs, key=lambda p: not p[1].startswith("mcpkg:")))
+    triples = [(e["file"], e["package"], tuple(e.get("packages", ()))) for e in entries]
+    ordered = sorted(triples, key=lambda p: not p[1].startswith("mcpkg:"))
+    return tuple((file, package) for file, package, _ in ordered)
+
+
+@cache
+def _known_packages() -> dict[str, frozenset[str]]:
+    """Data file -> every package its role worlds export or its services and capabilities
+    name (`wasmcp:keyvalue` for the current wasmcp generation's key-value store)."""
+    entries = json.loads((DATA / "index.json").read_text(encoding="utf-8"))
+    return {e["file"]: frozenset([e["package"].split("@", 1)[0], *e.get("packages", ())]) for e in entries}
 
 
 @cache
@@ -94,6 +123,11 @@ def _load(file: str) -> Contract:
         {name: ComponentModel.from_json(body) for name, body in data["worlds"].items()},
         dict(data.get("labels", {})),
         dict(data.get("entry", {})),
+        tuple(
+            Capability(c["interface"], c["label"], c["wrapper"], c["wrapper-package"], c["import"])
+            for c in data.get("capabilities", [])
+        ),
+        tuple(sorted(data.get("targets", {}).items())),
     )
 
 
@@ -106,7 +140,8 @@ def _relevant(model: ComponentModel) -> list[Contract]:
     """The contracts whose package the component names in an import or export: a role
     world of a contract always exports or imports one of its interfaces."""
     mentioned = {name.split("/", 1)[0].split("@", 1)[0] for name in [*model.imports, *model.exports]}
-    return [_load(file) for file, package in _index() if package.split("@", 1)[0] in mentioned]
+    known = _known_packages()
+    return [_load(file) for file, _ in _index() if known[file] & mentioned]
 
 
 def own_contract() -> Contract:
@@ -157,13 +192,24 @@ def _service_roles(model: ComponentModel, contract: Contract) -> list[Role]:
     ]
 
 
+def _capability_roles(model: ComponentModel, contract: Contract) -> list[Role]:
+    exported = {semver_key(n) for n in model.exports}
+    return [
+        Role(capability.label, "capability", contract.package)
+        for capability in contract.capabilities
+        if semver_key(capability.interface) in exported
+    ]
+
+
 def classify(model: ComponentModel) -> list[Role]:
     """The roles `model` fits in every contract, most specific first: role worlds, then
-    services known by the interfaces they export."""
+    capabilities and services known by the interfaces they export."""
     relevant = _relevant(model)
     roles: list[Role] = []
     for contract in relevant:
         roles.extend(_world_roles(model, contract))
+    for contract in relevant:
+        roles.extend(_capability_roles(model, contract))
     for contract in relevant:
         roles.extend(_service_roles(model, contract))
     return roles
@@ -172,6 +218,43 @@ def classify(model: ComponentModel) -> list[Role]:
 def push_role(model: ComponentModel) -> Role | None:
     """The most specific role world the component fits: its `target` is what `push` records."""
     return next((role for role in classify(model) if role.target), None)
+def _same_interface(wanted: str, name: str) -> bool:
+    """`tools`, `wasmcp:mcp-v20251125/tools` or `.../tools@0.1.1` (any semver-compatible
+    version) names the qualified interface `name`."""
+    if "/" not in wanted:
+        return name.split("/", 1)[-1].split("@", 1)[0] == wanted
+    if "@" not in wanted:
+        return name.split("@", 1)[0] == wanted
+    return semver_key(wanted) == semver_key(name)
+
+
+def capability(contract: Contract, interface: str) -> Capability | None:
+    """The capability of `contract` that `interface` names (qualified, unversioned or bare:
+    `wasmcp:mcp-v20251125/tools@0.1.1`, `wasmcp:mcp-v20251125/tools`, `tools`)."""
+    return next((c for c in contract.capabilities if _same_interface(interface, c.interface)), None)
+
+
+def wrapper_for(contract: Contract, interface: str) -> tuple[str, str] | None:
+    """The wrapper that puts a provider of the capability `interface` in the chain: (its
+    framework package, the wrapper's import the provider is wired to), e.g.
+    `("wasmcp:tools-middleware", "wasmcp:mcp-v20251125/tools@0.1.1")`. None when
+    `interface` is no capability of `contract` or the contract names no wrapper for it."""
+    found = capability(contract, interface)
+    if found is None or found.wrapper_package is None or found.wired_import is None:
+        return None
+    return found.wrapper_package, found.wired_import
+
+
+def capabilities_of(model: ComponentModel) -> list[tuple[Contract, Capability]]:
+    """The capability interfaces `model` exports, with their contracts (a capability
+    component of the current wasmcp generation exports `tools`, `resources`...)."""
+    exported = {semver_key(n) for n in model.exports}
+    return [
+        (contract, capability)
+        for contract in _relevant(model)
+        for capability in contract.capabilities
+        if semver_key(capability.interface) in exported
+    ]
 
 
 def push_target(model: ComponentModel) -> str | None:

@@ -15,6 +15,13 @@ see docs/compose.md for the measured trade-off). wasmtime-py's `Config.strategy`
 only "auto" and "cranelift", so Winch is chosen through its C API binding, with
 wasmtime's own value for it (`WASMTIME_STRATEGY_WINCH` = 2).
 
+Host interfaces: wasmtime-py's linker provides WASI preview 2 only (`wasi:cli`, `clocks`,
+`filesystem`, `io`, `random`, `sockets`). A server that imports anything else (wasmcp's real
+`kv-store` imports `wasi:keyvalue/*@0.2.0-draft`, its `authorization`
+`wasi:http/outgoing-handler`) is refused before it is compiled, naming those imports, with
+the equivalent wasmtime CLI command (`wasmtime run -S keyvalue -S http ...` or
+`wasmtime serve -Scommon -S keyvalue ...`), which can provide them.
+
 Sandbox: stdin, stdout and stderr are attached; no environment variable, directory or
 network is granted beyond `--env K=V` and `--dir HOST::GUEST` (wasmtime's WASI denies
 sockets unless asked; wasmtime-py cannot grant them, so `--allow-network` says so).
@@ -33,7 +40,7 @@ from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
 from mcpkg.progress import step
 from mcpkg.reference import Digest
 from mcpkg.wasm.introspect import component_model
-from mcpkg.wasm.model import ComponentModel
+from mcpkg.wasm.model import ComponentModel, is_wasi
 
 Compiler = Literal["cranelift", "winch"]
 COMPILERS: tuple[str, ...] = get_args(Compiler)
@@ -165,8 +172,75 @@ def parse_env(values: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def serve_command(server: Path) -> str:
-    return f"wasmtime serve -Scommon --addr 127.0.0.1:8080 {server}"
+# the WASI packages wasmtime-py's `Linker.add_wasip2` provides
+WASI_P2 = frozenset({"wasi:cli", "wasi:clocks", "wasi:filesystem", "wasi:io", "wasi:random", "wasi:sockets"})
+# other WASI packages -> the wasmtime CLI `-S` option that provides them
+CLI_OPTIONS = {
+    "wasi:keyvalue": "keyvalue",
+    "wasi:http": "http",
+    "wasi:config": "config",
+    "wasi:nn": "nn",
+    "wasi:tls": "tls",
+}
+
+
+def _package(name: str) -> str:
+    """`wasi:keyvalue/store@0.2.0-draft` -> `wasi:keyvalue`."""
+    return name.split("/", 1)[0].split("@", 1)[0]
+
+
+def unprovided_imports(model: ComponentModel) -> list[str]:
+    """The server's imports wasmtime-py's WASI preview 2 linker cannot provide: WASI
+    interfaces beyond preview 2 (`wasi:keyvalue/store@0.2.0-draft`...) and any other
+    import with functions or resources (a part left out of the composition). Type-only
+    interfaces need no provider."""
+    missing = []
+    for name, item in model.imports.items():
+        if is_wasi(name):
+            if _package(name) not in WASI_P2:
+                missing.append(name)
+        elif item.get("kind") != "instance" or item.get("functions") or item.get("resources"):
+            missing.append(name)
+    return sorted(missing)
+
+
+def cli_options(imports: list[str], serve: bool = False) -> list[str]:
+    """The wasmtime CLI `-S` options providing `imports` (`wasmtime serve` always provides
+    wasi:http)."""
+    found = {CLI_OPTIONS[_package(name)] for name in imports if _package(name) in CLI_OPTIONS}
+    if serve:
+        found.discard("http")
+    return sorted(found)
+
+
+def serve_command(server: Path, options: list[str] | None = None) -> str:
+    extra = "".join(f" -S {option}" for option in options or [])
+    return f"wasmtime serve -Scommon{extra} --addr 127.0.0.1:8080 {server}"
+
+
+def run_command(server: Path, options: list[str]) -> str:
+    extra = "".join(f" -S {option}" for option in options)
+    return f"wasmtime run{extra} {server}"
+
+
+def refuse_unprovided(model: ComponentModel, server: Path) -> None:
+    """Refuse a stdio server importing what WASI preview 2 does not provide, naming the
+    imports and the wasmtime CLI command that can run it."""
+    missing = unprovided_imports(model)
+    if not missing:
+        return
+    options = cli_options(missing)
+    command = run_command(server, options)
+    if len(options) < len({_package(n) for n in missing}):
+        hint = f"the wasmtime CLI provides some of them: {command} (the rest must be composed in)"
+    else:
+        hint = f"run it with the wasmtime CLI instead: {command}"
+    raise McpkgError(
+        f"cannot run {server}: it imports {', '.join(missing)}, which mcpkg's wasmtime (WASI preview 2 only)"
+        " does not provide",
+        hint,
+        {"unprovided": missing, "command": command},
+    )
 
 
 def inspect_server(cache: Cache, server: Path) -> tuple[ComponentModel, Digest]:

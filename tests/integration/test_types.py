@@ -328,7 +328,17 @@ def test_wasmcps_own_hello_world_handler(mcpkg: Mcpkg, fixtures: Path, repo: str
 def test_the_current_wasmcp_generation_has_its_role_worlds(tmp_path: Path) -> None:
     (current,) = (c for c in contracts() if c.package.startswith("wasmcp:mcp-v20251125@"))
     assert current.chain == "wasmcp:mcp-v20251125/server-handler@0.1.1"
-    assert dict(current.roles) == {"server-transport": "transport", "server-middleware": "chain"}
+    assert dict(current.roles) == {
+        "transport": "transport",
+        "stdio-transport": "transport",
+        "http-transport": "transport",
+        "server-transport": "transport",
+        "tools-middleware": "chain",
+        "resources-middleware": "chain",
+        "prompts-middleware": "chain",
+        "server-middleware": "chain",
+        "method-not-found": "terminal",
+    }
     cache = Cache(tmp_path / "cache")
     wit = ROOT / "contracts" / "wasmcp-mcp-v20251125-0.1.1" / "wit"
     build_world(wit, "server-middleware", tmp_path / "mw.wasm")

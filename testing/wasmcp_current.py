@@ -1,0 +1,51 @@
+"""The fixtures of the current wasmcp generation (`registry-fixtures/src/wasmcp-v20251125/`)
+and the two-capability server they make, written once for the tests and scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from testing.compose_wired import Instance
+
+CONTRACT = "wasmcp:mcp-v20251125@0.1.1"
+CHAIN = "wasmcp:mcp-v20251125/server-handler@0.1.1"
+TOOLS = "wasmcp:mcp-v20251125/tools@0.1.1"
+
+# fixture (registry-fixtures/build/wasmcp-v20251125/<name>.wasm) -> its first role in `inspect`
+FIXTURE_ROLES: dict[str, str] = {
+    "stdio-transport": f"stdio-transport ({CONTRACT}, transport)",
+    "server-io": f"server-io service ({CONTRACT})",
+    "session-store": f"sessions service ({CONTRACT})",
+    "kv-store": f"key-value store ({CONTRACT})",
+    "kv-store-wasi-keyvalue": f"key-value store ({CONTRACT})",
+    "authorization": f"server-auth service ({CONTRACT})",
+    "method-not-found": f"method-not-found ({CONTRACT}, terminal)",
+    "tools-middleware": f"tools-middleware ({CONTRACT}, chain)",
+    "strings-py": f"tools capability ({CONTRACT})",
+    "counter-tools": f"tools capability ({CONTRACT})",
+}
+
+STRINGS_TOOLS = ["reverse", "slice"]  # wasmcp's strings-py example
+COUNTER_TOOLS = ["add", "count"]  # mcpkg's own capability
+
+
+def two_tools_server(fixtures: Path) -> tuple[Instance, dict[str, Instance]]:
+    """stdio transport -> tools-middleware (strings-py) -> tools-middleware (counter-tools)
+    -> method-not-found, with server-io, session-store, kv-store and authorization shared.
+
+    The two capability components' own `server-handler` import carries only the types of
+    `message-context`; it is wired to the terminal, a provider of that interface."""
+    d = fixtures / "wasmcp-v20251125"
+    middleware = d / "tools-middleware.wasm"
+    instances = {
+        "strings-middleware": Instance(middleware, {CHAIN: "counter-middleware", TOOLS: "strings"}),
+        "counter-middleware": Instance(middleware, {CHAIN: "method-not-found", TOOLS: "counter"}),
+        "method-not-found": Instance(d / "method-not-found.wasm"),
+        "strings": Instance(d / "strings-py.wasm", {CHAIN: "method-not-found"}),
+        "counter": Instance(d / "counter-tools.wasm", {CHAIN: "method-not-found"}),
+        "server-io": Instance(d / "server-io.wasm"),
+        "session-store": Instance(d / "session-store.wasm"),
+        "kv-store": Instance(d / "kv-store.wasm"),
+        "authorization": Instance(d / "authorization.wasm"),
+    }
+    return Instance(d / "stdio-transport.wasm", {CHAIN: "strings-middleware"}), instances
