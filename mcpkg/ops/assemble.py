@@ -10,6 +10,9 @@ a server from a few components and the framework of their contract, in one comma
    imports and no part exports (`wasmcp:error-writer` for `error-result`...).
    `--with ROLE=COMPONENT` replaces one framework part (ROLE: `transport`, `terminal`, or
    a defaults key or framework package name such as `request` or `tools-writer`).
+   A capability component (the current wasmcp generation: it exports `tools`,
+   `resources`...) is a service, put in the chain by its own instance of the contract's
+   wrapper (`tools-middleware`), whose capability import is wired to it.
 3. A framework package (`wasmcp:<name>`, resolved through `[namespaces]`) is versioned on
    its own: the highest release whose types use this contract version is taken, and
    pinned exactly (`=X.Y.Z`).
@@ -44,12 +47,14 @@ from mcpkg.wasm.compat import find_export, is_type_only
 from mcpkg.wasm.contracts import (
     Contract,
     Role,
+    capabilities_of,
     classify,
     contract_mismatches,
     contract_named,
     framework_default,
     position_default,
     uses_contract,
+    wrapper_for,
 )
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel, is_wasi, semver_key
@@ -70,6 +75,7 @@ class Part:
     version: str | None = None  # a requirement (framework parts: exact)
     digest: str | None = None  # a pinned manifest digest (a reference given with one)
     framework: bool = False
+    wires: dict[str, str] = field(default_factory=dict)  # interface -> providing part
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +85,7 @@ class Part:
             "role": self.role,
             "framework": self.framework,
             "version": self.version,
+            "wires": dict(sorted(self.wires.items())),
         }
 
 
@@ -176,7 +183,8 @@ class _Planner:
                 "describe the server in mcpkg.toml (`mcpkg init`, `mcpkg add`), or see `mcpkg inspect` of it",
             )
         role = roles[0]
-        return Part(name, source, is_path, position or role.position, model, str(role), version, digest)
+        where = position or ("service" if role.position == "capability" else role.position)
+        return Part(name, source, is_path, where, model, str(role), version, digest)
 
     def framework(self, contract: Contract, package: str, name: str, position: str) -> Part:
         """The newest release of a framework package that uses this contract version."""
@@ -243,7 +251,7 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
             f"{components[0]} is a {contract.package} backend: a whole server, nothing to compose it with",
             f"run it as it is: `mcpkg run {components[0]}` (docs/wasi-mcp.md)",
         )
-    plan = Plan(contract, given)
+    plan = Plan(contract, [])
     used_overrides: set[str] = set()
 
     def override(keys: tuple[str, ...], position: str) -> Part | None:
@@ -254,12 +262,22 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
                 return part
         return None
 
-    def add_default(world: str, package: str, position: str, keys: tuple[str, ...]) -> None:
+    def add_default(
+        world: str, package: str, position: str, keys: tuple[str, ...], name: str | None = None
+    ) -> Part:
         short = package.split(":", 1)[1]
         part = override((*keys, world, short), position)
         if part is None:
-            part = planner.framework(contract, package, _name_for(short, plan.names()), position)
+            part = planner.framework(contract, package, name or _name_for(short, plan.names() | taken), position)
         plan.parts.append(part)
+        return part
+
+    for part in given:  # in the order given; a capability component behind its wrapper
+        plan.parts.append(part)
+        for interface, wrapper, wired in _wrappers_needed(part, contract):
+            name = _name_for(f"{part.name}-{interface.split('/')[-1].split('@')[0]}", plan.names() | taken)
+            added = add_default(wrapper.split(":", 1)[1], wrapper, "chain", (), name)
+            added.wires[wired.split("@", 1)[0]] = part.name
 
     for position in ("transport", "terminal"):
         present = plan.at(position)
@@ -288,6 +306,24 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
             "name a role: transport, terminal, or one of: " + ", ".join(sorted(contract.defaults)),
         )
     return plan
+
+
+def _wrappers_needed(part: Part, contract: Contract) -> list[tuple[str, str, str]]:
+    """(capability interface, wrapper package, wrapper import to wire) for each capability
+    of `contract` the part exports; a capability without a wrapper is an error."""
+    needed = []
+    for found_contract, capability in capabilities_of(part.model):
+        if found_contract.package != contract.package:
+            continue
+        wrapper = wrapper_for(contract, capability.interface)
+        if wrapper is None:
+            raise IncompatibleError(
+                f"{part.name} provides {capability.interface}, and {contract.package} has no wrapper that puts "
+                "that capability in the chain",
+                "describe the server in mcpkg.toml with a chain member that imports it",
+            )
+        needed.append((capability.interface, wrapper[0], wrapper[1]))
+    return needed
 
 
 def _add_services(plan: Plan, add_default: Any) -> None:
@@ -346,6 +382,9 @@ def manifest_text(plan: Plan, base: Path | None) -> str:
                 lines.append(f"digest = {_toml_string(part.digest)}")
             elif part.version is not None:
                 lines.append(f"version = {_toml_string(part.version)}")
+        if part.wires:
+            pairs = ", ".join(f"{_toml_string(i)} = {_toml_string(p)}" for i, p in sorted(part.wires.items()))
+            lines.append(f"wire = {{ {pairs} }}")
     return "\n".join(lines) + "\n"
 
 
