@@ -27,13 +27,18 @@ def add_command(
     service: bool = typer.Option(False, "--service", help="A service, wired by interface name."),
     transport: bool = typer.Option(False, "--transport", help="Make it the transport."),
     terminal: bool = typer.Option(False, "--terminal", help="Make it the terminal."),
+    no_wrap: bool = typer.Option(
+        False, "--no-wrap", help="A capability component: add it alone, without its wrapper in the chain."
+    ),
     wire: list[str] = typer.Option(
         [], "--wire", metavar="INTERFACE=COMPONENT", help="Wire an import to a service by name (repeatable)."
     ),
     project: Path | None = PROJECT_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
-    """Add a component to mcpkg.toml (comments and layout kept), then re-lock."""
+    """Add a component to mcpkg.toml (comments and layout kept), then re-lock. A capability
+    component (it exports tools, resources... of wasmcp's current contract) comes with an
+    instance of its wrapper (tools-middleware...) in the chain, wired to it."""
     from mcpkg.ops.edit import add
 
     choices = (("chain", chain), ("service", service), ("transport", transport), ("terminal", terminal))
@@ -46,7 +51,7 @@ def add_command(
         Requirement.parse(version)
     root = project_root(project)
     with opened(plain_http=plain_http) as ctx:
-        added = add(ctx, root, name, ref, version, flags[0] if flags else "chain", wire)
+        added = add(ctx, root, name, ref, version, flags[0] if flags else None, wire, wrap=not no_wrap)
     if OUT.json:
         emit_json({"added": added, "position": flags[0] if flags else "chain"})
         return

@@ -42,7 +42,7 @@ from mcpkg.ops.pull import pull_reference
 from mcpkg.outfile import write_user_file
 from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME
 from mcpkg.reference import PackageName, Reference
-from mcpkg.semver import Version, sort_tags
+from mcpkg.semver import Requirement, Version, highest_tag, sort_tags
 from mcpkg.wasm.compat import find_export, is_type_only
 from mcpkg.wasm.contracts import (
     Contract,
@@ -130,37 +130,42 @@ def _name_for(text: str, taken: set[str]) -> str:
     return name
 
 
-class _Planner:
+class Planner:
     def __init__(self, ctx: Context, cwd: Path) -> None:
         self.ctx = ctx
         self.cwd = cwd
 
-    def read(self, text: str, name: str, position: str | None) -> Part:
-        """A COMPONENT argument or override: its model and role."""
+    def read(self, text: str, name: str, position: str | None, requirement: Requirement | None = None) -> Part:
+        """A COMPONENT argument or override (a registry one at the newest release matching
+        `requirement`, when given): its model and role."""
         if written_as_path(text):
             path = (self.cwd / Path(text).expanduser()).resolve()
             readable_file(path, "component", "give a component file, a reference or a package name")
             model = component_model(path, hash_file(path)[0], self.ctx.cache, text)
             return self._part(name, str(path), True, model, position, None, None, text)
-        version, pinned, ref = self._reference(text)
+        version, pinned, ref = self._reference(text, requirement)
         pulled = pull_reference(self.ctx, ref)
         model = component_model(pulled.layer_path, pulled.manifest.layer.digest, self.ctx.cache, text)
         source = text.split("@", 1)[0] if PackageName.try_parse(text) else ref.location
         return self._part(name, source, False, model, position, version, pinned, text)
 
-    def _reference(self, text: str) -> tuple[str | None, str | None, Reference]:
+    def _reference(self, text: str, requirement: Requirement | None) -> tuple[str | None, str | None, Reference]:
         package = PackageName.try_parse(text)
         if package is not None:
             ref = self.ctx.config.package_reference(package)
+            requirement = package.requirement or requirement
+        else:
+            ref = self.ctx.config.parse_reference(text)
+            if ref.digest is not None:
+                return None, str(ref.digest), ref
+        if package is not None or (ref.tag is None and requirement is not None):
             tags = self.ctx.client(ref.registry).list_tags(ref.repository)
-            matching = [t for t in sort_tags(tags) if package.requirement is None or _satisfies(t, package)]
-            if not matching:
+            tag = highest_tag(tags, requirement)
+            if tag is None and requirement is None and "latest" in tags:
+                tag = "latest"
+            if tag is None:
                 raise NotFoundError(f"{text}: no release of {ref.location} matches", f"see `mcpkg tags {text}`")
-            requirement = str(package.requirement) if package.requirement else None
-            return requirement, None, ref.with_tag(matching[-1])
-        ref = self.ctx.config.parse_reference(text)
-        if ref.digest is not None:
-            return None, str(ref.digest), ref
+            return (str(requirement) if requirement else None), None, ref.with_tag(tag)
         if ref.tag is None:
             ref = ref.with_tag("latest")
         return (f"={ref.tag}" if Version.try_parse(ref.tag or "") else None), None, ref
@@ -212,11 +217,6 @@ class _Planner:
         )
 
 
-def _satisfies(tag: str, package: PackageName) -> bool:
-    version = Version.try_parse(tag)
-    return version is not None and package.requirement is not None and package.requirement.matches(version)
-
-
 def _contract_of(parts: list[Part], given: list[str]) -> Contract:
     roles: list[tuple[str, Role]] = []
     for part, text in zip(parts, given, strict=True):
@@ -238,7 +238,7 @@ def _contract_of(parts: list[Part], given: list[str]) -> Contract:
 def plan_server(ctx: Context, components: list[str], transport: str, overrides: dict[str, str], cwd: Path) -> Plan:
     if transport not in TRANSPORTS:
         raise UsageError(f"--transport must be stdio or http, not {transport!r}")
-    planner = _Planner(ctx, cwd)
+    planner = Planner(ctx, cwd)
     taken: set[str] = set()
     given: list[Part] = []
     for text in components:

@@ -8,12 +8,15 @@ from pathlib import Path
 
 from mcpkg.errors import McpkgError, UsageError
 from mcpkg.infile import looks_like_path, readable_file
+from mcpkg.ops.assemble import Planner
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
 from mcpkg.outfile import write_user_file
 from mcpkg.project.edit import Addition, add_components, remove_component
 from mcpkg.project.manifest import MANIFEST_NAME
 from mcpkg.project.state import project_lock
+from mcpkg.semver import Requirement
+from mcpkg.wasm.contracts import capabilities_of, wrapper_for
 
 
 def parse_wires(values: list[str]) -> tuple[tuple[str, str], ...]:
@@ -30,19 +33,56 @@ def parse_wires(values: list[str]) -> tuple[tuple[str, str], ...]:
 
 
 def add(
-    ctx: Context, root: Path, name: str, ref: str, version: str | None, position: str, wires: list[str] | None = None
+    ctx: Context,
+    root: Path,
+    name: str,
+    ref: str,
+    version: str | None,
+    position: str | None,
+    wires: list[str] | None = None,
+    wrap: bool = True,
 ) -> list[str]:
-    """Add a component (and re-lock); returns the names added."""
+    """Add a component (and re-lock); returns the names added. A capability component
+    (it exports `tools`, `resources`... of a contract whose wrapper puts it in the chain)
+    added without a position is added as a service, with an instance of the contract's
+    wrapper appended to the chain and wired to it (as wasmcp's CLI does); `wrap=False`
+    adds it alone."""
     is_path = looks_like_path(ref)
     if is_path and version:
         raise UsageError("--version applies to registry components, not to a local path")
     if is_path:  # checked where `mcpkg lock` will look for it, before mcpkg.toml is touched
         readable_file(root / Path(ref).expanduser(), "component", "build it first, or fix the path")
-    additions = [Addition(name, ref, version, position, is_path, parse_wires(wires or []))]
+    additions = [Addition(name, ref, version, position or "chain", is_path, parse_wires(wires or []))]
+    if position is None and wrap:
+        wrapping = capability_wrappers(ctx, root, name, ref, None if version is None else Requirement.parse(version))
+        if wrapping:
+            additions = [Addition(name, ref, version, "service", is_path, parse_wires(wires or [])), *wrapping]
     manifest = root / MANIFEST_NAME
     with project_lock(root):
         _write_and_relock(ctx, root, manifest, add_components(manifest, additions))
     return [a.name for a in additions]
+
+
+def capability_wrappers(
+    ctx: Context, root: Path, name: str, text: str, requirement: Requirement | None
+) -> list[Addition]:
+    """The wrapper entries a capability component needs: one per capability interface it
+    exports, named `<name>-<capability>`, at the newest wrapper release built against the
+    same contract version (caret requirement), wired to `name`."""
+    planner = Planner(ctx, root)
+    part = planner.read(str(root / text) if Path(text).suffix == ".wasm" else text, name, None, requirement)
+    additions = []
+    for found, capability in capabilities_of(part.model):
+        wrapper = wrapper_for(found, capability.interface)
+        if wrapper is None:
+            continue
+        package, wired = wrapper
+        short = capability.interface.split("/")[-1].split("@")[0]
+        framework = planner.framework(found, package, f"{name}-{short}", "chain")
+        version = f"^{(framework.version or '').lstrip('=')}" if framework.version else None
+        wire = ((wired.split("@", 1)[0], name),)
+        additions.append(Addition(f"{name}-{short}", package, version, "chain", False, wire))
+    return additions
 
 
 def remove(ctx: Context, root: Path, name: str) -> None:
