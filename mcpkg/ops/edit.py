@@ -54,7 +54,8 @@ def add(
         readable_file(root / Path(ref).expanduser(), "component", "build it first, or fix the path")
     additions = [Addition(name, ref, version, position or "chain", is_path, parse_wires(wires or []))]
     if position is None and wrap:
-        wrapping = capability_wrappers(ctx, root, name, ref, None if version is None else Requirement.parse(version))
+        source = str((root / Path(ref).expanduser()).resolve()) if is_path else ref
+        wrapping = capability_wrappers(ctx, root, name, source, None if version is None else Requirement.parse(version))
         if wrapping:
             additions = [Addition(name, ref, version, "service", is_path, parse_wires(wires or [])), *wrapping]
     manifest = root / MANIFEST_NAME
@@ -66,11 +67,12 @@ def add(
 def capability_wrappers(
     ctx: Context, root: Path, name: str, text: str, requirement: Requirement | None
 ) -> list[Addition]:
-    """The wrapper entries a capability component needs: one per capability interface it
+    """The wrapper entries the component `text` (an absolute path, a reference or a
+    package name) needs if it is a capability component: one per capability interface it
     exports, named `<name>-<capability>`, at the newest wrapper release built against the
     same contract version (caret requirement), wired to `name`."""
     planner = Planner(ctx, root)
-    part = planner.read(str(root / text) if Path(text).suffix == ".wasm" else text, name, None, requirement)
+    part = planner.read(text, name, None, requirement)
     additions = []
     for found, capability in capabilities_of(part.model):
         wrapper = wrapper_for(found, capability.interface)
