@@ -137,17 +137,24 @@ class Planner:
 
     def read(self, text: str, name: str, position: str | None, requirement: Requirement | None = None) -> Part:
         """A COMPONENT argument or override (a registry one at the newest release matching
-        `requirement`, when given): its model and role."""
+        `requirement`, when given): its model and role (no known role is an error)."""
+        model, source, is_path, version, pinned = self.load(text, requirement)
+        return self._part(name, source, is_path, model, position, version, pinned, text)
+
+    def load(
+        self, text: str, requirement: Requirement | None = None
+    ) -> tuple[ComponentModel, str, bool, str | None, str | None]:
+        """(model, source as mcpkg.toml names it, is a path, version requirement, pinned
+        digest) of a file, reference or package name."""
         if written_as_path(text):
             path = (self.cwd / Path(text).expanduser()).resolve()
             readable_file(path, "component", "give a component file, a reference or a package name")
-            model = component_model(path, hash_file(path)[0], self.ctx.cache, text)
-            return self._part(name, str(path), True, model, position, None, None, text)
+            return component_model(path, hash_file(path)[0], self.ctx.cache, text), str(path), True, None, None
         version, pinned, ref = self._reference(text, requirement)
         pulled = pull_reference(self.ctx, ref)
         model = component_model(pulled.layer_path, pulled.manifest.layer.digest, self.ctx.cache, text)
         source = text.split("@", 1)[0] if PackageName.try_parse(text) else ref.location
-        return self._part(name, source, False, model, position, version, pinned, text)
+        return model, source, False, version, pinned
 
     def _reference(self, text: str, requirement: Requirement | None) -> tuple[str | None, str | None, Reference]:
         package = PackageName.try_parse(text)

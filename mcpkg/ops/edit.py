@@ -11,7 +11,7 @@ from mcpkg.infile import looks_like_path, readable_file
 from mcpkg.ops.assemble import Planner
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
-from mcpkg.outfile import write_user_file
+from mcpkg.outfile import resolve_destination, write_user_file
 from mcpkg.project.edit import Addition, add_components, remove_component
 from mcpkg.project.manifest import MANIFEST_NAME
 from mcpkg.project.state import project_lock
@@ -53,14 +53,18 @@ def add(
     if is_path:  # checked where `mcpkg lock` will look for it, before mcpkg.toml is touched
         readable_file(root / Path(ref).expanduser(), "component", "build it first, or fix the path")
     additions = [Addition(name, ref, version, position or "chain", is_path, parse_wires(wires or []))]
-    if position is None and wrap:
-        source = str((root / Path(ref).expanduser()).resolve()) if is_path else ref
-        wrapping = capability_wrappers(ctx, root, name, source, None if version is None else Requirement.parse(version))
-        if wrapping:
-            additions = [Addition(name, ref, version, "service", is_path, parse_wires(wires or [])), *wrapping]
     manifest = root / MANIFEST_NAME
     with project_lock(root):
-        _write_and_relock(ctx, root, manifest, add_components(manifest, additions))
+        resolve_destination(manifest)  # an unwritable mcpkg.toml fails before any download
+        text = add_components(manifest, additions)  # read, and the name free, before any download
+        if position is None and wrap:
+            source = str((root / Path(ref).expanduser()).resolve()) if is_path else ref
+            requirement = None if version is None else Requirement.parse(version)
+            wrapping = capability_wrappers(ctx, root, name, source, requirement)
+            if wrapping:
+                additions = [Addition(name, ref, version, "service", is_path, parse_wires(wires or [])), *wrapping]
+                text = add_components(manifest, additions)
+        _write_and_relock(ctx, root, manifest, text)
     return [a.name for a in additions]
 
 
@@ -72,9 +76,9 @@ def capability_wrappers(
     exports, named `<name>-<capability>`, at the newest wrapper release built against the
     same contract version (caret requirement), wired to `name`."""
     planner = Planner(ctx, root)
-    part = planner.read(text, name, None, requirement)
+    model = planner.load(text, requirement)[0]
     additions = []
-    for found, capability in capabilities_of(part.model):
+    for found, capability in capabilities_of(model):
         wrapper = wrapper_for(found, capability.interface)
         if wrapper is None:
             continue
