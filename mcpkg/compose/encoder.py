@@ -469,25 +469,29 @@ def encode_composition(
             composer.sections.append(Section(COMPONENT_SECTION, data))
         component_index[label] = embedded[key]
     instance_of: dict[str, int] = {}
-    for label in [*_service_order(services, links), terminal, *reversed(chain), transport]:
+    for label in _instantiation_order([*services, terminal, *reversed(chain), transport], links):
         instance_of[label] = composer.instantiate(label, component_index[label], instance_of)
     composer.export_all(transport, instance_of[transport])
     return encode_chunks(composer.sections)
 
 
-def _service_order(services: list[str], links: dict[tuple[str, str], tuple[str, str]]) -> list[str]:
+def _instantiation_order(preferred: list[str], links: dict[tuple[str, str], tuple[str, str]]) -> list[str]:
+    """Every label after all it imports from (services first, then the terminal, the chain
+    from its end, the transport, as far as the links allow: a capability service that
+    imports the chain interface comes after the terminal it is wired to)."""
+    labels = set(preferred)
     done: list[str] = []
 
     def visit(name: str, stack: tuple[str, ...]) -> None:
         if name in done:
             return
         if name in stack:
-            raise IncompatibleError("services import each other in a cycle: " + " -> ".join((*stack, name)))
+            raise IncompatibleError("components import each other in a cycle: " + " -> ".join((*stack, name)))
         for (importer, _), (provider, _) in sorted(links.items()):
-            if importer == name and provider in services:
+            if importer == name and provider in labels:
                 visit(provider, (*stack, name))
         done.append(name)
 
-    for service in services:
-        visit(service, ())
+    for label in preferred:
+        visit(label, ())
     return done

@@ -267,6 +267,15 @@ def check_chain(
                 used_wires.add((importer_name, wired[0]))
                 problems.extend(_explicit_link(importer_name, name, item, wired[1], service_models, wiring))
                 continue
+            if semver_key(name) == chain_key:
+                # a service that imports the chain interface (a capability component whose
+                # types come from it): the end of the chain serves it, as the chain's last
+                # link is served
+                exported = find_export(terminal[1], chain_iface)
+                if exported is not None:
+                    problems.extend(check_link(importer_name, item, terminal[0], exported[1], name))
+                    wiring.links[(importer_name, name)] = (terminal[0], exported[0])
+                    continue
             if item["kind"] == "func":
                 first = functions.setdefault(name, (importer_name, item))
                 if first[0] != importer_name:
