@@ -14,8 +14,9 @@ a server from a few components and the framework of their contract, in one comma
    `resources`...) is a service, put in the chain by its own instance of the contract's
    wrapper (`tools-middleware`), whose capability import is wired to it.
 3. A framework package (`wasmcp:<name>`, resolved through `[namespaces]`) is versioned on
-   its own: the highest release whose types use this contract version is taken, and
-   pinned exactly (`=X.Y.Z`).
+   its own: the highest release whose types use this contract version is taken (or, for
+   a service of another package such as `wasmcp:keyvalue/store`, that exports the
+   interface wanted), and pinned exactly (`=X.Y.Z`).
 4. That plan is an ordinary project (`mcpkg.toml`), locked and composed by the same code
    as `mcpkg lock` and `mcpkg compose` (trust policy, type check, validation): in a
    temporary directory, or, with `--save`, in the current directory, so that the next
@@ -198,8 +199,11 @@ class Planner:
         where = position or ("service" if role.position == "capability" else role.position)
         return Part(name, source, is_path, where, model, str(role), version, digest)
 
-    def framework(self, contract: Contract, package: str, name: str, position: str) -> Part:
-        """The newest release of a framework package that uses this contract version."""
+    def framework(
+        self, contract: Contract, package: str, name: str, position: str, provides: str | None = None
+    ) -> Part:
+        """The newest release of a framework package that uses this contract version, or
+        exports `provides` (a service interface of another package)."""
         parsed = PackageName.try_parse(package)
         assert parsed is not None
         ref = self.ctx.config.package_reference(parsed)
@@ -213,7 +217,7 @@ class Planner:
         for tag in list(reversed(tags))[:MAX_CANDIDATES]:
             pulled = pull_reference(self.ctx, ref.with_tag(tag))
             model = component_model(pulled.layer_path, pulled.manifest.layer.digest, self.ctx.cache, str(ref))
-            if uses_contract(model, contract):
+            if uses_contract(model, contract) or (provides is not None and find_export(model, provides) is not None):
                 roles = [r for r in classify(model) if r.contract == contract.package]
                 role = str(roles[0]) if roles else f"{package} ({contract.package})"
                 return Part(name, package, False, position, model, role, f"={tag}", framework=True)
@@ -270,12 +274,18 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
         return None
 
     def add_default(
-        world: str, package: str, position: str, keys: tuple[str, ...], name: str | None = None
+        world: str,
+        package: str,
+        position: str,
+        keys: tuple[str, ...],
+        name: str | None = None,
+        provides: str | None = None,
     ) -> Part:
         short = package.split(":", 1)[1]
         part = override((*keys, world, short), position)
         if part is None:
-            part = planner.framework(contract, package, name or _name_for(short, plan.names() | taken), position)
+            label = name or _name_for(short, plan.names() | taken)
+            part = planner.framework(contract, package, label, position, provides)
         plan.parts.append(part)
         return part
 
@@ -340,7 +350,7 @@ def _add_services(plan: Plan, add_default: Any) -> None:
     assert contract.chain is not None  # plan_server refuses a contract without a chain
     chain_key = semver_key(contract.chain)
     for _ in range(64):  # a framework part may import another one; bounded
-        missing: dict[str, tuple[str, str]] = {}
+        missing: dict[str, tuple[str, str, str]] = {}  # package -> (defaults key, package, import)
         for part in plan.parts:
             for name, item in part.model.imports.items():
                 if is_wasi(name) or semver_key(name) == chain_key or is_type_only(item):
@@ -354,11 +364,11 @@ def _add_services(plan: Plan, add_default: Any) -> None:
                         "has no default for",
                         "pass the component that provides it as an argument, or describe the server in mcpkg.toml",
                     )
-                missing.setdefault(found[1], found)
+                missing.setdefault(found[1], (*found, name))
         if not missing:
             return
-        for package, (key, _) in sorted(missing.items()):
-            add_default(key, package, "service", (key,))
+        for package, (key, _, wanted) in sorted(missing.items()):
+            add_default(key, package, "service", (key,), provides=wanted)
     raise IncompatibleError("the framework's services keep importing new ones (a cycle?)")
 
 
