@@ -12,11 +12,75 @@ from mcpkg.ops.assemble import Planner
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
 from mcpkg.outfile import resolve_destination, write_user_file
-from mcpkg.project.edit import Addition, add_components, remove_component
+from mcpkg.project.edit import Addition, add_components, init_manifest, remove_component
 from mcpkg.project.manifest import MANIFEST_NAME
 from mcpkg.project.state import project_lock
 from mcpkg.semver import Requirement
-from mcpkg.wasm.contracts import capabilities_of, wrapper_for
+from mcpkg.wasm.contracts import (
+    Contract,
+    capabilities_of,
+    contract_named,
+    contracts,
+    position_default,
+    service_defaults,
+    wrapper_for,
+)
+
+CONTRACT_NAMES = {  # what `mcpkg init --contract` accepts besides a contract's package
+    "wasmcp": "wasmcp:mcp@0.3.0",
+    "wasmcp-v0.3": "wasmcp:mcp@0.3.0",
+    "wasmcp-v20251125": "wasmcp:mcp-v20251125@0.1.1",
+    "mcpkg": "mcpkg:mcp@0.1.0",
+}
+DEFAULT_CONTRACT = "wasmcp-v0.3"  # the generation the wasmcp README describes
+
+
+def starter_text(contract: Contract, transport: str, name: str) -> str:
+    """A starter mcpkg.toml for `contract`: its framework's transport and terminal, and
+    every service package of its framework; the chain is left to `mcpkg add`."""
+    if transport not in ("http", "stdio"):
+        raise UsageError(f"--transport must be http or stdio, not {transport!r}")
+    found_transport = position_default(contract, "transport", f"{transport}-transport")
+    found_terminal = position_default(contract, "terminal")
+    if contract.chain is None or found_transport is None or found_terminal is None:
+        raise UsageError(f"{contract.package} has no framework to start a server from", "see docs/contracts.md")
+    parts = [("transport", found_transport[1]), ("terminal", found_terminal[1])]
+    parts += [("service", package) for package in service_defaults(contract)]
+    names = {package: package.split(":", 1)[1] for _, package in parts}
+    lines = [
+        f"# An MCP server on {contract.package}. `mcpkg add NAME FILE|REF` adds your handlers (or",
+        "# capability components) to the chain; `mcpkg lock` pins everything in mcpkg.lock;",
+        "# `mcpkg compose` writes the server. Framework packages (`ns:name`) are found through",
+        "# [namespaces] in your config (wasmcp = \"ghcr.io/wasmcp\" unless you map it).",
+        "",
+        "[server]",
+        f'name = "{name}"',
+        f'transport = "{names[found_transport[1]]}"',
+        "chain = []                        # middleware and handlers, in order after the transport",
+        f'terminal = "{names[found_terminal[1]]}"',
+    ]
+    for position, package in parts:
+        note = "   # a service, wired by interface name" if position == "service" else ""
+        lines += ["", f"[components.{names[package]}]{note}", f'ref = "{package}"']
+    lines += [
+        "",
+        "# Require signatures by your publishers' keys:",
+        '# [trust."ghcr.io/wasmcp/*"]',
+        '# keys = ["keys/publisher.pub"]',
+        "# require = true",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def init(root: Path, transport: str, contract_name: str = DEFAULT_CONTRACT, name: str | None = None) -> Path:
+    """`mcpkg init`: a starter mcpkg.toml for the framework of a contract."""
+    package = CONTRACT_NAMES.get(contract_name, contract_name)
+    contract = contract_named(package)
+    if contract is None:
+        known = sorted({*CONTRACT_NAMES, *(c.package for c in contracts() if c.chain is not None)})
+        raise UsageError(f"unknown contract {contract_name!r}", "one of: " + ", ".join(known))
+    text = starter_text(contract, transport, name or root.resolve().name or "server")
+    return init_manifest(root, text)
 
 
 def parse_wires(values: list[str]) -> tuple[tuple[str, str], ...]:

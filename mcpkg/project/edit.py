@@ -14,47 +14,14 @@ from mcpkg.outfile import ensure_directory, write_user_file
 from mcpkg.project.manifest import MANIFEST_NAME
 from mcpkg.tomlfile import decode_toml_text, parse_toml, read_toml_bytes
 
-STARTER = """\
-# The MCP server mcpkg builds: `mcpkg lock` pins it in mcpkg.lock,
-# `mcpkg compose` turns the locked components into one server component.
 
-[server]
-name = "{name}"
-transport = "{transport}"
-chain = []                        # middleware and handlers, in order after the transport
-terminal = "initialize-handler"   # the last link of the chain
-
-# A component is `ref` (an OCI repository or a package name `ns:name`, with an optional
-# `version` requirement or an exact `digest`) or a local `path`.
-[components.{transport}]
-ref = "mcp:{transport}"
-version = "^0.1"
-
-[components.initialize-handler]
-ref = "mcp:initialize-handler"
-version = "^0.1"
-
-[components.writers]              # in no chain position: a service, wired by interface name
-ref = "mcp:writers"
-version = "^0.1"
-
-# Require signatures by your publishers' keys:
-# [trust."ghcr.io/mcp/*"]
-# keys = ["keys/publisher.pub"]
-# require = true
-"""
-
-
-def init_manifest(root: Path, transport: str, name: str | None = None) -> Path:
-    """Write the starter mcpkg.toml into `root`, creating `root` when it does not exist
+def init_manifest(root: Path, text: str) -> Path:
+    """Write the starter `text` as `root/mcpkg.toml`, creating `root` when it does not exist
     (as `git init DIR` does); never overwrites."""
     path = root / MANIFEST_NAME
     if os.path.lexists(path):
         raise ConflictError(f"{path} already exists", "edit it, or use `mcpkg add` / `mcpkg remove`")
-    if transport not in ("http", "stdio"):
-        raise UsageError(f"--transport must be http or stdio, not {transport!r}")
     ensure_directory(root)
-    text = STARTER.format(name=name or root.resolve().name or "server", transport=f"{transport}-transport")
     write_user_file(path, text.encode())
     return path
 

@@ -347,3 +347,16 @@ def position_default(contract: Contract, position: str, prefer: str | None = Non
         if where == position and world in contract.defaults and (prefer is None or world == prefer):
             return world, contract.defaults[world]
     return None
+
+
+def service_defaults(contract: Contract) -> list[str]:
+    """The framework packages of the contract's services (the interfaces its services
+    provide, and its service role worlds), each once, in the contract's order."""
+    service_keys = {interface.split("/", 1)[-1].split("@", 1)[0] for interface, _ in contract.services}
+    service_keys |= {interface for interface, _ in contract.services}
+    service_keys |= {world for world, position in contract.roles if position == "service"}
+    packages: list[str] = []
+    for key, package in contract.defaults.items():
+        if key in service_keys and package not in packages:
+            packages.append(package)
+    return packages

@@ -82,7 +82,7 @@ def test_2_a_path_is_a_path_everywhere(mcpkg: Mcpkg, tmp_path: Path, text: str) 
     mcpkg.ok("init", "-C", str(project))
     added = mcpkg("add", "tools", text, "-C", str(project))
     assert added.exit_code == 1 and "(no such file)" in added.stderr
-    assert "tools" not in (project / "mcpkg.toml").read_text()  # nothing half-written
+    assert "[components.tools]" not in (project / "mcpkg.toml").read_text()  # nothing half-written
 
 
 # 3. offline: "cannot resolve HOST (no network or DNS)" and what needed it (simulated in-process)

@@ -373,3 +373,18 @@ ref = "{published}/errors"
     failed = mcpkg("lock", "-C", str(root))
     assert failed.exit_code == 1
     assert "tools <- errors" in failed.stderr and "does not export this interface" in failed.stderr
+
+
+def test_init_starts_from_a_contracts_framework(mcpkg: Mcpkg, tmp_path: Path) -> None:
+    mcpkg.ok("init", "-C", str(tmp_path / "v03"))
+    v03 = (tmp_path / "v03" / "mcpkg.toml").read_text()
+    assert 'transport = "stdio-transport"' in v03 and 'terminal = "initialize-handler"' in v03
+    for package in ("wasmcp:stdio-transport", "wasmcp:initialize-handler", "wasmcp:request", "wasmcp:error-writer"):
+        assert f'ref = "{package}"' in v03
+    mcpkg.ok("init", "-C", str(tmp_path / "current"), "--contract", "wasmcp-v20251125", "--transport", "http")
+    current = (tmp_path / "current" / "mcpkg.toml").read_text()
+    assert 'ref = "wasmcp:transport"' in current and 'terminal = "method-not-found"' in current
+    assert 'ref = "wasmcp:server-io"' in current and 'ref = "wasmcp:kv-store"' in current
+    unknown = mcpkg("init", "-C", str(tmp_path / "x"), "--contract", "wasi-mcp")
+    assert unknown.exit_code == 2 and "wasmcp-v20251125" in unknown.stderr
+    assert not (tmp_path / "x").exists()
