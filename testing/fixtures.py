@@ -30,6 +30,7 @@ def server_section(name: str) -> str:
         f'chain = [{chain}]\nterminal = "{SERVER_TERMINAL}"\n'
     )
 
+
 # this project's own wasmcp v0.3 framework components (registry-fixtures/src/wasmcp-v0.3/
 # framework/<name>/, built against the world <name> of framework/worlds.wit), with the role
 # or service each plays under the contract wasmcp:mcp@0.3.0

@@ -13,7 +13,6 @@ three times faster to compile, slower code: plenty for these tests).
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 

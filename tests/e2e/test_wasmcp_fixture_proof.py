@@ -25,7 +25,6 @@ from tests.conftest import Mcpkg
 from tests.e2e.servers import HttpServer, Server, Wasmtime
 from tests.e2e.test_fixture_proof import TIMEOUT, http_session, run, stdio_session
 
-
 README_URI = "wasmcp-fixtures://readme"
 README_TEXT = "a resource served by a wasmcp v0.3 resources handler"
 METHOD_NOT_FOUND = -32601

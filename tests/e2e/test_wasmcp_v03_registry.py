@@ -85,7 +85,9 @@ def v03(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFac
     runner.ok("lock", "-C", str(http))
     runner.ok("compose", "-C", str(http), "-o", str(root / "tools-http.wasm"), "--locked")
     resources_writers = ("error-writer", "initialize-writer", "resources-writer")
-    resources = project(root / "resources", registry.host, key, "stdio-transport", "resources-handler", resources_writers)
+    resources = project(
+        root / "resources", registry.host, key, "stdio-transport", "resources-handler", resources_writers
+    )
     runner.ok("lock", "-C", str(resources))
     runner.ok("compose", "-C", str(resources), "-o", str(root / "resources.wasm"), "--locked")
     return V03(
@@ -99,7 +101,9 @@ def env_of(runner: Mcpkg) -> dict[str, str]:
 
 @asynccontextmanager
 async def mcpkg_run(v03: V03, server: Path, errlog: object) -> AsyncIterator[ClientSession]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcpkg", "run", str(server)], env=env_of(v03.runner))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcpkg", "run", str(server)], env=env_of(v03.runner)
+    )
     async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:  # type: ignore[arg-type]
         yield session
 
@@ -157,8 +161,11 @@ def test_stdio_resources_server(v03: V03, tmp_path: Path) -> None:
 def test_check_tree_outdated_on_a_v03_project(v03: V03, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(v03.tools)
     checked = v03.runner.ok("check")
-    assert "tools-handler (wasmcp:mcp@0.3.0, chain)" in checked.stdout
-    assert "request service (wasmcp:mcp@0.3.0)" in checked.stdout
+    assert "every locked component verifies, and the chain composes" in checked.stdout
+    locked = v03.runner.ok("lock")  # up to date: names each part's contract and role
+    assert "tools-handler (wasmcp:mcp@0.3.0, chain)" in locked.stdout
+    assert "request service (wasmcp:mcp@0.3.0)" in locked.stdout
+    assert "stdio-transport (wasmcp:mcp@0.3.0, transport)" in locked.stdout
     tree = json.loads(v03.runner.ok("tree", "--json").stdout)
     text = json.dumps(tree)
     assert "wasmcp:mcp/incoming-handler@0.3.0" in text
@@ -167,3 +174,52 @@ def test_check_tree_outdated_on_a_v03_project(v03: V03, monkeypatch: pytest.Monk
     assert "stdio-transport" in outdated.stdout
     assert "0.3.0" in outdated.stdout
 
+
+def test_mixed_wasi_versions_compose_with_one_import_per_semver_group(
+    v03: V03, fixtures: Path, wasm_tools: str, tmp_path: Path
+) -> None:
+    """An error writer made like a Rust build's (WASI 0.2.3: `embed --dummy` of the
+    contract's `error-writer` world) beside componentize-py builds (WASI 0.2.9): the
+    `output-stream` each passes is one resource type, the server imports each WASI
+    interface once, at 0.2.9, and answers while the dummy (which traps) is never called."""
+    core = tmp_path / "error-writer.core.wasm"
+    dummy = tmp_path / "error-writer.wasm"
+    wit = Path(__file__).resolve().parents[2] / "contracts" / "wasmcp-mcp-0.3.0" / "wit"
+    subprocess.run(
+        [wasm_tools, "component", "embed", "--dummy", str(wit), "-w", "error-writer", "-o", str(core)], check=True
+    )
+    subprocess.run([wasm_tools, "component", "new", str(core), "-o", str(dummy)], check=True)
+    project = tmp_path / "mixed"
+    project.mkdir()
+    built = fixtures / "wasmcp-v0.3"
+    names = ("stdio-transport", "hello-world", "initialize-handler", "request", "initialize-writer", "tools-writer")
+    entries = "".join(f'\n[components.{n}]\npath = "{built / n}.wasm"\n' for n in names)
+    (project / "mcpkg.toml").write_text(
+        '[server]\nname = "mixed"\ntransport = "stdio-transport"\nchain = ["hello-world"]\n'
+        f'terminal = "initialize-handler"\n{entries}\n[components.error-writer]\npath = "{dummy}"\n'
+    )
+    v03.runner.ok("lock", "-C", str(project))
+    server = tmp_path / "mixed.wasm"
+    composed = json.loads(v03.runner.ok("compose", "-C", str(project), "-o", str(server), "--json").stdout)
+    io = [name for name in composed["imports"] if name.startswith("wasi:io/")]
+    assert io == ["wasi:io/error@0.2.9", "wasi:io/poll@0.2.9", "wasi:io/streams@0.2.9"]
+    subprocess.run([wasm_tools, "validate", str(server)], check=True)
+    wit_text = subprocess.run(
+        [wasm_tools, "component", "wit", str(server)], check=True, capture_output=True, text=True
+    ).stdout
+    assert "import wasi:io/streams@0.2.9;" in wit_text and "wasi:io/streams@0.2.3" not in wit_text
+
+    lines = [
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},'
+        '"clientInfo":{"name":"t","version":"1"}}}',
+        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"mixed"}}}',
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "mcpkg", "run", str(server)],
+        input="\n".join(lines) + "\n", capture_output=True, text=True, env=env_of(v03.runner), timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [answer["id"] for answer in answers] == [1, 2]
+    assert answers[1]["result"]["content"] == [{"type": "text", "text": "Echo: mixed"}]

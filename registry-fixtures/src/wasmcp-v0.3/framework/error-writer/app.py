@@ -1,11 +1,10 @@
 """The error-result writer of wasmcp v0.3 (world `wasmcp:mcp/error-writer@0.3.0`): a
 JSON-RPC error response; `data`, when given, as a string (as wasmcp's own writer does)."""
 
+from jsonrpc import ERROR_CODES, error
 from wit_world import exports
 from wit_world.imports import streams, types
 from wit_world.imports.wasmcp_mcp_error import Error
-
-from jsonrpc import ERROR_CODES, error
 
 
 class ErrorResult(exports.ErrorResult):

@@ -9,11 +9,10 @@ still travels the chain, which writes nothing for it). Other methods get 405 (GE
 server-sent event stream; DELETE: no sessions)."""
 
 from componentize_py_types import Ok
+from jsonrpc import ID_KEY, METHOD_KEY, drop
 from wit_world import exports
 from wit_world.imports import incoming_handler, wasi_http_types
 from wit_world.imports.request import Request
-
-from jsonrpc import ID_KEY, METHOD_KEY, drop
 
 JSON = [("content-type", b"application/json")]
 

@@ -7,11 +7,10 @@ invalid-request for a message that was not one). Notifications end here unanswer
 `request` service of this set marks them by leaving `jsonrpc.id` out of the context."""
 
 from componentize_py_types import Err
+from jsonrpc import ID_KEY, METHOD_KEY, drop, result
 from wit_world import exports
 from wit_world.imports import error_result, initialize_result, request, streams, types
 from wit_world.imports.wasmcp_mcp_error import Error, ErrorCode
-
-from jsonrpc import ID_KEY, METHOD_KEY, drop, result
 
 SERVER_INFO = types.Implementation(name="mcpkg-wasmcp-fixtures", title=None, version="0.1.0")
 INSTRUCTIONS = "An MCP server composed from wasmcp v0.3 components."
@@ -45,4 +44,6 @@ class IncomingHandler(exports.IncomingHandler):
                 initialize_result.write(id, output, answer)
             else:  # a capability no handler of the chain took
                 name = (method or b"").decode(errors="replace")
-                error_result.write(id, output, Error(code=ErrorCode.METHOD_NOT_FOUND, message=f"Method not found: {name}", data=None))
+                error_result.write(
+                    id, output, Error(code=ErrorCode.METHOD_NOT_FOUND, message=f"Method not found: {name}", data=None)
+                )

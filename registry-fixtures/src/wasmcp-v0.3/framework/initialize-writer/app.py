@@ -2,11 +2,10 @@
 the MCP 2025-06-18 InitializeResult, each server capability as an empty object (as
 wasmcp's own writer writes them)."""
 
+from jsonrpc import meta, put, result
 from wit_world import exports
 from wit_world.exports import initialize_result
 from wit_world.imports import streams, types
-
-from jsonrpc import meta, put, result
 
 VERSIONS = {
     types.ProtocolVersion.V20250618: "2025-06-18",

@@ -26,11 +26,10 @@ import json
 from typing import Any
 
 from componentize_py_types import Err
+from jsonrpc import ID_KEY, METHOD_KEY
 from wit_world.exports import request as api
 from wit_world.imports import streams, types
 from wit_world.imports.wasmcp_mcp_error import Error, ErrorCode
-
-from jsonrpc import ID_KEY, METHOD_KEY
 
 READ_SIZE = 65536
 
@@ -97,7 +96,9 @@ def implementation(value: Any) -> types.Implementation:
     value = value if isinstance(value, dict) else {}
     title = value.get("title")
     return types.Implementation(
-        name=str(value.get("name", "")), title=title if isinstance(title, str) else None, version=str(value.get("version", ""))
+        name=str(value.get("name", "")),
+        title=title if isinstance(title, str) else None,
+        version=str(value.get("version", "")),
     )
 
 
@@ -234,7 +235,9 @@ def completion_params(params: Any) -> api.CompletionParams:
     if ref.get("type") == "ref/prompt":
         title = ref.get("title")
         reference: api.CompletionRef = api.CompletionRef_Prompt(
-            api.CompletionPromptReference(name=str(ref.get("name", "")), title=title if isinstance(title, str) else None)
+            api.CompletionPromptReference(
+                name=str(ref.get("name", "")), title=title if isinstance(title, str) else None
+            )
         )
     else:
         reference = api.CompletionRef_ResourceTemplate(str(ref.get("uri", "")))

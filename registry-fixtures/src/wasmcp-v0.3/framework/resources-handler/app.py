@@ -24,8 +24,12 @@ README = resources_list_result.Resource(
     uri=README_URI,
     name="readme",
     options=resources_list_result.ResourceOptions(
-        size=len(README_TEXT.encode()), title="Readme", description="A fixed text resource.",
-        mime_type=MIME_TYPE, annotations=None, meta=None,
+        size=len(README_TEXT.encode()),
+        title="Readme",
+        description="A fixed text resource.",
+        mime_type=MIME_TYPE,
+        annotations=None,
+        meta=None,
     ),
 )
 

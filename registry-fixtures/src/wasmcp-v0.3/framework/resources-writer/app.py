@@ -5,13 +5,12 @@ their interfaces."""
 
 from __future__ import annotations
 
-from wit_world import exports
-from wit_world.imports import streams, types
-
 import resource_templates_list_result as templates_writer
 import resources_list_result as list_writer
 import resources_read_result as read_writer
 from jsonrpc import result
+from wit_world import exports
+from wit_world.imports import streams, types
 
 
 class ResourcesListResult(exports.ResourcesListResult):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonrpc import annotations, drop, meta, put, result
 from wit_world.exports import resource_templates_list_result as api
 from wit_world.imports import streams, types
-
-from jsonrpc import annotations, drop, meta, put, result
 
 
 def template_json(template: api.Template) -> dict[str, Any]:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonrpc import annotations, drop, meta, put, result
 from wit_world.exports import resources_list_result as api
 from wit_world.imports import streams, types
-
-from jsonrpc import annotations, drop, meta, put, result
 
 
 def resource_json(resource: api.Resource) -> dict[str, Any]:
     document: dict[str, Any] = {"uri": resource.uri, "name": resource.name}
     o = resource.options
     if o is not None:
-        for key, value in (("title", o.title), ("description", o.description), ("mimeType", o.mime_type), ("size", o.size)):
+        for key, value in (
+            ("title", o.title),
+            ("description", o.description),
+            ("mimeType", o.mime_type),
+            ("size", o.size),
+        ):
             put(document, key, value)
         put(document, "annotations", annotations(o.annotations))
         put(document, "_meta", meta(o.meta))

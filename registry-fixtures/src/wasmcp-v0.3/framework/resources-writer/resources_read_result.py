@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonrpc import b64, drop, meta, put, result
 from wit_world.exports import resources_read_result as api
 from wit_world.imports import streams, types
-
-from jsonrpc import b64, drop, meta, put, result
 
 
 def contents_json(uri: str, data: bytes, options: api.ContentsOptions | None) -> dict[str, Any]:

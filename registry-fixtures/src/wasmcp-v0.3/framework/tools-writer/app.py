@@ -4,13 +4,12 @@ resources are `tools_list_result.Writer` and `tools_call_content.Writer`."""
 
 from __future__ import annotations
 
-from wit_world import exports
-from wit_world.exports import tools_call_structured
-from wit_world.imports import content, streams, types
-
 import tools_call_content as content_writer
 import tools_list_result as list_writer
 from jsonrpc import parse_json, result
+from wit_world import exports
+from wit_world.exports import tools_call_structured
+from wit_world.imports import content, streams, types
 
 
 class ToolsListResult(exports.ToolsListResult):

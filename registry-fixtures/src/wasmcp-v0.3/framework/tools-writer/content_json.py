@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wit_world.imports import content
-
 from jsonrpc import annotations, b64, meta, put
+from wit_world.imports import content
 
 
 def with_options(document: dict[str, Any], options: content.ContentOptions | None) -> dict[str, Any]:
@@ -42,7 +41,12 @@ def block(value: content.ContentBlock) -> dict[str, Any]:
         document: dict[str, Any] = {"type": "resource_link", "uri": link.uri, "name": link.name}
         if link.options is not None:
             o = link.options
-            for key, item in (("title", o.title), ("description", o.description), ("size", o.size), ("mimeType", o.mime_type)):
+            for key, item in (
+                ("title", o.title),
+                ("description", o.description),
+                ("size", o.size),
+                ("mimeType", o.mime_type),
+            ):
                 put(document, key, item)
             put(document, "annotations", annotations(o.annotations))
             put(document, "_meta", meta(o.meta))

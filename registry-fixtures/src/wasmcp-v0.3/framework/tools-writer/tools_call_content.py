@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from wit_world.exports import tools_call_content as api
-from wit_world.imports import content, streams, types
-
 from content_json import block
 from jsonrpc import drop, meta, put, result
+from wit_world.exports import tools_call_content as api
+from wit_world.imports import content, streams, types
 
 
 def with_meta(document: dict[str, Any], options: Any) -> dict[str, Any]:

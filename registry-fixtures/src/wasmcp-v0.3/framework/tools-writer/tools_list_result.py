@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonrpc import drop, meta, parse_json, put, result
 from wit_world.exports import tools_list_result as api
 from wit_world.imports import streams, types
-
-from jsonrpc import drop, meta, parse_json, put, result
 
 HINTS = (
     (api.ToolHints.READ_ONLY, "readOnlyHint"),
