@@ -88,9 +88,9 @@ def wasmcp_v03(env: dict[str, str], home: Path, host: str, fixtures: Path) -> No
     )
     step("wasmcp v0.3: publish framework components in wkg's layout, and wasmcp's hello-world handler elsewhere")
     for name in framework:
-        run(env, "-q", "push", str(built / f"{name}.wasm"), f"{host}/wasmcp/{name}:0.3.0")
+        run(env, "-q", "push", str(built / f"{name}.wasm"), f"{host}/wasmcp/{name}:0.3.0", show=False)
         run(env, "-q", "sign", f"wasmcp:{name}@0.3", "--key", str(home / "keys" / "publisher.key"), show=False)
-    run(env, "-q", "push", str(built / "hello-world.wasm"), f"{host}/examples/hello-world:0.1.0")
+    run(env, "-q", "push", str(built / "hello-world.wasm"), f"{host}/examples/hello-world:0.1.0", show=False)
     run(env, "-q", "sign", f"{host}/examples/hello-world:0.1.0", "--key", str(home / "keys" / "publisher.key"))
     report = run(env, "inspect", "wasmcp:request", show=False)
     print("\n".join(line for line in report.splitlines() if line.startswith(("reference", "roles"))))
@@ -109,7 +109,8 @@ def wasmcp_v03(env: dict[str, str], home: Path, host: str, fixtures: Path) -> No
     run(env, "lock", "-C", str(project))
     run(env, "tree", "-C", str(project))
     server = home / "wasmcp-server.wasm"
-    run(env, "-q", "compose", "-C", str(project), "-o", str(server), "--locked")
+    run(env, "-q", "compose", "-C", str(project), "-o", str(server), "--locked", show=False)
+    print(f"composed {server.name}: {server.stat().st_size // (1 << 20)} MiB, validated")
     asyncio.run(talk_wasmcp([MCPKG, "run", str(server)], env))
 
 

@@ -216,7 +216,7 @@ def test_mixed_wasi_versions_compose_with_one_import_per_semver_group(
         '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"mixed"}}}',
     ]
     done = subprocess.run(
-        [sys.executable, "-m", "mcpkg", "run", str(server)],
+        [sys.executable, "-m", "mcpkg", "run", "--compiler", "winch", str(server)],  # the quicker compile
         input="\n".join(lines) + "\n", capture_output=True, text=True, env=env_of(v03.runner), timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
