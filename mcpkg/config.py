@@ -68,11 +68,19 @@ def config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> Config:
-    """Read the user config; a missing file gives the defaults."""
+    """Read the user config; a missing file at the default place gives the defaults, a
+    missing file `MCPKG_CONFIG` names is an error (a typo must not silently mean "no
+    namespaces, no trust policy")."""
+    named = path is None and bool(os.environ.get("MCPKG_CONFIG"))
     path = path or config_path()
     try:
         raw = read_toml_bytes(path)
     except FileNotFoundError:
+        if named:
+            raise ConfigError(
+                f"MCPKG_CONFIG names {path}, which does not exist",
+                "create the file (an empty one means the defaults), or unset MCPKG_CONFIG",
+            ) from None
         return Config(path=None)
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc

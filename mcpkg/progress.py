@@ -1,10 +1,17 @@
-"""How an operation reports the progress of a long transfer without knowing who
-listens: it is given a factory (label, total bytes) -> reporter. The CLI passes a
-terminal progress bar; everyone else gets `silent`."""
+"""How an operation reports progress without knowing who listens.
+
+- A long transfer is given a factory (label, total bytes) -> reporter: the CLI passes a
+  terminal progress bar, everyone else gets `silent`.
+- Any step that may take a while (reading a component's types with wasmtime, waiting for
+  a registry, validating or compiling a server) runs inside `step(label)`. The CLI
+  installs a reporter that shows a spinner on a terminal once the step has lasted about a
+  second (`use_steps`); without one, a step costs nothing and shows nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 
@@ -15,6 +22,7 @@ class ProgressReporter(Protocol):
 
 
 ProgressFactory = Callable[[str, int], ProgressReporter]
+StepReporter = Callable[[str], contextlib.AbstractContextManager[None]]
 
 
 class _Silent:
@@ -27,3 +35,22 @@ class _Silent:
 
 def silent(label: str, total: int) -> ProgressReporter:
     return _Silent()
+
+
+_reporter: StepReporter | None = None
+
+
+def use_steps(reporter: StepReporter | None) -> None:
+    """Install (or, with None, remove) the process's step reporter."""
+    global _reporter
+    _reporter = reporter
+
+
+@contextlib.contextmanager
+def step(label: str) -> Iterator[None]:
+    """Run the body as a step named `label` ("reading the types of x.wasm")."""
+    if _reporter is None:
+        yield
+        return
+    with _reporter(label):
+        yield

@@ -31,6 +31,11 @@ _HOST = re.compile(
 _LABEL = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
 _PACKAGE = re.compile(rf"^(?P<ns>{_LABEL}):(?P<name>{_LABEL})(?:@(?P<req>.+))?$")
 _LOOPBACK_V4 = re.compile(r"^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+# a registry written alone: `localhost`, an IP literal (port optional), `host.name:PORT`
+_BARE_REGISTRY = re.compile(
+    r"^(?:(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+    r"|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+:\d{1,5})$"
+)
 
 DEFAULT_REGISTRY = "ghcr.io"
 
@@ -105,6 +110,11 @@ class Reference:
     def parse(cls, text: str, default_registry: str = DEFAULT_REGISTRY) -> Reference:
         if not text or any(ch.isspace() for ch in text):
             raise UsageError(f"{text!r} is not a valid reference", "write [registry/]repo[:tag][@digest]")
+        if _BARE_REGISTRY.match(text):
+            raise UsageError(
+                f"{text} names a registry, not a repository",
+                f"add the repository after it: {text}/<repository>[:tag]",
+            )
         rest, digest = text, None
         if "@" in rest:
             rest, digest_text = rest.rsplit("@", 1)

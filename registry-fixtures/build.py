@@ -17,7 +17,12 @@ Outputs:
   framework components (`src/wasmcp-v0.3/framework/<name>/`, see `WASMCP_FRAMEWORK`), built
   against the vendored contract `contracts/wasmcp-mcp-0.3.0/wit`;
 - `broken/<name>.wasm`: components that pretend to be a role but break the contract, made
-  from `src/broken/<name>/` with `embed --dummy` + `component new` (see `BROKEN_COMPONENTS`).
+  from `src/broken/<name>/` with `embed --dummy` + `component new` (see `BROKEN_COMPONENTS`);
+- `wasi-mcp/<name>.wasm`: wasi:mcp backends, componentize-py builds of
+  `src/wasi-mcp/<name>/app.py` against the corrected contract in
+  `contracts/wasi-mcp-0.1.0-preview2/` (see `WASI_MCP_BACKENDS`), and
+  `broken/backend-no-run.wasm`, `broken/backend-other-version.wasm`: dummies refused as
+  backends (no entry point; another `wasi:mcp` version).
 
 componentize-py builds (about 10 s of CPU each) run on `MCPKG_FIXTURE_JOBS` workers
 (default 2). Their output is not byte-reproducible, which is fine: only the stamp is
@@ -60,6 +65,10 @@ BROKEN_COMPONENTS = {
     "broken-version": "initialize-handler",
 }
 
+# src/wasi-mcp/<name>/app.py: wasi:mcp backends (world `backend` of src/wasi-mcp/world.wit)
+WASI_MCP_CONTRACT = HERE.parent / "contracts" / "wasi-mcp-0.1.0-preview2" / "wit"
+WASI_MCP_BACKENDS = ("tools-backend", "content-backend")
+
 
 def wasm_tools() -> str:
     found = shutil.which("wasm-tools") or str(Path(sys.executable).parent / "wasm-tools")
@@ -86,9 +95,9 @@ def source_hash(tool: str) -> str:
         hasher.update(version.encode())
     hasher.update(Path(__file__).read_bytes())
     hasher.update((HERE.parent / "testing" / "fixtures.py").read_bytes())  # the role table
-    contract = HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit"  # the wasmcp fixtures' WIT
-    for path in sorted(contract.rglob("*.wit")):
-        hasher.update(path.relative_to(contract).as_posix().encode() + b"\0" + path.read_bytes())
+    for contract in (HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit", WASI_MCP_CONTRACT):
+        for path in sorted(contract.rglob("*.wit")):  # the WIT the wasmcp and wasi-mcp fixtures build on
+            hasher.update(path.relative_to(contract).as_posix().encode() + b"\0" + path.read_bytes())
     # All of src/, and the contract: every .wit file of wit/ (not its README).
     for root, prefix, pattern in ((SRC, "", "*"), (WIT, "wit/", "*.wit")):
         for path in sorted(root.rglob(pattern)):
@@ -184,6 +193,50 @@ def build_wasmcp_framework(wit: Path, name: str) -> str:
     return out.relative_to(BUILD).as_posix()
 
 
+def wasi_mcp_wit(tmp: Path, version: str | None = None) -> Path:
+    """The corrected wasi:mcp package with its deps in a `deps/` layout, plus `wasi:cli/run`
+    and the fixtures' world; `version` renames the package (for the wrong-version dummy)."""
+    wit = tmp / f"wasi-mcp-wit-{version or 'contract'}"
+    if wit.exists():
+        return wit
+    shutil.copytree(WASI_MCP_CONTRACT / "deps", wit / "deps")
+    shutil.copytree(WASI_MCP_CONTRACT, wit / "deps" / "mcp", ignore=shutil.ignore_patterns("deps"))
+    (wit / "deps" / "cli").mkdir()
+    shutil.copy(SRC / "wasi-mcp" / "cli-run.wit", wit / "deps" / "cli" / "run.wit")
+    shutil.copy(SRC / "wasi-mcp" / "world.wit", wit / "world.wit")
+    if version is not None:
+        for path in [*(wit / "deps" / "mcp").glob("*.wit"), wit / "world.wit"]:
+            path.write_text(
+                path.read_text()
+                .replace("wasi:mcp@0.1.0-preview2", f"wasi:mcp@{version}")
+                .replace("wasi:mcp/mcp-backend-preview2@0.1.0-preview2", f"wasi:mcp/mcp-backend-preview2@{version}")
+            )
+    return wit
+
+
+def build_wasi_mcp(wit: Path, name: str) -> str:
+    """componentize-py build of src/wasi-mcp/<name>/app.py: a wasi:mcp backend."""
+    out = BUILD / "wasi-mcp" / f"{name}.wasm"
+    app = ["-p", str(SRC / "wasi-mcp" / name), "app"]
+    run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", "backend", "componentize", *app, "-o", str(out)])
+    return out.relative_to(BUILD).as_posix()
+
+
+def build_broken_backends(tool: str, tmp: Path) -> dict[str, str]:
+    """Dummies refused as backends: the proposal's world as published (no entry point), and
+    the convention's world against another version of wasi:mcp."""
+    outputs = {}
+    for name, wit, world in (
+        ("backend-no-run", WASI_MCP_CONTRACT, "mcp-backend-preview2"),
+        ("backend-other-version", wasi_mcp_wit(tmp, "0.2.0-preview2"), "backend"),
+    ):
+        core, out = tmp / f"{name}.core.wasm", BUILD / "broken" / f"{name}.wasm"
+        run(tool, "component", "embed", "--dummy", str(wit), "-w", world, "-o", str(core))
+        run(tool, "component", "new", str(core), "-o", str(out))
+        outputs[f"broken/{name}"] = out.relative_to(BUILD).as_posix()
+    return outputs
+
+
 def build_broken(tool: str, tmp: Path, name: str, world: str) -> str:
     core = tmp / f"{name}.core.wasm"
     out = BUILD / "broken" / f"{name}.wasm"
@@ -204,6 +257,7 @@ def build(tool: str) -> dict[str, str]:
     tmp.mkdir(parents=True, exist_ok=True)
     (BUILD / "mcp").mkdir()
     (BUILD / "broken").mkdir()
+    (BUILD / "wasi-mcp").mkdir()
     outputs: dict[str, str] = {}
     for world in ("greeter", "logger"):
         core = tmp / f"{world}.core.wasm"
@@ -217,6 +271,8 @@ def build(tool: str) -> dict[str, str]:
         outputs[name] = out.name
     for name, world in BROKEN_COMPONENTS.items():
         outputs[f"broken/{name}"] = build_broken(tool, tmp, name, world)
+    outputs.update(build_broken_backends(tool, tmp))
+    backend_wit = wasi_mcp_wit(tmp)
     # The componentize-py builds dominate: run them side by side, the longest first.
     jobs = max(1, int(os.environ.get("MCPKG_FIXTURE_JOBS", "2")))
     start = time.monotonic()
@@ -226,6 +282,7 @@ def build(tool: str) -> dict[str, str]:
         steps["wasmcp-v0.3/hello-world"] = partial(build_wasmcp_hello, tmp)
         wit = wasmcp_wit(tmp)
         steps.update({f"wasmcp-v0.3/{name}": partial(build_wasmcp_framework, wit, name) for name in WASMCP_FRAMEWORK})
+        steps.update({f"wasi-mcp/{name}": partial(build_wasi_mcp, backend_wit, name) for name in WASI_MCP_BACKENDS})
         futures = [pool.submit(timed, key, step) for key, step in steps.items()]
         try:
             for future in futures:

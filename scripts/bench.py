@@ -84,7 +84,7 @@ client.pull(target=sys.argv[2], outdir=sys.argv[3])
 
 def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
     base = (ROOT / "registry-fixtures" / "build" / "answer.wasm").read_bytes()
-    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), NO_COLOR="1")
+    env = dict(os.environ, MCPKG_CONFIG=os.devnull, NO_COLOR="1")
     env.pop("HTTP_PROXY", None)
     components: dict[int, tuple[str, str]] = {}
     for mb in sorted({24, size_mb}):
@@ -202,7 +202,7 @@ def bench_inspect(runs: int, work: Path) -> None:
     candidates = sorted((ROOT / "registry-fixtures" / "build" / "mcp").glob("*.wasm"))
     component = candidates[0] if candidates else ROOT / "registry-fixtures" / "build" / "large.wasm"
     size_mb = component.stat().st_size / 1024 / 1024
-    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), NO_COLOR="1")
+    env = dict(os.environ, MCPKG_CONFIG=os.devnull, NO_COLOR="1")
     warm_cache = work / "inspect-warm-cache"
     env_warm = {**env, "MCPKG_CACHE_DIR": str(warm_cache)}
     run_timed([MCPKG, "-q", "inspect", str(component)], env_warm)  # fills the warm cache
@@ -238,7 +238,7 @@ def bench_lock(registry: Registry, runs: int, work: Path) -> None:
     worlds = {"stdio-transport": "stdio", "middleware": None, "initialize-handler": "init", "writers": "writers"}
     for world in worlds:
         build_world(ROOT / "wit", world, roles / f"{world}.wasm")
-    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), NO_COLOR="1")
+    env = dict(os.environ, MCPKG_CONFIG=os.devnull, NO_COLOR="1")
     push_env = {**env, "MCPKG_CACHE_DIR": str(work / "lock-push-cache")}
     with paging_proxy(registry.host) as proxy:
         base = f"{proxy.host}/lockbench"
@@ -438,7 +438,7 @@ def bench_run(runs: int, work: Path) -> None:
     project.mkdir()
     components = "".join(f'\n[components.{n}]\npath = "{mcp / (n + ".wasm")}"\n' for n in SERVER_PARTS)
     (project / "mcpkg.toml").write_text(server_section("bench") + components)
-    env = dict(os.environ, MCPKG_CONFIG=str(work / "none.toml"), MCPKG_CACHE_DIR=str(work / "run-cache"))
+    env = dict(os.environ, MCPKG_CONFIG=os.devnull, MCPKG_CACHE_DIR=str(work / "run-cache"))
     server = work / "server.wasm"
     run_timed([MCPKG, "-q", "compose", "-C", str(project), "-o", str(server)], env)
     compiled = work / "run-cache" / "compiled"

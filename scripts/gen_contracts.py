@@ -1,7 +1,8 @@
 """Regenerate `mcpkg/data/contracts/<name>.json` from each contract in `contracts/`.
 
 A contract folder holds `contract.toml` (the package, its WIT folder, the chain interface,
-the position of each role world, the interfaces services provide, the framework defaults)
+the position of each role world, the interfaces services provide, the framework defaults,
+and for a backend contract the role's label and entry-point export)
 and the WIT. For each role world, `wasm-tools component embed --dummy` + `component new`
 make a component that is exactly the world; wasmtime reads its type into mcpkg's model
 (WASI imports left out: they are the host's and never decide a role). mcpkg classifies
@@ -27,10 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mcpkg.wasm.extract import extract_model  # noqa: E402
+from mcpkg.wasm.model import is_wasi  # noqa: E402
 
 CONTRACTS = ROOT / "contracts"
 OUTPUT = ROOT / "mcpkg" / "data" / "contracts"
-POSITIONS = ("transport", "chain", "terminal", "service")
+POSITIONS = ("transport", "chain", "terminal", "service", "backend")
 
 
 def qualified(package: str, interface: str) -> str:
@@ -59,14 +61,16 @@ def generate(folder: Path) -> dict[str, Any]:
             subprocess.run([tool, "component", "new", str(core), "-o", str(component)], check=True)
             model = extract_model(engine, wasmtime.component.Component.from_file(engine, str(component)))
             data = model.to_json()
-            data["imports"] = {name: item for name, item in data["imports"].items() if not name.startswith("wasi:")}
+            data["imports"] = {name: item for name, item in data["imports"].items() if not is_wasi(name)}
             worlds[world] = data
     return {
         "package": package,
-        "chain": qualified(package, spec["chain"]),
+        "chain": qualified(package, spec["chain"]) if "chain" in spec else None,
         "roles": [[world, position] for world, position in spec["roles"].items()],
         "services": [[qualified(package, name), label] for name, label in spec.get("services", {}).items()],
         "defaults": dict(spec.get("defaults", {})),
+        "labels": dict(spec.get("labels", {})),
+        "entry": dict(spec.get("entry", {})),
         "worlds": worlds,
     }
 

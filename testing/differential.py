@@ -33,8 +33,8 @@ from typing import Any
 import yaml
 
 from mcpkg.cache import Cache, hash_file
-from mcpkg.compose.encoder import Part, encode_composition
-from mcpkg.errors import McpkgError
+from mcpkg.compose.encoder import INTERNAL_TYPE, Part, encode_composition
+from mcpkg.errors import IncompatibleError, McpkgError
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import component_model
 from testing.compose_tool import find_wasm_tools
@@ -43,13 +43,14 @@ from testing.witgen import Case, cases
 MATCH = "match"
 CANNOT_EXPRESS = "cannot express"
 REFERENCE_INVALID = "reference output invalid"
+REFUSED = "refused by both"  # a type only a component inside defines, in an import or export
 
 _VERSIONED = re.compile(r"^(?P<base>[^@]+)@(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)$")
 
 
 @dataclass
 class Outcome:
-    verdict: str  # MATCH | CANNOT_EXPRESS | REFERENCE_INVALID
+    verdict: str  # MATCH | CANNOT_EXPRESS | REFERENCE_INVALID | REFUSED
     detail: str = ""
     facts: dict[str, Any] = field(default_factory=dict)  # what the case held, for coverage counts
 
@@ -82,7 +83,7 @@ def _last_error(stderr: str) -> str:
     """The innermost cause `wasm-tools` gave, with numbers and names made generic (so
     that the outcomes of a run group by kind)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip() and "deprecated" not in line]
-    lines = [line for line in lines if not line.startswith(("Please use", "WARNING"))]
+    lines = [line for line in lines if not line.startswith(("Please use", "WARNING", "note:", "stack backtrace:"))]
     error = next((line for line in reversed(lines) if not line.startswith("(at offset")), "no message")
     error = re.sub(r"`[^`]*`", "`_`", error)
     return re.sub(r"\d+", "N", error.removeprefix("error: "))
@@ -312,16 +313,27 @@ def instantiate_stubbed(data: bytes) -> None:
 def facts_of(case: Case) -> dict[str, Any]:
     """What the case holds, for the coverage figures of a run."""
     text = "\n".join(case.files.values())
+    root = case.files["root.wit"]
+    worlds = root[root.find("\nworld ") :]
+    definitions = re.findall(r"^  (record|variant|enum|flags) [a-z0-9-]+ (\{.*\})$", text, re.M)
     return {
-        "chain members": len(case.chain),
+        "chain members": len(case.chain) > 0,
         "same middle twice": len(set(case.chain)) < len(case.chain),
-        "services": len(case.services),
+        "services": len(case.services) > 0,
         "resources": "resource " in text,
-        "borrow": "borrow<" in text,
-        "twins or aliases": bool(re.search(r"type (ali|rz)\d+ = ", text)) or len(case.files) > 1,
-        "host versions": len([p for p in case.files if p.startswith("deps/wasi-")]),
-        "world functions": bool(re.search(r"(import|export) (wf|run)\d+: func", text)),
-        "world use": bool(re.search(r"^  use ", case.files["root.wit"].split("\nworld ", 1)[-1], re.M)),
+        "constructors": "constructor(" in text,
+        "static functions": ": static func" in text,
+        "borrow handles": "borrow<" in text,
+        "twins (same structure, two names)": len(definitions) > len(set(definitions)),
+        "aliases of named types": bool(re.search(r"type ali\d+ = (rec|var|enu|flg|ali)\d+;", text)),
+        "resource aliases": bool(re.search(r"type rz\d+ = ", text)),
+        "use across packages": bool(re.search(r"^  use [a-z]+:", text, re.M)),
+        "interfaces of types alone": "interface types" in text,
+        "host patch versions > 1": len([p for p in case.files if p.startswith("deps/wasi-")]) > 1,
+        "world function imports": bool(re.search(r"^  import [a-z0-9-]+: func", worlds, re.M)),
+        "world function exports": bool(re.search(r"^  export [a-z0-9-]+: func", worlds, re.M)),
+        "world use": bool(re.search(r"^  use ", worlds, re.M)),
+        "unversioned root package": not root.startswith("package gen:chain@"),
     }
 
 
@@ -330,19 +342,26 @@ def check_case(case: Case, directory: Path | None = None) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="mcpkg-diff-") as tmp:
         work = directory or Path(tmp)
         built = build(case, work)
+        facts = facts_of(case)
+        tool = find_wasm_tools()
+        out = work / "mcpkg.wasm"
+        refused: IncompatibleError | None = None
         try:
             ours = compose_with_mcpkg(built, work / "cache-1")
+        except IncompatibleError as exc:
+            if (exc.details or {}).get("reason") != INTERNAL_TYPE:
+                raise Mismatch(f"mcpkg refused: {exc}") from exc
+            refused = exc  # no component can express this: the reference must fail too
         except McpkgError as exc:
             raise Mismatch(f"mcpkg refused: {exc}") from exc
-        out = work / "mcpkg.wasm"
-        out.write_bytes(ours)
-        if compose_with_mcpkg(built, work / "cache-2") != ours:
-            raise Mismatch("composing twice gave different bytes")
-        tool = find_wasm_tools()
-        validated = _run(tool, "validate", str(out), check=False)
-        if validated.returncode != 0:
-            raise Mismatch(f"wasm-tools validate: {validated.stderr.strip()}")
-        instantiate_stubbed(ours)
+        else:
+            out.write_bytes(ours)
+            if compose_with_mcpkg(built, work / "cache-2") != ours:
+                raise Mismatch("composing twice gave different bytes")
+            validated = _run(tool, "validate", str(out), check=False)
+            if validated.returncode != 0:
+                raise Mismatch(f"wasm-tools validate: {validated.stderr.strip()}")
+            instantiate_stubbed(ours)
         config, wires_function = compose_config(built)
         (work / "compose.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         reference = work / "reference.wasm"
@@ -350,7 +369,11 @@ def check_case(case: Case, directory: Path | None = None) -> Outcome:
             tool, "compose", str(built.paths[built.transport]), "-c", str(work / "compose.yml"), "-o",
             str(reference), check=False,
         )  # fmt: skip
-        facts = facts_of(case)
+        if refused is not None:
+            if composed.returncode == 0:
+                raise Mismatch(f"mcpkg refused what wasm-tools compose composed: {refused}")
+            return Outcome(REFUSED, f"{(refused.details or {}).get('type')}; the reference: "
+                           f"{_last_error(composed.stderr)}", facts)  # fmt: skip
         if composed.returncode == 101:
             reason = "it panics when asked to wire a function" if wires_function else _last_error(composed.stderr)
             return Outcome(CANNOT_EXPRESS, reason, facts)
@@ -377,7 +400,7 @@ class Failure:
     error: str
 
 
-def run_cases(seed: int, examples: int, on_outcome: Callable[[Outcome], None] | None = None) -> Failure | None:
+def run_cases(seed: int, examples: int, on_outcome: Callable[[Case, Outcome], None] | None = None) -> Failure | None:
     """Check `examples` generated cases, reproducibly from `seed`; on a failure, shrink it
     (hypothesis) and return the smallest failing case."""
     from hypothesis import HealthCheck, Phase, given, settings
@@ -403,7 +426,7 @@ def run_cases(seed: int, examples: int, on_outcome: Callable[[Outcome], None] | 
             last.append(Failure(case, f"{type(exc).__name__}: {exc}"))
             raise
         if on_outcome is not None and not last:  # not the shrinker's tries
-            on_outcome(outcome)
+            on_outcome(case, outcome)
 
     try:
         check()

@@ -1,5 +1,5 @@
 """Generated MCP-server-shaped WIT: hypothesis strategies for the composer's differential
-tests (`tests/harness/differential.py`).
+tests (`testing/differential.py`).
 
 One drawn `Case` is a WIT package tree (a root package with one world per component, and
 dependency packages) plus the server's layout: a transport, 0 to 3 chain members drawn
@@ -104,6 +104,7 @@ class WorldFunction:
     name: str
     signature: str
     uses: tuple[tuple[str, str], ...]  # (interface as the root package names it, type name) the signature needs
+    service_types: bool = False  # uses a service interface's type: services neither import nor export it
 
 
 class _Drawer:
@@ -384,7 +385,7 @@ def cases(draw: st.DrawFn) -> Case:
     entry: Interface | None = None
     if d.boolean(0.6):
         entry = Interface(root, "entry", "entry")
-        use_from(entry, [*host_ifaces, *types_ifaces])
+        use_from(entry, [*host_ifaces, *types_ifaces, *service_ifaces])
         d.body(entry, functions=True, resources=True, most=2)
         if not entry.has_functions:
             d.function(entry)
@@ -402,28 +403,30 @@ def cases(draw: st.DrawFn) -> Case:
         values: list[str] = []
         resources: list[str] = []
         needs: dict[str, tuple[str, str]] = {}
-        for source in d.subset([*host_ifaces, *types_ifaces], 2):
+        for source in d.subset([*host_ifaces, *types_ifaces, *service_ifaces], 2):
             version = world_use_version.setdefault(id(source), used_version(source))
             for n in d.subset([*source.own_values, *source.own_resources], 2):
                 needs[n] = (reference(source, version), n)
                 (resources if n in source.own_resources else values).append(n)
         signature = d.signature(values, resources)
         used = tuple(v for n, v in needs.items() if _mentions(signature, n))
-        world_functions.append(WorldFunction(d.fresh("wf"), signature, used))
+        from_services = {reference(s, world_use_version.get(id(s))) for s in service_ifaces}
+        world_functions.append(WorldFunction(d.fresh("wf"), signature, used, any(i in from_services for i, _ in used)))
 
     # each world-level function is exported by one service at most, and imported by a
     # service only from an earlier one (services never import each other in a cycle)
     service_of: dict[str, int] = {}
+    for_services = [f for f in world_functions if not f.service_types]
     for index in range(len(service_blocks)):
         if d.boolean(0.3):
-            for f in d.subset(world_functions, 1):
+            for f in d.subset(for_services, 1):
                 service_of.setdefault(f.name, index)
 
     def extra_imports(world: _World, allowed: list[Interface], service: int | None = None) -> None:
         for iface in d.subset(allowed, 3):
             world.imports.append(reference(iface))
         taken = {f.name for f in world.functions_out}
-        for f in d.subset(world_functions, 2):
+        for f in d.subset(world_functions if service is None else for_services, 2):
             provider = service_of.get(f.name)
             if f.name not in taken and (service is None or provider is None or provider < service):
                 world.functions_in.append(f)

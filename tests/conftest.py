@@ -91,6 +91,7 @@ class Mcpkg:
         self.config = home / "config.toml"
         self.docker = home / "docker"
         self.docker.mkdir(parents=True, exist_ok=True)
+        self.config.write_text("")  # MCPKG_CONFIG must name a file that exists
         self.env: dict[str, str | None] = {
             "MCPKG_CACHE_DIR": str(self.cache),
             "MCPKG_CONFIG": str(self.config),

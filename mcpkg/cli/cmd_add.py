@@ -8,12 +8,20 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli.options import PLAIN_HTTP_OPTION, PROJECT_OPTION, opened, project_root
+from mcpkg.cli.terminal import OUT, emit_json
 from mcpkg.errors import UsageError
 
 
 def add_command(
-    name: str = typer.Argument(..., metavar="NAME", help="Component name in mcpkg.toml."),
-    ref: str = typer.Argument(..., metavar="REF", help="OCI repository, ns:name, or a local .wasm path."),
+    name: str = typer.Argument(
+        ..., metavar="NAME", help="The component's name in mcpkg.toml (how lock, tree and --update name it)."
+    ),
+    ref: str = typer.Argument(
+        ...,
+        metavar="REF|FILE",
+        help="A registry repository ([registry/]repo), a package name ns:name,"
+        " or a local file (ends in .wasm, or starts with ./ ../ / ~/).",
+    ),
     version: str | None = typer.Option(None, "--version", help="Version requirement (cargo syntax)."),
     chain: bool = typer.Option(False, "--chain", help="Append to the chain (the default)."),
     service: bool = typer.Option(False, "--service", help="A service, wired by interface name."),
@@ -39,5 +47,17 @@ def add_command(
     root = project_root(project)
     with opened(plain_http=plain_http) as ctx:
         added = add(ctx, root, name, ref, version, flags[0] if flags else "chain", wire)
+    if OUT.json:
+        emit_json({"added": added, "position": flags[0] if flags else "chain"})
+        return
     for each in added:
         print(f"added {each}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg add tools ghcr.io/me/tools --version ^0.1
+  mcpkg add tools fixtures:tools --version 0.1    # a package name
+  mcpkg add logger ./build/logger.wasm            # a local file (a path: ./ ../ / ~/ or .wasm)
+  mcpkg add writers fixtures:writers --service
+"""

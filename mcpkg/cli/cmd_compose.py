@@ -1,8 +1,11 @@
-"""`mcpkg compose [-o server.wasm|DIR|-] [--locked] [--offline] [--precompile [--compiler C]]`."""
+"""`mcpkg compose [COMPONENT]... [--transport stdio|http] [--with ROLE=COMPONENT]... [--save]
+[-o server.wasm|DIR|-] [--locked] [--offline] [--precompile [--compiler C]]`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,10 +19,27 @@ from mcpkg.cli.options import (
     results_printer,
     stdout_taken,
 )
-from mcpkg.cli.terminal import emit_json, human_size, note
+from mcpkg.cli.terminal import compiling_note, emit_json, human_size, note
+from mcpkg.errors import UsageError
+
+if TYPE_CHECKING:
+    from mcpkg.ops.assemble import AssembleResult
 
 
 def compose_command(
+    components: list[str] = typer.Argument(
+        None,
+        metavar="[COMPONENT]...",
+        help="Without mcpkg.toml: the server's own components (files, references or package names), "
+        "in chain order; mcpkg adds the transport, terminal and services of their contract's framework.",
+    ),
+    transport: str = typer.Option("http", "--transport", "-t", help="With COMPONENTs: stdio or http."),
+    with_parts: list[str] = typer.Option(
+        [], "--with", metavar="ROLE=COMPONENT", help="With COMPONENTs: replace one framework part (repeatable)."
+    ),
+    save: bool = typer.Option(
+        False, "--save", help="With COMPONENTs: write the plan as mcpkg.toml and mcpkg.lock here."
+    ),
     output: Path = typer.Option(
         Path("server.wasm"), "--output", "-o", help="Where to write the server (a file, a directory, or -)."
     ),
@@ -33,22 +53,33 @@ def compose_command(
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
 ) -> None:
-    """Compose the locked components into one server component (deterministic)."""
+    """Compose the locked components into one server component (deterministic); or, given
+    COMPONENTs and no mcpkg.toml, a server from them and their contract's framework."""
     from mcpkg.ops.compose import compose_project
     from mcpkg.ops.run import parse_compiler
 
     chosen = parse_compiler(compiler)
     to_stdout = stdout_taken(output, json_output)
+
+    def compiling(name: str) -> None:
+        compiling_note(name, chosen, "once, now", "`mcpkg run` loads the compiled code from then on")
+
+    if components:
+        _one_command(components, transport, with_parts, save, output, chosen if precompile else None, json_output,
+                     plain_http, to_stdout, locked or offline or project is not None, compiling)  # fmt: skip
+        return
+    if save or with_parts:
+        raise UsageError("--save and --with apply to COMPONENT arguments", "mcpkg compose hello.wasm --save")
+    root = project_root(project)  # no mcpkg.toml: fails here, before any work is announced
     with opened(json_output, plain_http) as ctx:
-        if not json_output and precompile:
-            note(f"composing, then compiling the server with {chosen} (once: `mcpkg run` reuses the compiled code)")
         result = compose_project(
             ctx,
-            project_root(project),
+            root,
             output,
             locked=locked,
             offline=offline,
             precompile=chosen if precompile else None,
+            on_compile=compiling,
         )
     if json_output:
         emit_json(result.to_json())
@@ -64,3 +95,74 @@ def compose_command(
     say("exports:")
     for name in result.exports:
         say(f"  {name}")
+
+
+def _one_command(
+    components: list[str],
+    transport: str,
+    with_parts: list[str],
+    save: bool,
+    output: Path,
+    precompile: str | None,
+    json_output: bool,
+    plain_http: bool,
+    to_stdout: bool,
+    project_options: bool,
+    on_compile: Callable[[str], None],
+) -> None:
+    from mcpkg.ops.assemble import assemble, parse_overrides
+    from mcpkg.ops.run import parse_compiler
+
+    if project_options:
+        raise UsageError(
+            "--locked, --offline and -C apply to a project (mcpkg.toml), not to COMPONENT arguments",
+            "use --save to write the project, then `mcpkg compose --locked`",
+        )
+    overrides = parse_overrides(with_parts)
+    with opened(json_output, plain_http) as ctx:
+        result = assemble(
+            ctx,
+            components,
+            output,
+            transport=transport,
+            overrides=overrides,
+            save=save,
+            precompile=parse_compiler(precompile) if precompile else None,
+            on_compile=on_compile,
+        )
+    if json_output:
+        emit_json({
+            **result.composed.to_json(),
+            "contract": result.plan.contract.package,
+            "plan": [{**p.to_json(), "digest": _digest(result, p.name)} for p in result.plan.parts],
+            "saved": str(result.saved) if result.saved else None,
+        })  # fmt: skip
+        return
+    say = results_printer(to_stdout)
+    say(f"server of {result.plan.contract.package}:")
+    for part in result.plan.parts:
+        origin = part.source if not part.framework else f"{part.source}@{(part.version or '').lstrip('=')}"
+        say(f"  {part.name:<22} {part.position:<9} {origin}")
+        say(f"  {'':<22} {'':<9} {_digest(result, part.name)}  {part.role}")
+    composed = result.composed
+    say(f"wrote {composed.output} ({composed.size} bytes, {human_size(composed.size)})")
+    say(f"digest:       {composed.digest}")
+    if result.saved is not None:
+        note(f"wrote {result.saved / 'mcpkg.toml'} and mcpkg.lock: `mcpkg compose --locked` gives the same bytes")
+    else:
+        note("to pin this server: run the same command with --save (writes mcpkg.toml and mcpkg.lock)")
+
+
+def _digest(result: AssembleResult, name: str) -> str:
+    entry = result.lock.lock.entry(name)
+    return (entry.digest or entry.layer_digest) if entry is not None else "-"
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg compose hello.wasm --transport stdio -o server.wasm   # no mcpkg.toml: one command
+  mcpkg compose ./tools.wasm --with transport=./my-transport.wasm --save
+  mcpkg compose                                   # server.wasm from mcpkg.toml + mcpkg.lock
+  mcpkg compose --locked -o build/                # CI: fail on a stale lock
+  mcpkg compose --precompile                      # also compile now, not on the first run
+"""

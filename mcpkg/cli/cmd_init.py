@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from mcpkg.cli.terminal import OUT, emit_json
+
 
 def init_command(
     transport: str = typer.Option("stdio", "--transport", help="http or stdio."),
@@ -15,4 +17,14 @@ def init_command(
     from mcpkg.project.edit import init_manifest
 
     path = init_manifest(project, transport)
+    if OUT.json:
+        emit_json({"path": str(path)})
+        return
     print(f"wrote {path}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg init --transport stdio
+  mcpkg init -C my-server
+"""

@@ -12,7 +12,12 @@ from mcpkg.cli.terminal import emit_json, human_size
 
 
 def inspect_command(
-    target: str = typer.Argument(..., metavar="REF|FILE", help="A .wasm file, REF or ns:name[@req]."),
+    target: str = typer.Argument(
+        ...,
+        metavar="REF|FILE",
+        help="A file (ends in .wasm, or starts with ./ ../ / ~/),"
+        " a registry reference [registry/]repo[:tag][@digest], or a package name ns:name[@requirement].",
+    ),
     wit: bool = typer.Option(False, "--wit", help="Print the imports and exports as WIT text."),
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
@@ -25,7 +30,7 @@ def inspect_command(
         from mcpkg.ops.describe import describe_file
 
         set_json(json_output)
-        report, wit_text = describe_file(Cache.default(), Path(target), with_wit=wit)
+        report, wit_text = describe_file(Cache.default(), Path(target).expanduser(), with_wit=wit)
     else:
         from mcpkg.ops.inspect import inspect_target
 
@@ -64,6 +69,12 @@ def render_report(report: dict[str, Any]) -> None:
     print(f"roles:        {roles[0]}")
     for role in roles[1:]:
         print(f"              {role}")
+    backend = report.get("backend")
+    if backend is not None:
+        if backend["hostable"]:
+            print(f"backend:      hostable by `mcpkg run` (entry point {backend['entry']})")
+        for problem in backend["problems"]:
+            print(f"backend:      not hostable: {problem}")
     for direction in ("imports", "exports"):
         print(f"{direction}:")
         for name, body in report["types"][direction].items():
@@ -87,3 +98,11 @@ def _role_text(role: dict[str, Any]) -> str:
     if role["world"]:
         return f"{role['role']} ({role['contract']}, {role['position']})"
     return f"{role['role']} ({role['contract']})"
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg inspect tools.wasm                        # a file (ends in .wasm, or ./ ../ / ~/)
+  mcpkg inspect ghcr.io/me/tools:0.1.0 --wit      # a registry component, as WIT
+  mcpkg inspect fixtures:tools@0.1 --json
+"""

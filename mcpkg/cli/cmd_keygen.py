@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mcpkg.cli.terminal import note
+from mcpkg.cli.terminal import OUT, emit_json, note
 
 
 def keygen_command(
@@ -15,5 +15,14 @@ def keygen_command(
     from mcpkg.ops.keygen import keygen
 
     made = keygen(output_prefix, force=force)
+    if OUT.json:
+        emit_json({"private-key": str(made.private), "public-key": str(made.public), "key-id": made.key_id})
+        return
     note(f"private key written to {made.private} (keep it secret), public key to {made.public}")
     print(made.key_id)
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg keygen --output-prefix keys/me           # password: COSIGN_PASSWORD, else a prompt
+"""

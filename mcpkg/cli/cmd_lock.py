@@ -12,7 +12,12 @@ from mcpkg.errors import McpkgError, UsageError
 
 
 def lock_command(
-    names: list[str] = typer.Argument(None, metavar="[NAME]...", help="With --update: the entries to move."),
+    names: list[str] = typer.Argument(
+        None,
+        metavar="[NAME]...",
+        help="With --update: the components (their names in mcpkg.toml) to move to their newest matching "
+        "version; the others stay as locked.",
+    ),
     check: bool = typer.Option(False, "--check", help="Exit 1 if the lock is missing or stale (offline)."),
     update: bool = typer.Option(False, "--update", help="Move NAMEs (default: all) to the newest match."),
     offline: bool = typer.Option(False, "--offline", help="Use only the lock and the cache."),
@@ -58,3 +63,12 @@ def lock_command(
     if result.migrated_from is not None:
         note(f"{result.path}: migrated from lock format {result.migrated_from} to {result.lock.version}")
     note(f"{result.path} {'written' if result.changed else 'unchanged'}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg lock                                      # resolve mcpkg.toml into mcpkg.lock
+  mcpkg lock --check                              # CI: exit 1 if missing or stale (offline)
+  mcpkg lock --update                             # move every component to its newest match
+  mcpkg lock --update tools logger                # move only these (NAMEs from mcpkg.toml)
+"""

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mcpkg.cli.options import PLAIN_HTTP_OPTION, registry_argument
-from mcpkg.cli.terminal import note
+from mcpkg.cli.terminal import OUT, emit_json, note
 from mcpkg.errors import UsageError
 
 
@@ -32,5 +32,14 @@ def login_command(
     if not password:
         raise UsageError("the password is empty", "pass it on stdin with --password-stdin")
     where = login(host, username, password, plain_http=plain_http)
+    if OUT.json:
+        emit_json({"registry": host, "username": username, "stored-in": where})
+        return
     note(f"credentials stored in {where}")
     print(f"logged in to {host} as {username}")
+
+
+EXAMPLES = """\b
+Examples:
+  echo "$TOKEN" | mcpkg login ghcr.io -u octocat --password-stdin
+"""

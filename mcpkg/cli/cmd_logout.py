@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mcpkg.cli.options import registry_argument
-from mcpkg.cli.terminal import note
+from mcpkg.cli.terminal import OUT, emit_json, note
 
 
 def logout_command(
@@ -15,7 +15,16 @@ def logout_command(
     from mcpkg.ops.login import logout
 
     host = registry_argument(registry)
-    if logout(host):
+    removed = logout(host)
+    if OUT.json:
+        emit_json({"registry": host, "logged-out": removed})
+    elif removed:
         print(f"logged out of {host}")
     else:
         note(f"not logged in to {host}; nothing to remove")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg logout ghcr.io
+"""

@@ -21,6 +21,13 @@ def outdated_command(
     if json_output:
         emit_json({"components": rows})
         return
-    print(f"{'component':<24} {'locked':<12} {'matching':<12} {'latest':<12}")
+    print(f"{'component':<24} {'locked':<12} {'matching':<12} latest")
     for row in rows:
-        print(f"{row['name']:<24} {row['locked'] or '-':<12} {row['matching'] or '-':<12} {row['latest'] or '-':<12}")
+        print(f"{row['name']:<24} {row['locked'] or '-':<12} {row['matching'] or '-':<12} {row['latest'] or '-'}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg outdated
+  mcpkg outdated --json
+"""

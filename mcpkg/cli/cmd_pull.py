@@ -11,7 +11,12 @@ from mcpkg.cli.terminal import emit_json, human_size, note
 
 
 def pull_command(
-    reference: str = typer.Argument(..., metavar="REF", help="REF ([registry/]repo[:tag][@digest]) or ns:name[@req]."),
+    reference: str = typer.Argument(
+        ...,
+        metavar="REF",
+        help="A registry reference [registry/]repo[:tag][@digest] (no tag or digest: the highest release), "
+        "or a package name ns:name[@requirement] mapped through [namespaces] (see `mcpkg env`).",
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Also write the .wasm here (a file, a directory, or - for stdout)."
     ),
@@ -44,3 +49,15 @@ def pull_command(
             say(f"  export      {name}")
     if result.output:
         say(f"written to:   {result.output}")
+    else:
+        say(f"cached at:    {result.layer_path}")
+        note("the cached file is read-only and shared: use -o PATH for a file of your own")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg pull fixtures:greeter@0.1              # a package name, mapped through [namespaces]
+  mcpkg pull ghcr.io/me/tools:1.2.0 -o tools.wasm  # also a file of your own
+  mcpkg pull 127.0.0.1:5000/me/tools@sha256:<hex>  # by digest (cached: no network)
+  mcpkg pull ghcr.io/me/tools -o - | wc -c        # the highest release, to stdout
+"""

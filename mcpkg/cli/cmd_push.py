@@ -12,7 +12,11 @@ from mcpkg.cli.terminal import emit_json, human_size, note
 
 def push_command(
     file: Path = typer.Argument(..., metavar="FILE", help="The component (.wasm) to publish."),
-    reference: str = typer.Argument(..., metavar="REF", help="Where to publish: [registry/]repo:tag."),
+    reference: str = typer.Argument(
+        ...,
+        metavar="REF",
+        help="Where to publish: [registry/]repo:tag, or a package name with an exact version ns:name@1.2.3.",
+    ),
     annotation: list[str] = typer.Option([], "--annotation", "-a", help="Manifest annotation KEY=VALUE."),
     target: str | None = typer.Option(None, "--target", help="The world this component targets."),
     force: bool = typer.Option(False, "--force", help="Move a release tag that names other content."),
@@ -36,4 +40,14 @@ def push_command(
     print(f"digest:       {result.digest}")
     print(f"layer:        {result.layer_digest}")
     print(f"size:         {result.size} ({human_size(result.size)})")
+    if result.target:
+        print(f"target:       {result.target}" + (f" ({result.role})" if result.role else ""))
     print(f"status:       {result.status}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg push tools.wasm ghcr.io/me/tools:0.1.0
+  mcpkg push tools.wasm fixtures:tools@0.1.0      # a package name with an exact version
+  mcpkg push tools.wasm ghcr.io/me/tools:0.1.0 -a org.opencontainers.image.description="Echo tools"
+"""

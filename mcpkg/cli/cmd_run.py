@@ -8,24 +8,33 @@ from pathlib import Path
 import typer
 
 from mcpkg.cli.options import COMPILER_OPTION
-from mcpkg.cli.terminal import detail, note
+from mcpkg.cli.terminal import OUT, compiling_note, detail, note
+from mcpkg.errors import UsageError
 
 
 def run_command(
-    server: Path = typer.Argument(Path("server.wasm"), metavar="[SERVER]", help="A composed server (server.wasm)."),
+    server: Path = typer.Argument(
+        Path("server.wasm"), metavar="[SERVER]", help="A composed server (server.wasm) or a wasi:mcp backend."
+    ),
     dirs: list[str] = typer.Option([], "--dir", help="Grant a directory: HOST::GUEST (repeatable)."),
     env: list[str] = typer.Option([], "--env", help="Set an environment variable: K=V (repeatable)."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Grant network access."),
     compiler: str = COMPILER_OPTION,
 ) -> None:
     """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
-    granted unless asked). For an HTTP server, print the `wasmtime serve` command."""
+    granted unless asked), or host a wasi:mcp backend (MCP over stdio, docs/wasi-mcp.md).
+    For an HTTP server, print the `wasmtime serve` command."""
     from mcpkg.ops.run import parse_compiler, run
 
+    if OUT.json:
+        raise UsageError(
+            "run gives the server stdin and stdout, so it prints no JSON document",
+            "drop --json (an MCP client talks JSON-RPC to the server on stdout)",
+        )
     chosen = parse_compiler(compiler)
 
     def compiling() -> None:
-        note(f"compiling {server.name} (first run only) with {chosen}: later runs load the compiled code")
+        compiling_note(server.name, chosen, "first run only", "later runs load the compiled code")
 
     outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
     if outcome.serve_command is not None:
@@ -35,3 +44,10 @@ def run_command(
     detail(f"{'compiled' if outcome.compiled else 'loaded the cached compiled'} artifact {outcome.artifact}")
     sys.stdout.flush()
     raise typer.Exit(outcome.exit_code)
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg run server.wasm                           # an MCP client's server command
+  mcpkg run server.wasm --dir ./data::/data --env LOG=debug
+"""

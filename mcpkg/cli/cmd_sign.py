@@ -11,7 +11,9 @@ from mcpkg.cli.terminal import emit_json
 
 
 def sign_command(
-    reference: str = typer.Argument(..., metavar="REF", help="What to sign: REF or ns:name[@req]."),
+    reference: str = typer.Argument(
+        ..., metavar="REF", help="What to sign: [registry/]repo[:tag][@digest] or ns:name[@requirement]."
+    ),
     key: Path = typer.Option(..., "--key", help="Private key (cosign.key or PKCS#8 PEM)."),
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
@@ -29,3 +31,9 @@ def sign_command(
     if signed.reference.tag:
         print(f"version:      {signed.reference.tag}")
     print(f"signatures:   {signed.count}")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg sign ghcr.io/me/tools:0.1.0 --key keys/me.key
+"""

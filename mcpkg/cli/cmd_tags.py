@@ -9,7 +9,9 @@ from mcpkg.cli.terminal import emit_json
 
 
 def tags_command(
-    repository: str = typer.Argument(..., metavar="REPO", help="[registry/]repo or ns:name."),
+    repository: str = typer.Argument(
+        ..., metavar="REPO", help="A repository: [registry/]repo or a package name ns:name."
+    ),
     all_tags: bool = typer.Option(False, "--all", help="Include signature tags (sha256-...)."),
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
@@ -24,3 +26,10 @@ def tags_command(
         return
     for tag in shown:
         print(tag)
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg tags ghcr.io/me/tools
+  mcpkg tags fixtures:tools --all                 # with cosign signature tags
+"""

@@ -22,3 +22,10 @@ def tree_command(
         emit_json(data)
     else:
         print(text, end="")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg tree
+  mcpkg tree -C my-server --json
+"""

@@ -12,7 +12,9 @@ from mcpkg.errors import SignatureError
 
 
 def verify_command(
-    reference: str = typer.Argument(..., metavar="REF", help="What to verify: REF or ns:name[@req]."),
+    reference: str = typer.Argument(
+        ..., metavar="REF", help="What to verify: [registry/]repo[:tag][@digest] or ns:name[@requirement]."
+    ),
     key: list[Path] = typer.Option([], "--key", help="Trusted public key (repeatable); default: trust policy."),
     json_output: bool = JSON_OPTION,
     plain_http: bool = PLAIN_HTTP_OPTION,
@@ -29,8 +31,11 @@ def verify_command(
         print(f"reference:    {result.reference}")
         print(f"digest:       {result.digest}")
         for verdict in result.verdicts:
-            who = f" by {verdict.key_id}" if verdict.key_id else ""
-            print(f"signature #{verdict.index}: {'valid' if verdict.valid else 'INVALID'}{who}: {verdict.reason}")
+            if verdict.valid:
+                print(f"signature #{verdict.index}: valid, signed by key {verdict.key_id}")
+            else:
+                who = f" (key {verdict.key_id})" if verdict.key_id else ""
+                print(f"signature #{verdict.index}: invalid{who}: {verdict.reason}")
     if not result.ok:
         raise SignatureError(
             f"{result.reference}@{result.digest} is {result.summary()}",
@@ -39,3 +44,10 @@ def verify_command(
         )
     if not json_output:
         print("verified")
+
+
+EXAMPLES = """\b
+Examples:
+  mcpkg verify ghcr.io/me/tools:0.1.0 --key keys/me.pub
+  mcpkg verify fixtures:tools@0.1                 # with the keys of the trust policy
+"""

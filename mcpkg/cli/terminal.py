@@ -6,10 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +35,14 @@ OUT = Output()
 def note(message: str) -> None:
     """Progress or diagnostics for humans (stderr); silent with -q or --json."""
     if not OUT.quiet:
+        STATUS.clear()  # the status line comes back on its next tick, below the note
         print(message, file=sys.stderr, flush=True)
+
+
+def compiling_note(name: str, compiler: str, when: str, after: str) -> None:
+    """What a full compile says, the same way wherever it happens (`run`, `compose
+    --precompile`): what is compiled, when (once), with which compiler, and what then."""
+    note(f"compiling {name} ({when}) with {compiler}: {after}")
 
 
 def detail(message: str) -> None:
@@ -52,37 +63,144 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-class Progress:
-    """A transfer progress bar on stderr, shown only on a terminal and only once a
-    transfer has taken longer than about a second."""
+def progress_delay() -> float:
+    """Seconds a step or transfer runs before the status line shows it: 1, or
+    `MCPKG_PROGRESS_DELAY` (0 shows every step at once; docs/config.md)."""
+    try:
+        return max(float(os.environ.get("MCPKG_PROGRESS_DELAY", "1")), 0.0)
+    except ValueError:
+        return 1.0
 
-    def __init__(self, label: str, total: int) -> None:
+
+class _Item:
+    """One running step or transfer on the status line."""
+
+    def __init__(self, label: str, total: int | None = None) -> None:
         self.label = label
-        self.total = max(total, 1)
+        self.total = total  # bytes, for a transfer
         self.done = 0
         self.started = time.monotonic()
-        self.last_draw = 0.0
-        self.enabled = sys.stderr.isatty() and not OUT.quiet and not OUT.json
-        self.drawn = False
 
-    def __call__(self, amount: int) -> None:
-        self.done += amount
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.started < 1.0 or now - self.last_draw < 0.1:
-            return
-        self.last_draw = now
-        fraction = min(self.done / self.total, 1.0)
+    def text(self, now: float, frame: int) -> str:
+        elapsed = now - self.started
+        if self.total is None:
+            return f"{SPINNER[frame % len(SPINNER)]} {elapsed:3.0f} s  {self.label}"
+        fraction = min(self.done / max(self.total, 1), 1.0)
         width = 30
         bar = "#" * int(fraction * width)
-        sys.stderr.write(
-            f"\r{self.label} [{bar:<{width}}] {fraction * 100:5.1f}% {human_size(self.done)}/{human_size(self.total)}"
-        )
+        return f"{self.label} [{bar:<{width}}] {fraction * 100:5.1f}% {human_size(self.done)}/{human_size(self.total)}"
+
+
+SPINNER = "|/-\\"
+
+
+class StatusLine:
+    """The one line on stderr that shows what is running: a spinner for a step, a bar
+    for a transfer (the newest of them, with how many more run beside it). Only on a
+    terminal, never with -q or --json, and only once the item has run for
+    `progress_delay()` seconds; a note or the end of the last item clears it."""
+
+    def __init__(self) -> None:
+        self.items: list[_Item] = []
+        self.lock = threading.RLock()
+        self.thread: threading.Thread | None = None
+        self.drawn = False
+        self.frame = 0
+        self.delay = 1.0
+
+    @staticmethod
+    def enabled() -> bool:
+        return not OUT.quiet and not OUT.json and sys.stderr.isatty()
+
+    def add(self, item: _Item) -> bool:
+        if not self.enabled():
+            return False
+        with self.lock:
+            self.delay = progress_delay()
+            self.items.append(item)
+            if self.delay == 0:
+                self._draw()
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._tick, name="mcpkg-status", daemon=True)
+                self.thread.start()
+        return True
+
+    def remove(self, item: _Item) -> None:
+        with self.lock:
+            if item in self.items:
+                self.items.remove(item)
+            if not self.items:
+                self.clear()
+
+    def update(self) -> None:
+        """A transfer moved: redraw now if the line is showing (at most 10 times a second)."""
+        with self.lock:
+            if self.drawn:
+                self._draw()
+
+    def clear(self) -> None:
+        with self.lock:
+            if self.drawn:
+                sys.stderr.write("\r\x1b[K")
+                sys.stderr.flush()
+                self.drawn = False
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(0.1)
+            with self.lock:
+                if not self.items:
+                    self.thread = None
+                    return
+                self.frame += 1
+                self._draw()
+
+    def _draw(self) -> None:
+        now = time.monotonic()
+        item = self.items[-1]
+        if now - item.started < self.delay:
+            return
+        text = item.text(now, self.frame)
+        if len(self.items) > 1:
+            text += f" (+{len(self.items) - 1} more)"
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        sys.stderr.write("\r\x1b[K" + text[:width])
         sys.stderr.flush()
         self.drawn = True
 
+    @contextlib.contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        """`mcpkg.progress.step`'s reporter: a spinner while the body runs."""
+        item = _Item(label)
+        shown = self.add(item)
+        try:
+            yield
+        finally:
+            if shown:
+                self.remove(item)
+
+
+STATUS = StatusLine()
+
+
+class Progress:
+    """A transfer's progress bar on the status line (`ProgressFactory` of the CLI)."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.item = _Item(label, total)
+        self.shown = STATUS.add(self.item)
+        self.last_draw = 0.0
+
+    def __call__(self, amount: int) -> None:
+        self.item.done += amount
+        if not self.shown:
+            return
+        now = time.monotonic()
+        if now - self.last_draw >= 0.1:
+            self.last_draw = now
+            STATUS.update()
+
     def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.shown:
+            STATUS.remove(self.item)
+            self.shown = False

@@ -3,28 +3,40 @@
 Shape (what wac and `wasm-tools compose` emit; docs/compose.md, "The encoder"):
 
 1. Outer imports, dependencies first. For every interface the host must provide, the
-   instance type is the *merge* of what each inner component declared (their imports are
-   trimmed to what each one uses): the union of functions, resources and named types,
-   encoded from the type models wasmtime gave us. Resources another interface uses are
-   aliased out of the importing instance and referred to with `alias outer`, so every
-   component that shares `wasi:io/streams` receives the same resource types.
-   Semver-compatible names (`@0.2.3`, `@0.2.8`) unify to the highest.
+   instance type is the *merge* of what each inner component declared
+   (`instancetypes.py`). Resources and named types another interface uses are aliased out
+   of the importing instance and referred to with `alias outer`, so every component that
+   shares `wasi:io/streams` receives the same resource types. Semver-compatible names
+   (`@0.2.3`, `@0.2.8`) unify to the highest. Then world-level type imports (a world's
+   `use`, read from the binaries by `typeimports.py`) and world-level function imports
+   that no service provides, one of each name.
 2. The inner components, embedded byte for byte as nested component sections.
 3. Instantiations: services first, then the terminal, the chain from its last link up,
-   and the transport; each inner import is given the outer import of that interface or the
-   export of the instance the wiring names (aliased out of it).
-4. Exports: the transport's exports.
+   and the transport; each inner import is given the outer import of that interface,
+   type or function, or the export of the instance the wiring names (aliased out of it).
+4. Exports: the transport's exports, instances and functions, once checked to use only
+   types the composed component imports or exports.
 
 The same inputs give the same bytes: everything is ordered by the components' order and
-by name, never by hashing or timing.
-"""
+by name, never by hashing or timing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass
 from functools import cached_property
 
+from mcpkg.compose.instancetypes import (
+    NOMINAL,
+    PRIM_CODES,
+    HostInterface,
+    InstanceTypeBuilder,
+    defvaltype,
+    merge_host_interfaces,
+    resource_exported_as,
+    same_function,
+    type_key,
+)
 from mcpkg.compose.typeimports import TypeImport, type_imports
 from mcpkg.errors import IncompatibleError
 from mcpkg.wasm.binary.encode import encode_chunks
@@ -33,64 +45,39 @@ from mcpkg.wasm.binary.types import (
     FUNC,
     INSTANCE,
     TYPE,
-    AliasDecl,
     AliasSection,
     AnySection,
-    BorrowType,
-    Case,
     DefType,
-    DefValType,
-    EnumType,
     Export,
     ExportAlias,
-    ExportDecl,
     ExportSection,
     ExternName,
-    FlagsType,
     FuncDesc,
     FuncType,
     Import,
     ImportSection,
-    InstanceDecl,
     InstanceDesc,
     InstanceSection,
     InstanceType,
     Instantiate,
     InstantiateArg,
     Labeled,
-    ListType,
-    OptionType,
-    OuterAlias,
-    OwnType,
     PrimValType,
-    RecordType,
-    ResultType,
     Section,
     Sort,
-    TupleType,
-    TypeDecl,
     TypeDesc,
     TypeSection,
     ValType,
-    VariantType,
 )
 from mcpkg.wasm.compat import used_services
 from mcpkg.wasm.model import (
     ComponentModel,
     Item,
     Type,
-    canonical_text,
     render_func,
     render_type,
     semver_key,
-    types_equal,
-    version_of,
 )
-
-PRIM_CODES = {
-    "bool": 0x7F, "s8": 0x7E, "u8": 0x7D, "s16": 0x7C, "u16": 0x7B, "s32": 0x7A, "u32": 0x79,
-    "s64": 0x78, "u64": 0x77, "f32": 0x76, "f64": 0x75, "char": 0x74, "string": 0x73, "error-context": 0x64,
-}  # fmt: skip
 
 
 @dataclass
@@ -107,245 +94,20 @@ class Part:
         return type_imports(self.data, self.name)
 
 
-@dataclass
-class _HostInterface:
-    name: str  # the outer import name (highest semver-compatible version)
-    functions: dict[str, Item] = field(default_factory=dict)
-    resources: list[str] = field(default_factory=list)
-    uses: list[dict[str, str]] = field(default_factory=list)
-    types: dict[str, Type] = field(default_factory=dict)
-    owners: list[str] = field(default_factory=list)
+INTERNAL_TYPE = "internal type"
 
 
-NOMINAL = ("record", "variant", "enum", "flags")
-
-
-class _InstanceTypeBuilder:
-    """Builds the declarations of one imported instance type.
-
-    Every type name the merged interface exports is declared under that name, even when
-    two names have the same structure (`image-content` and `audio-content`, or
-    `type kelp = pine-rec`): wasmtime reports types structurally, so the model cannot tell
-    a twin from an alias, and both are declared the way wit-component declares an alias,
-    the second name exported as `(eq <the first>)`. Functions refer to the first name
-    declared with their parameter's structure, which is the same type."""
-
-    def __init__(
-        self,
-        interface: str,
-        outer_resources: dict[tuple[str, str], int],
-        outer_named: dict[tuple[str, str], int],
-        own_types: dict[str, Type],
-    ) -> None:
-        self.interface = interface
-        self.outer_resources = outer_resources
-        self.outer_named = outer_named
-        # named types of this interface not yet declared, by structure (the first name of
-        # each): a compound type used before its own declaration is declared on first use
-        self.pending: dict[str, str] = {}
-        for name, t in own_types.items():
-            if t["k"] in NOMINAL:
-                self.pending.setdefault(canonical_text(t), name)
-        self.decls: list[InstanceDecl] = []
-        self.count = 0  # the instance type's own type index space
-        self.resources: dict[tuple[str, str], int] = {}
-        self.compound: dict[str, int] = {}
-        self.named: dict[str, int] = {}  # structure -> the first export of that structure
-        self.exported: set[str] = set()
-
-    def _new_type(self, decl: InstanceDecl) -> int:
-        self.decls.append(decl)
-        self.count += 1
-        return self.count - 1
-
-    def _export_type(self, name: str, index: int | None) -> int:
-        self.exported.add(name)
-        return self._new_type(ExportDecl(ExternName(name), TypeDesc(index)))
-
-    def use_resource(self, ref: dict[str, str]) -> None:
-        key = (semver_key(ref["interface"]), ref["name"])
-        exported_as = ref.get("as", ref["name"])
-        if exported_as in self.exported:
-            return
-        if key in self.resources:  # another name for a resource this type already exports
-            self._export_type(exported_as, self.resources[key])
-            return
-        outer = self.outer_resources.get(key)
-        if outer is None:
-            raise IncompatibleError(
-                f"interface {self.interface}: resource {exported_as} is {ref['name']} of {ref['interface']}, "
-                "which is not an import of the composed component"
-            )
-        aliased = self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer)))
-        self.resources[key] = self._export_type(exported_as, aliased)
-
-    def own_resource(self, name: str) -> None:
-        self.resources[(semver_key(self.interface), name)] = self._export_type(name, None)
-
-    def valtype(self, t: Type | None) -> ValType | None:
-        if t is None:
-            return None
-        return self._valtype(t)
-
-    def _valtype(self, t: Type) -> ValType:
-        k = t["k"]
-        if k in PRIM_CODES:
-            return PrimValType(PRIM_CODES[k])
-        if k in NOMINAL:
-            text = canonical_text(t)
-            if text not in self.named and text in self.pending:
-                self.named_type(self.pending[text], t)
-            if text in self.named:
-                return self.named[text]
-        text = repr(t)
-        if text in self.compound:
-            return self.compound[text]
-        index = self._new_type(TypeDecl(_defvaltype(t, self._valtype, self._handle, self.interface)))
-        self.compound[text] = index
-        return index
-
-    def _handle(self, ref: dict[str, str]) -> int:
-        key = (semver_key(ref["interface"]), ref["name"])
-        if key not in self.resources:
-            self.use_resource(ref)
-        return self.resources[key]
-
-    def named_type(self, name: str, t: Type) -> None:
-        if name in self.exported:
-            return
-        k = t["k"]
-        if k in NOMINAL:
-            text = canonical_text(t)
-            if self.pending.get(text) == name:
-                del self.pending[text]
-            outer = self.outer_named.get((text, name))
-            if outer is not None:  # defined by another interface (a WIT `use`): alias it
-                index = self._export_type(name, self._new_type(AliasDecl(OuterAlias(TYPE, 1, outer))))
-            elif text in self.named:  # a twin of a type already exported here
-                index = self._export_type(name, self.named[text])
-            else:
-                index = self._export_type(name, self._new_type(TypeDecl(self._defvaltype(t))))
-            self.named.setdefault(text, index)
-            return
-        if k in PRIM_CODES:
-            inner = self._new_type(TypeDecl(PrimValType(PRIM_CODES[k])))
-        else:
-            value = self._valtype(t)
-            assert isinstance(value, int)
-            inner = value
-        self._export_type(name, inner)
-
-    def _defvaltype(self, t: Type) -> DefValType:
-        return _defvaltype(t, self._valtype, self._handle, self.interface)
-
-    def function(self, name: str, f: Item) -> None:
-        params = tuple(Labeled(n, self._valtype(pt)) for n, pt in f["params"])
-        functype = self._new_type(TypeDecl(FuncType(params, self.valtype(f.get("result")))))
-        self.decls.append(ExportDecl(ExternName(name), FuncDesc(functype)))
-
-
-def _defvaltype(
-    t: Type, valtype: Callable[[Type], ValType], handle: Callable[[dict[str, str]], int], where: str
-) -> DefValType:
-    """The definition of a compound type; `valtype` gives the index of each part, `handle`
-    the index of a resource."""
-
-    def optional(part: Type | None) -> ValType | None:
-        return None if part is None else valtype(part)
-
-    k = t["k"]
-    if k == "list":
-        return ListType(valtype(t["of"]))
-    if k == "option":
-        return OptionType(valtype(t["of"]))
-    if k == "tuple":
-        return TupleType(tuple(valtype(e) for e in t["of"]))
-    if k == "result":
-        return ResultType(optional(t.get("ok")), optional(t.get("err")))
-    if k == "record":
-        return RecordType(tuple(Labeled(n, valtype(ft)) for n, ft in t["fields"]))
-    if k == "variant":
-        return VariantType(tuple(Case(n, optional(ct)) for n, ct in t["cases"]))
-    if k == "enum":
-        return EnumType(tuple(t["names"]))
-    if k == "flags":
-        return FlagsType(tuple(t["names"]))
-    if k == "own":
-        return OwnType(handle(t["resource"]))
-    if k == "borrow":
-        return BorrowType(handle(t["resource"]))
-    raise IncompatibleError(f"{where}: type {render_type(t)} cannot be composed yet")
-
-
-def _resource_exported_as(interface: Item, name: str, export: str) -> tuple[str, str] | None:
-    """The resource (semver key of its interface, name) that `interface` (imported as
-    `name`) exports as `export`, if it is one."""
-    if export in interface.get("resources", []):
-        return semver_key(name), export
-    for ref in interface.get("uses", []):
-        if ref.get("as", ref["name"]) == export:
-            return semver_key(ref["interface"]), ref["name"]
-    return None
-
-
-def _same_function(a: Item, b: Item) -> bool:
-    return (
-        len(a["params"]) == len(b["params"])
-        and all(types_equal(x[1], y[1]) for x, y in zip(a["params"], b["params"], strict=True))
-        and types_equal(a.get("result"), b.get("result"))
+def internal_type_error(where: str, what: str) -> IncompatibleError:
+    """The composed component's imports and exports may only use types it imports or
+    exports (the component model's rule): not one a component inside defines, such as a
+    service's resource. Neither mcpkg nor `wasm-tools compose` can compose that."""
+    return IncompatibleError(
+        f"{where}: it uses {what}, which only a component inside the server defines; the composed "
+        "component's imports and exports can only use types it imports or exports",
+        "a world-level function or an export of the transport cannot use a service's types: "
+        "move the type to an interface of types alone, or to one the host provides",
+        {"reason": INTERNAL_TYPE, "type": what},
     )
-
-
-def _merge_host_interfaces(parts: list[Part], host: set[tuple[str, str]]) -> list[_HostInterface]:
-    """Union of every part's declaration of each interface the host provides (`host`
-    holds (component, import) pairs), dependencies first."""
-    groups: dict[str, _HostInterface] = {}
-    order: list[str] = []
-    for part in parts:
-        for name, item in part.model.imports.items():
-            if (part.name, name) not in host or item["kind"] != "instance":
-                continue
-            key = semver_key(name)
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = _HostInterface(name)
-                order.append(key)
-            elif (version_of(name) or (0, 0, 0)) > (version_of(group.name) or (0, 0, 0)):
-                group.name = name
-            group.owners.append(part.name)
-            for fname, f in item["functions"].items():
-                known = group.functions.get(fname)
-                if known is not None and not _same_function(known, f):
-                    raise IncompatibleError(
-                        f"{name}: function {fname} is declared differently by {', '.join(group.owners)}",
-                        "the components were built against incompatible versions of this interface",
-                    )
-                group.functions.setdefault(fname, f)
-            for resource in item.get("resources", []):
-                if resource not in group.resources:
-                    group.resources.append(resource)
-            for ref in item.get("uses", []):
-                if ref not in group.uses:
-                    group.uses.append(ref)
-            for tname, t in item.get("types", {}).items():
-                group.types.setdefault(tname, t)
-    # dependencies first: an interface after every interface whose resources it uses
-    placed: list[str] = []
-
-    def place(key: str, stack: tuple[str, ...] = ()) -> None:
-        if key in placed:
-            return
-        if key in stack:
-            raise IncompatibleError(f"interfaces use each other's resources in a cycle: {' -> '.join(stack)}")
-        for ref in groups[key].uses:
-            dep = semver_key(ref["interface"])
-            if dep in groups and dep != key:
-                place(dep, (*stack, key))
-        placed.append(key)
-
-    for key in order:
-        place(key)
-    return [groups[key] for key in placed]
 
 
 class _OuterTypes:
@@ -362,31 +124,32 @@ class _OuterTypes:
             return PrimValType(PRIM_CODES[k])
         c = self.composer
         if k in NOMINAL:
-            text = canonical_text(t)
-            index = c.world_named.get(text, c.named_by_structure.get(text))
+            key = type_key(t)
+            index = c.world_named.get(key, c.named_by_structure.get(key))
             if index is None:
-                raise IncompatibleError(
-                    f"{where}: its type {render_type(t)} is not a named type of any interface the composed "
-                    "component imports, so it has no name there",
-                    "import the interface that defines it in that component's world",
-                )
+                raise internal_type_error(where, f"type {render_type(t)}")
             return index
         text = repr(t)
         if text not in self.compound:
-            definition = _defvaltype(
+            definition = defvaltype(
                 t, lambda part: self.valtype(part, where), lambda ref: self.handle(ref, where), where
             )
             self.compound[text] = c.add_types(definition)
         return self.compound[text]
 
+    def define(self, t: Type, where: str) -> int:
+        """A new outer type of `t`'s structure (the definition itself, even when `t` is a
+        record or another named kind); its parts as `valtype` gives them."""
+        if t["k"] in PRIM_CODES:
+            return self.composer.add_types(PrimValType(PRIM_CODES[t["k"]]))
+        definition = defvaltype(t, lambda part: self.valtype(part, where), lambda ref: self.handle(ref, where), where)
+        return self.composer.add_types(definition)
+
     def handle(self, ref: dict[str, str], where: str) -> int:
         key = (semver_key(ref["interface"]), ref["name"])
         index = self.composer.world_resources.get(key, self.composer.outer_resources.get(key))
         if index is None:
-            raise IncompatibleError(
-                f"{where}: it uses resource {ref['name']} of {ref['interface']}, "
-                "which is not an import of the composed component"
-            )
+            raise internal_type_error(where, f"resource {ref['name']} of {ref['interface']}")
         return index
 
 
@@ -406,8 +169,10 @@ class _Composer:
         # world-level type imports, which world-level functions refer to first (as the inner ones do)
         self.world_named: dict[str, int] = {}
         self.world_resources: dict[tuple[str, str], int] = {}
+        self.outer_types = _OuterTypes(self)
         self.host_instance: dict[str, int] = {}  # semver key -> outer instance
-        self.host_types: dict[str, tuple[int, tuple[str, str], str]] = {}  # name -> (index, source, importer)
+        # type import name -> (index, (semver key, export), first importer, its interface import)
+        self.host_types: dict[str, tuple[int, tuple[str, str], str, str]] = {}
         self.host_funcs: dict[str, tuple[int, Item, str]] = {}  # name -> (index, type, importer)
 
     def add_types(self, *types: DefType) -> int:
@@ -427,9 +192,9 @@ class _Composer:
         self.instances += 1
         return self.instances - 1
 
-    def import_interfaces(self, interfaces: list[_HostInterface]) -> None:
+    def import_interfaces(self, interfaces: list[HostInterface]) -> None:
         for iface in interfaces:
-            builder = _InstanceTypeBuilder(iface.name, self.outer_resources, self.outer_named, iface.types)
+            builder = InstanceTypeBuilder(iface.name, self.outer_resources, self.outer_named, iface.types, iface.owners)
             own = semver_key(iface.name)
             for ref in iface.uses:
                 if semver_key(ref["interface"]) != own:
@@ -451,14 +216,20 @@ class _Composer:
             for resource in iface.resources:
                 self.outer_resources[(own, resource)] = self.alias(TYPE, instance, resource)
             for name, t in iface.types.items():
-                if t["k"] not in NOMINAL or (canonical_text(t), name) in self.outer_named:
+                key = type_key(t)
+                if (key, name) in self.outer_named:
                     continue
-                index = self.outer_named[(canonical_text(t), name)] = self.alias(TYPE, instance, name)
-                self.named_by_structure.setdefault(canonical_text(t), index)
+                index = self.outer_named[(key, name)] = self.alias(TYPE, instance, name)
+                if t["k"] in NOMINAL:
+                    self.named_by_structure.setdefault(key, index)
 
     def import_world_types(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
-        """World-level type imports bound to an interface the host provides: one outer
-        import of each name, `(eq <that interface's export>)`, as the inner ones are."""
+        """World-level type imports: one outer import of each name. Bound to an interface
+        the host provides, it is `(eq <that interface's export>)`, as the inner ones are;
+        bound to one a service provides, it is `(eq <a definition of the same structure>)`
+        (value types are structural), unless it holds a resource or a named type the
+        composed component does not import: that one has no name outside, and each
+        importer gets the provider's own type when instantiated."""
         for label in ordered:
             for item in self.parts[label].type_imports:
                 if item.interface is None or item.export is None:
@@ -466,40 +237,54 @@ class _Composer:
                         f"{label}: type import {item.name} is not bound to an export of an imported interface",
                         "mcpkg composes type imports that come from a WIT `use` in a world",
                     )
-                if (label, item.interface) not in host:
-                    continue  # from an interface another component provides: wired when instantiated
+                interface = self.parts[label].model.imports.get(item.interface, {})
+                t = interface.get("types", {}).get(item.export)
+                linked = (label, item.interface) not in host
+                if linked and (t is None or not self._definable(t)):
+                    continue
                 source = (semver_key(item.interface), item.export)
                 known = self.host_types.get(item.name)
                 if known is not None:
                     if known[1] != source:
                         raise IncompatibleError(
-                            f"type import {item.name}: {known[2]} binds it to {known[1][1]} of {known[1][0]}, "
+                            f"type import {item.name}: {known[2]} binds it to {known[1][1]} of {known[3]}, "
                             f"{label} to {item.export} of {item.interface}",
                             "one composed component cannot import two types under one name",
                         )
                     continue
-                aliased = self.alias(TYPE, self.host_instance[source[0]], item.export)
-                self.sections.append(ImportSection((Import(ExternName(item.name), TypeDesc(aliased)),)))
+                if linked:
+                    assert t is not None
+                    where = f"{label}, type import {item.name}"
+                    bound = self.outer_types.define(t, where)
+                else:
+                    bound = self.alias(TYPE, self.host_instance[source[0]], item.export)
+                self.sections.append(ImportSection((Import(ExternName(item.name), TypeDesc(bound)),)))
                 self.types += 1
-                self.host_types[item.name] = (self.types - 1, source, label)
-                interface = self.parts[label].model.imports.get(item.interface, {})
-                t = interface.get("types", {}).get(item.export)
+                self.host_types[item.name] = (self.types - 1, source, label, item.interface)
                 if t is not None and t["k"] in NOMINAL:
-                    self.world_named.setdefault(canonical_text(t), self.types - 1)
-                resource = _resource_exported_as(interface, item.interface, item.export)
+                    self.world_named.setdefault(type_key(t), self.types - 1)
+                resource = resource_exported_as(interface, item.interface, item.export)
                 if resource is not None:
                     self.world_resources.setdefault(resource, self.types - 1)
 
+    def _definable(self, t: Type) -> bool:
+        """Whether the composed component can define a type of `t`'s structure: every
+        resource and named type in it is one it imports."""
+        resources = {*self.outer_resources, *self.world_resources}
+        nominal = {*self.named_by_structure, *self.world_named}
+        parts = [t] if t["k"] in ("own", "borrow") else _parts(t)
+        return all(_first_unnamed(part, resources, nominal) is None for part in parts)
+
     def import_functions(self, ordered: list[str], host: set[tuple[str, str]]) -> None:
         """World-level function imports no service provides: one outer import of each name."""
-        outer = _OuterTypes(self)
+        outer = self.outer_types
         for label in ordered:
             for name, item in self.parts[label].model.imports.items():
                 if item["kind"] != "func" or (label, name) not in host:
                     continue
                 known = self.host_funcs.get(name)
                 if known is not None:
-                    if not _same_function(known[1], item):
+                    if not same_function(known[1], item):
                         raise IncompatibleError(
                             f"function import {name}: {known[2]} imports {render_func(known[1])}, "
                             f"{label} imports {render_func(item)}",
@@ -547,10 +332,16 @@ class _Composer:
                 raise IncompatibleError(f"{label}: import {name} is a {kind}, which mcpkg cannot compose")
         for bound in part.type_imports:
             assert bound.interface is not None and bound.export is not None
-            if (label, bound.interface) in self.links:
-                index = self.alias(TYPE, given[bound.interface], bound.export)
+            outer = self.host_types.get(bound.name)
+            if outer is not None and outer[1] == (semver_key(bound.interface), bound.export):
+                index = outer[0]
             else:
-                index = self.host_types[bound.name][0]
+                if bound.interface not in given:
+                    raise IncompatibleError(
+                        f"{label}: type import {bound.name} is {bound.export} of {bound.interface}, "
+                        "which it does not import as an instance"
+                    )
+                index = self.alias(TYPE, given[bound.interface], bound.export)
             args.append(InstantiateArg(bound.name, TYPE, index))
         self.sections.append(InstanceSection((Instantiate(component, tuple(args)),)))
         self.instances += 1
@@ -560,6 +351,7 @@ class _Composer:
         """Re-export every export of the transport's instance under its own name."""
         exports: list[Export] = []
         for name, item in self.parts[label].model.exports.items():
+            self._check_named(f"{label}, export {name}", label, name, item)
             if item["kind"] == "instance":
                 exports.append(Export(ExternName(name), INSTANCE, self.alias(INSTANCE, instance, name)))
             elif item["kind"] == "func":
@@ -567,6 +359,84 @@ class _Composer:
             else:
                 raise IncompatibleError(f"{label}: export {name} is a {item['kind']}, which mcpkg cannot re-export")
         self.sections.append(ExportSection(tuple(exports)))
+
+    def _linked_types(self, label: str) -> set[tuple[str, str]]:
+        """(name, type key) of the named types of the interfaces another component
+        provides to `label`."""
+        found: set[tuple[str, str]] = set()
+        for name, item in self.parts[label].model.imports.items():
+            if (label, name) in self.links and item["kind"] == "instance":
+                found |= {(tname, type_key(t)) for tname, t in item.get("types", {}).items()}
+        return found
+
+    def _check_named(self, where: str, importer: str, name: str, item: Item) -> None:
+        """Every resource and record, variant, enum or flags type the export uses must be
+        one the composed component imports, or one the export itself exports."""
+        outer_resources = {*self.outer_resources, *self.world_resources}
+        outer_nominal = {*self.named_by_structure, *self.world_named}
+        resources, nominal = set(outer_resources), set(outer_nominal)
+        types: list[Type] = []
+        if item["kind"] == "instance":
+            # the export's own names name what its functions refer to; but a type it
+            # `use`s from an interface a service provides keeps that interface's
+            # definition, whose named parts (records..., resources) are that interface's
+            # own names, which nothing outside names (wasmparser refuses the export)
+            resources |= {(semver_key(name), r) for r in item.get("resources", [])}
+            resources |= {(semver_key(ref["interface"]), ref["name"]) for ref in item.get("uses", [])}
+            nominal |= {type_key(t) for t in item.get("types", {}).values()}
+            internal = self._linked_types(importer)
+            for tname, t in item.get("types", {}).items():
+                key = type_key(t)
+                # the same name and structure in an interface the host provides: its definition
+                # (what a chain interface `use`s from an interface of types alone, say)
+                if (tname, key) in internal and (key, tname) not in self.outer_named:
+                    for part in [t] if t["k"] in ("own", "borrow") else _parts(t):
+                        unnamed = _first_unnamed(part, set(), set())
+                        if unnamed is not None:
+                            raise internal_type_error(where, f"{unnamed} (in {tname})")
+            functions = list(item.get("functions", {}).values())
+        else:
+            functions = [item]
+        for f in functions:
+            types += [t for _, t in f["params"]]
+            types += [f["result"]] if f.get("result") is not None else []
+        for t in types:
+            unnamed = _first_unnamed(t, resources, nominal)
+            if unnamed is not None:
+                raise internal_type_error(where, unnamed)
+
+
+def _first_unnamed(t: Type, resources: set[tuple[str, str]], nominal: set[str]) -> str | None:
+    """The first part of `t` that is neither a known resource nor a known named type."""
+    k = t["k"]
+    if k in ("own", "borrow"):
+        ref = t["resource"]
+        known = (semver_key(ref["interface"]), ref["name"]) in resources
+        return None if known else f"resource {ref['name']} of {ref['interface']}"
+    if k in NOMINAL and type_key(t) not in nominal:
+        return f"type {render_type(t)}"
+    for part in _parts(t):
+        found = _first_unnamed(part, resources, nominal)
+        if found is not None:
+            return found
+    return None
+
+
+def _parts(t: Type) -> list[Type]:
+    """The types a compound type is made of."""
+    k = t["k"]
+    parts: list[Type | None] = []
+    if k in ("list", "option", "future", "stream"):
+        parts = [t.get("of")]
+    elif k == "tuple":
+        parts = list(t["of"])
+    elif k == "result":
+        parts = [t.get("ok"), t.get("err")]
+    elif k == "record":
+        parts = [ft for _, ft in t["fields"]]
+    elif k == "variant":
+        parts = [ct for _, ct in t["cases"]]
+    return [part for part in parts if part is not None]
 
 
 def encode_composition(
@@ -584,13 +454,20 @@ def encode_composition(
     ordered = [transport, *chain, terminal, *services]
     host = {(label, name) for label in ordered for name in parts[label].model.imports if (label, name) not in links}
     composer = _Composer(parts, links)
-    composer.import_interfaces(_merge_host_interfaces([parts[n] for n in ordered], host))
+    composer.import_interfaces(merge_host_interfaces([(n, parts[n].model) for n in ordered], host))
     composer.import_world_types(ordered, host)
     composer.import_functions(ordered, host)
+    # one component section per distinct component: a component that appears twice (the
+    # same wrapper wired to two providers) is embedded once and instantiated twice
     component_index: dict[str, int] = {}
-    for index, label in enumerate(ordered):
-        composer.sections.append(Section(COMPONENT_SECTION, parts[label].data))
-        component_index[label] = index
+    embedded: dict[bytes, int] = {}
+    for label in ordered:
+        data = parts[label].data
+        key = hashlib.sha256(data).digest()
+        if key not in embedded:
+            embedded[key] = len(embedded)
+            composer.sections.append(Section(COMPONENT_SECTION, data))
+        component_index[label] = embedded[key]
     instance_of: dict[str, int] = {}
     for label in [*_service_order(services, links), terminal, *reversed(chain), transport]:
         instance_of[label] = composer.instantiate(label, component_index[label], instance_of)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from mcpkg.errors import AuthError, RegistryError
 from mcpkg.oci.credentials import Credentials
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
-from mcpkg.oci.translate import connection_error
+from mcpkg.oci.translate import connection_error, unresolved_host
 from mcpkg.reference import is_loopback_host
 
 if TYPE_CHECKING:
@@ -205,12 +205,13 @@ class Authenticator:
             try:
                 response = self._get(realm, params=params, headers=headers)
             except requests.exceptions.RequestException as exc:
-                if last:
+                if last or unresolved_host(exc) is not None:
                     raise connection_error(
                         f"the token service of {self.registry}",
                         exc,
-                        attempts=MAX_ATTEMPTS,
+                        attempts=attempt + 1,
                         read_timeout=self.read_timeout,
+                        needed_for=f"a token for {self.registry}",
                     ) from exc
                 time.sleep(backoff(attempt))
                 continue

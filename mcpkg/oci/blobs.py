@@ -74,7 +74,13 @@ def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> reque
             response = client._raw_get(url)
         except requests.exceptions.RequestException as exc:
             # transient like any transfer failure: download_blob starts over (and names it)
-            error = connection_error(f"the blob storage at {target.netloc}", exc, read_timeout=client.read_timeout)
+            error = connection_error(
+                f"the blob storage at {target.netloc}",
+                exc,
+                read_timeout=client.read_timeout,
+                host=target.netloc,
+                needed_for=what,
+            )
             raise _Interrupted(error.message) from exc
         if response.status_code not in (200, *REDIRECT_STATUSES):
             status = response.status_code

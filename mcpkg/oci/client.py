@@ -35,7 +35,8 @@ from mcpkg.oci.artifact import MANIFEST_ACCEPT
 from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
-from mcpkg.oci.translate import connection_error, translate_status
+from mcpkg.oci.translate import connection_error, translate_status, unresolved_host
+from mcpkg.progress import step
 from mcpkg.reference import Digest, is_loopback_host
 
 if TYPE_CHECKING:
@@ -205,29 +206,36 @@ class RegistryClient:
                 sent_headers["Authorization"] = authorization
             data: Any = body() if callable(body) else body
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=sent_headers,
-                    data=data,
-                    params=params,
-                    stream=stream,
-                    allow_redirects=False,
-                    timeout=(CONNECT_TIMEOUT, self.read_timeout),
-                    verify=self.verify,
-                )
+                with step(f"waiting for {self.registry} ({what})"):
+                    response = self.session.request(
+                        method,
+                        url,
+                        headers=sent_headers,
+                        data=data,
+                        params=params,
+                        stream=stream,
+                        allow_redirects=False,
+                        timeout=(CONNECT_TIMEOUT, self.read_timeout),
+                        verify=self.verify,
+                    )
             except requests.exceptions.SSLError as exc:
                 raise RegistryError(
                     f"TLS verification failed for {self.registry}",
                     "trust its CA with `ca-file` for this registry in the mcpkg config (or SSL_CERT_FILE)",
                 ) from exc
             except requests.exceptions.RequestException as exc:
-                if retry and attempt + 1 < MAX_ATTEMPTS:
+                # a name that does not resolve will not resolve a second later: no retries
+                if retry and attempt + 1 < MAX_ATTEMPTS and unresolved_host(exc) is None:
                     time.sleep(backoff(attempt))
                     attempt += 1
                     continue
                 raise connection_error(
-                    f"registry {self.registry}", exc, attempts=attempt + 1, read_timeout=self.read_timeout
+                    f"registry {self.registry}",
+                    exc,
+                    attempts=attempt + 1,
+                    read_timeout=self.read_timeout,
+                    host=self.registry,
+                    needed_for=what,
                 ) from exc
             finally:
                 if hasattr(data, "close"):

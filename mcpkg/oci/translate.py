@@ -7,6 +7,7 @@ This is the one place where HTTP status codes become `NotFoundError`, `AuthError
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 from mcpkg.errors import AuthError, McpkgError, NotFoundError, RegistryError
@@ -60,11 +61,45 @@ def translate_status(status: int, body: bytes, what: str, registry: str, had_cre
     return RegistryError(f"{registry} answered HTTP {status} for {what}{suffix}")
 
 
-def connection_error(target: str, exc: Exception, *, attempts: int = 1, read_timeout: float = 0.0) -> RegistryError:
+def unresolved_host(exc: BaseException) -> str | None:
+    """The host name whose lookup failed, when `exc` (a requests/urllib3 error, whatever
+    it wraps) comes from a failed DNS resolution (`socket.gaierror`); else None."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if type(item).__name__ == "NameResolutionError" or isinstance(item, socket.gaierror):
+            host = getattr(getattr(item, "conn", None), "host", None) or getattr(item, "host", None)
+            return str(host) if host else ""
+        stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return None
+
+
+def connection_error(
+    target: str,
+    exc: Exception,
+    *,
+    attempts: int = 1,
+    read_timeout: float = 0.0,
+    host: str = "",
+    needed_for: str = "",
+) -> RegistryError:
     """A transport failure (no HTTP answer) as a message that says which one it was;
-    `target` names the other end: "registry ghcr.io", "the token service of ghcr.io"."""
+    `target` names the other end: "registry ghcr.io", "the token service of ghcr.io";
+    `needed_for` what the request was for ("repository ghcr.io/wasmcp/x")."""
     kinds = {cls.__name__ for cls in type(exc).__mro__}
     tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    unresolved = unresolved_host(exc)
+    if unresolved is not None:
+        name = unresolved or host.rsplit(":", 1)[0] or target
+        return RegistryError(
+            f"cannot resolve {name} (no network or DNS){f', needed for {needed_for}' if needed_for else ''}",
+            "check your network connection and DNS; mcpkg works offline only with what is cached "
+            "(`mcpkg compose --offline`, a pull by cached digest)",
+        )
     if "ReadTimeout" in kinds or "ReadTimeoutError" in kinds:
         return RegistryError(
             f"{target} stopped answering: no bytes for {read_timeout:g} s{tries}",

@@ -1,6 +1,8 @@
 """`mcpkg check TRANSPORT [HANDLER ...] TERMINAL [--service FILE]...`: would these files
 compose, in this order? Types come from wasmtime (cached by digest); the rules are
-`mcpkg.wasm.compat.check_chain` (docs/project.md, "How the parts are wired")."""
+`mcpkg.wasm.compat.check_chain` (docs/project.md, "How the parts are wired").
+`mcpkg check BACKEND.wasm`: is this a wasi:mcp backend `mcpkg run` can host (its
+contract and the entry-point convention, docs/wasi-mcp.md)?"""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from mcpkg.errors import UsageError
 from mcpkg.infile import readable_file
 from mcpkg.ops.context import Context
 from mcpkg.ops.insight import project_check
-from mcpkg.project.manifest import find_project
+from mcpkg.wasm.backend import backend_contract, backend_problems, entry_export, is_backend_candidate
 from mcpkg.wasm.compat import ChainReport, check_chain
 from mcpkg.wasm.contracts import contract_mismatches, role_summary
 from mcpkg.wasm.introspect import component_model
@@ -52,6 +54,30 @@ def _load(ctx: Context, path: Path) -> tuple[str, ComponentModel]:
     return path.name, component_model(path, digest, ctx.cache, str(path))
 
 
+@dataclass(frozen=True)
+class BackendCheck:
+    file: str
+    role: str  # its most specific contract role
+    entry: str | None  # the entry-point export it has
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "backend": self.file, "role": self.role, "entry": self.entry, "problems": self.problems}
+
+
+def check_backend_file(ctx: Context, path: Path) -> BackendCheck | None:
+    """`mcpkg check FILE` of a component that uses wasi:mcp (None: it does not)."""
+    _, model = _load(ctx, path)
+    if not is_backend_candidate(model):
+        return None
+    entry = entry_export(model, backend_contract().entry)
+    return BackendCheck(str(path), role_summary(model), entry, backend_problems(model, str(path)))
+
+
 def check_files(ctx: Context, files: list[Path], services: list[Path]) -> FileCheck:
     if len(files) < 2:
         raise UsageError(
@@ -63,6 +89,12 @@ def check_files(ctx: Context, files: list[Path], services: list[Path]) -> FileCh
     if len(set(labels)) != len(labels):
         loaded = [(str(p), model) for p, (_, model) in zip(files, loaded, strict=True)]
     service_models = [_load(ctx, p) for p in services]
+    for name, model in [*loaded, *service_models]:
+        if is_backend_candidate(model):
+            raise UsageError(
+                f"{name} uses wasi:mcp: a backend is a whole server, never composed with other components",
+                f"check it alone: mcpkg check {name}",
+            )
     report = check_chain(loaded[0], loaded[1:-1], loaded[-1], service_models)
     parts = [*loaded, *service_models]
     roles = {name: role_summary(model) for name, model in parts}
@@ -70,6 +102,6 @@ def check_files(ctx: Context, files: list[Path], services: list[Path]) -> FileCh
     return FileCheck([name for name, _ in loaded], [name for name, _ in service_models], report, roles, mismatches)
 
 
-def check_project(ctx: Context, start: Path | None = None) -> list[str]:
-    """`mcpkg check` with no files, for CI: the problems (none when all is well)."""
-    return project_check(ctx, find_project(start))
+def check_project(ctx: Context, root: Path) -> list[str]:
+    """`mcpkg check [-C DIR]` with no files, for CI: the problems (none when all is well)."""
+    return project_check(ctx, root)

@@ -10,6 +10,9 @@
    type model is cached under its digest, so `run`, `inspect` and `check` of the output
    never compile to read types; then it is written atomically. The full compile happens
    once: on the first `mcpkg run`, or here with `--precompile`; `run` reuses its artifact.
+
+A server that is one wasi:mcp backend (`[server] backend = "NAME"`) is not composed: its
+output is the backend itself, checked against the wasi:mcp contract (docs/wasi-mcp.md).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -36,8 +40,10 @@ from mcpkg.outfile import (
     open_output,
     resolve_artifact_output,
 )
+from mcpkg.progress import step
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
+from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import cached_model, component_model, record_model, validated_model
 from mcpkg.wasm.model import semver_key, version_of
@@ -67,7 +73,12 @@ class ComposeResult:
 
 
 def write_validated(
-    ctx: Context, chunks: list[bytes], dest: Destination, *, precompile: Compiler | None = None
+    ctx: Context,
+    chunks: list[bytes],
+    dest: Destination,
+    *,
+    precompile: Compiler | None = None,
+    on_compile: Callable[[], None] | None = None,
 ) -> tuple[str, int, bool, bool]:
     """Write the chunks to a temp file (hashing as they go), validate that file with
     wasmtime, then publish it. For a file: the temp file sits beside it, is fsynced and
@@ -79,7 +90,7 @@ def write_validated(
     if dest.kind is Kind.FILE:
         pending = PendingFile(dest.path, 0o644)
         try:
-            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp, precompile)
+            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp, precompile, on_compile)
         except BaseException:
             pending.discard()
             raise
@@ -88,14 +99,19 @@ def write_validated(
     ctx.cache.ensure()
     with tempfile.NamedTemporaryFile(dir=ctx.cache.tmp, prefix="compose.", suffix=".wasm") as handle:
         out = cast(BinaryIO, handle)
-        result = _write_and_validate(ctx, chunks, out, Path(handle.name), precompile)
+        result = _write_and_validate(ctx, chunks, out, Path(handle.name), precompile, on_compile)
         with open_output(dest) as stream:
             copy_file_contents(out, stream, result[1])
     return result
 
 
 def _write_and_validate(
-    ctx: Context, chunks: list[bytes], out: BinaryIO, temp: Path, precompile: Compiler | None
+    ctx: Context,
+    chunks: list[bytes],
+    out: BinaryIO,
+    temp: Path,
+    precompile: Compiler | None,
+    on_compile: Callable[[], None] | None,
 ) -> tuple[str, int, bool, bool]:
     hasher = hashlib.sha256()
     size = 0
@@ -106,16 +122,26 @@ def _write_and_validate(
     out.flush()
     digest = "sha256:" + hasher.hexdigest()
     validated = validate_with_wasmtime(ctx, temp, digest)
-    compiled = precompile is not None and precompile_server(ctx, temp, digest, precompile)
+    compiled = precompile is not None and precompile_server(ctx, temp, digest, precompile, on_compile)
     return digest, size, validated, compiled
 
 
-def precompile_server(ctx: Context, data: Path, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
+def precompile_server(
+    ctx: Context,
+    data: Path,
+    digest: str,
+    compiler: Compiler = DEFAULT_COMPILER,
+    on_compile: Callable[[], None] | None = None,
+) -> bool:
     """The full compile `mcpkg run` would do first, ahead of time (`--precompile`); its
-    artifact is cached for `run`. Returns whether a compile happened."""
+    artifact is cached for `run`. Returns whether a compile happened (`on_compile` is
+    called just before one)."""
     if cached_artifact_ok(ctx.cache, digest, compiler):
         return False
-    compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
+    if on_compile is not None:
+        on_compile()
+    with step(f"compiling the server with {compiler}"):
+        compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
     return True
 
 
@@ -129,20 +155,32 @@ def validate_with_wasmtime(ctx: Context, data: Path, digest: str) -> bool:
     if cached_model(ctx.cache, key) is not None:
         return False
     try:
-        model = validated_model(data.read_bytes(), "the composed component")
+        with step("validating the composed server with wasmtime"):
+            model = validated_model(data.read_bytes(), "the composed component")
     except InvalidArtifactError as exc:
-        message = exc.message.replace("is not a valid component", "does not validate")
+        complaint = str(exc.__cause__ or exc.message).strip()
+        message = f"the composed component does not validate: {innermost_cause(complaint)}"
         second = second_opinion(data)
         if second:
             message += f"\n  wasm-tools validate: {second}"
         raise InvalidArtifactError(
             message,
             "this is a bug in mcpkg's composer: please report it with your mcpkg.lock and this message "
-            "(`-v` shows wasmtime's whole complaint)",
-            {"wasmtime": str(exc.__cause__ or exc), "wasm-tools": second},
+            "(`--verbose` shows wasmtime's whole complaint)",
+            {"wasmtime": complaint, "wasm-tools validate": second},
         ) from exc
     record_model(ctx.cache, key, model)
     return True
+
+
+def innermost_cause(complaint: str) -> str:
+    """What wasmtime's complaint is about: it says "failed to parse WebAssembly module",
+    then "Caused by:" and the reason with its item and offset ("instance 0 has no export
+    named `x` (at offset 0x1e)"); the last reason, else the first line."""
+    lines = [line.strip() for line in complaint.splitlines() if line.strip()]
+    if "Caused by:" in lines:
+        return lines[-1]
+    return lines[0] if lines else "invalid"
 
 
 def second_opinion(data: Path) -> str | None:
@@ -168,7 +206,10 @@ def compose_project(
     locked: bool = False,
     offline: bool = False,
     precompile: Compiler | None = None,
+    on_compile: Callable[[str], None] | None = None,
 ) -> ComposeResult:
+    """`on_compile(name)` is called before a `--precompile` compile (none when this
+    server's compiled code is cached already)."""
 
     dest = resolve_artifact_output(output, "server.wasm", "server")  # a bad -o fails before any work
     project = load_project(root)
@@ -212,6 +253,8 @@ def compose_project(
                 f"{entry.name}: the cached component does not match {layer}", "run `mcpkg cache verify`"
             )
         parts[entry.name] = Part(entry.name, data, model)
+    if lock.backend is not None:
+        return _compose_backend(ctx, parts[lock.backend], dest, relocked, precompile)
     services = lock.services
     report = check_chain(
         (lock.transport, parts[lock.transport].model),
@@ -228,9 +271,28 @@ def compose_project(
             {"problems": problems},
         )
     chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
-    digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile)
+    announce = None if on_compile is None else (lambda: on_compile("the server" if dest.is_stdout else dest.path.name))
+    digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile, on_compile=announce)
     imports = unified_imports([*report.wiring.host_imports, *report.wiring.type_only])
-    exports = sorted(n for n, item in parts[lock.transport].model.exports.items() if item["kind"] == "instance")
+    exports = sorted(parts[lock.transport].model.exports)
+    return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)
+
+
+def _compose_backend(
+    ctx: Context, part: Part, dest: Destination, relocked: bool, precompile: Compiler | None
+) -> ComposeResult:
+    """A server that is one wasi:mcp backend composes to the backend itself, once it is
+    checked against the contract and the entry-point convention (docs/wasi-mcp.md)."""
+    problems = backend_problems(part.model, part.name)
+    if problems:
+        raise IncompatibleError(
+            "the locked backend cannot be served:\n  " + "\n  ".join(problems),
+            "see docs/wasi-mcp.md; fix the backend and run `mcpkg lock`",
+            {"problems": problems},
+        )
+    digest, size, validated, compiled = write_validated(ctx, [part.data], dest, precompile=precompile)
+    imports = sorted(part.model.imports)
+    exports = sorted(n for n, item in part.model.exports.items() if item["kind"] == "instance")
     return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)
 
 

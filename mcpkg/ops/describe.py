@@ -8,6 +8,7 @@ from typing import Any
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.infile import readable_file
+from mcpkg.wasm.backend import backend_contract, backend_problems, entry_export, is_backend_candidate
 from mcpkg.wasm.contracts import classify
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel, canonical_text, render_func
@@ -42,8 +43,16 @@ def _interfaces(items: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def model_report(model: ComponentModel) -> dict[str, Any]:
     roles = classify(model)
     names = type_names(model)
+    report: dict[str, Any] = {"roles": [r.to_json() for r in roles]}
+    if is_backend_candidate(model):  # uses wasi:mcp: can `mcpkg run` host it?
+        problems = backend_problems(model, "it")
+        report["backend"] = {
+            "hostable": not problems,
+            "entry": entry_export(model, backend_contract().entry),
+            "problems": problems,
+        }
     return {
-        "roles": [r.to_json() for r in roles],
+        **report,
         "imports": list(model.import_names),
         "exports": list(model.export_names),
         "types": {"imports": _interfaces(model.imports, names), "exports": _interfaces(model.exports, names)},
@@ -53,7 +62,7 @@ def model_report(model: ComponentModel) -> dict[str, Any]:
 def describe_file(cache: Cache, path: Path, *, with_wit: bool = False) -> tuple[dict[str, Any], str | None]:
     """`mcpkg inspect FILE`: the report (and the WIT text when asked). Needs no registry
     and, once the types are cached, no wasmtime."""
-    readable_file(path, "component")
+    readable_file(path, "component", "check the path (a registry component is named [registry/]repo[:tag] or ns:name)")
     digest, size = hash_file(path)
     model = component_model(path, digest, cache, str(path))
     report = {"file": str(path), "layer-digest": str(digest), "size": size, **model_report(model)}

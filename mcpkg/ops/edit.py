@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcpkg.errors import McpkgError, UsageError
+from mcpkg.infile import looks_like_path, readable_file
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
 from mcpkg.outfile import write_user_file
@@ -32,9 +33,11 @@ def add(
     ctx: Context, root: Path, name: str, ref: str, version: str | None, position: str, wires: list[str] | None = None
 ) -> list[str]:
     """Add a component (and re-lock); returns the names added."""
-    is_path = ref.endswith(".wasm") or Path(ref).is_file()
+    is_path = looks_like_path(ref)
     if is_path and version:
         raise UsageError("--version applies to registry components, not to a local path")
+    if is_path:  # checked where `mcpkg lock` will look for it, before mcpkg.toml is touched
+        readable_file(root / Path(ref).expanduser(), "component", "build it first, or fix the path")
     additions = [Addition(name, ref, version, position, is_path, parse_wires(wires or []))]
     manifest = root / MANIFEST_NAME
     with project_lock(root):

@@ -15,6 +15,7 @@ from mcpkg.reference import Digest, Reference
 from mcpkg.semver import highest_tag
 from mcpkg.signing.policy import policy_for
 from mcpkg.signing.verify import check
+from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain, wire_for
 from mcpkg.wasm.introspect import cached_model, component_model
 from mcpkg.wasm.model import ComponentModel
@@ -67,6 +68,14 @@ def _models(ctx: Context, root: Path) -> tuple[Any, dict[str, ComponentModel]]:
 
 def tree(ctx: Context, root: Path) -> tuple[dict[str, Any], str]:
     lock, models = _models(ctx, root)
+    if lock.backend is not None:
+        entry = lock.entry(lock.backend)
+        assert entry is not None
+        origin = entry.path if entry.source == "path" else f"{entry.reference}:{entry.version or entry.digest}"
+        problems = backend_problems(models[lock.backend], lock.backend)
+        text = f"{lock.backend} ({origin}): a wasi:mcp backend, served by mcpkg run\n"
+        text += "".join(f"problem: {p}\n" for p in problems)
+        return {"backend": lock.backend, "problems": problems}, text
     services = lock.services
     report = check_chain(
         (lock.transport, models[lock.transport]),

@@ -28,11 +28,13 @@ from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgEr
 from mcpkg.ops.context import Context
 from mcpkg.ops.pull import pull_reference
 from mcpkg.outfile import remove_dead_temps, resolve_destination, write_user_file
+from mcpkg.progress import step
 from mcpkg.project.lockfile import LockEntry, Lockfile, render
 from mcpkg.project.manifest import MANIFEST_NAME, ComponentSpec, ServerManifest
 from mcpkg.project.resolution import Choice, Locked, Wanted, choose, needs_tags
 from mcpkg.project.state import Project, load_project, project_lock, read_lock
 from mcpkg.reference import Digest, PackageName, Reference
+from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.contracts import contract_mismatches, role_summary
 from mcpkg.wasm.introspect import component_model
@@ -154,9 +156,12 @@ def resolve_project(
 
     def tags_of(name: str) -> tuple[str, list[str]]:
         ref = wanted[name][1]
-        return name, ctx.client(ref.registry).list_tags(ref.repository)
+        try:
+            return name, ctx.client(ref.registry).list_tags(ref.repository)
+        except McpkgError as exc:
+            raise naming(exc, name) from exc.__cause__
 
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool, step(f"resolving {len(manifest.components)} components"):
         tags = dict(pool.map(tags_of, need))
         choices = {
             name: choose(w, tags.get(name), locked, updating(name)) for name, (_, _, w, locked) in wanted.items()
@@ -174,7 +179,7 @@ def resolve_project(
             try:
                 resolved[name] = job.result()
             except McpkgError as exc:
-                errors.append(exc)
+                errors.append(naming(exc, name))
         if errors:
             raise errors[0]
     lock = Lockfile(
@@ -184,11 +189,22 @@ def resolve_project(
         manifest.chain,
         manifest.terminal,
         tuple(replace(resolved[name].entry, wires=manifest.components[name].wires) for name in sorted(resolved)),
+        backend=manifest.backend,
     )
     return lock, resolved
 
 
+def naming(exc: McpkgError, name: str) -> McpkgError:
+    """`exc` with the component it concerns named first (a registry failure says the
+    repository, not which entry of mcpkg.toml needed it)."""
+    if not exc.message.startswith((f"{name}:", f"[components.{name}]")):
+        exc.message = f"component {name}: {exc.message}"
+    return exc
+
+
 def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> list[str]:
+    if manifest.backend is not None:  # one wasi:mcp backend: checked against its contract
+        return backend_problems(models[manifest.backend], manifest.backend)
     report = check_chain(
         (manifest.transport, models[manifest.transport]),
         [(name, models[name]) for name in manifest.chain],
@@ -220,8 +236,9 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
         lock, resolved = resolve_project(ctx, project, update, offline)
         problems = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
         if problems:
+            what = "cannot be served (a wasi:mcp backend)" if project.manifest.backend else "cannot compose"
             raise IncompatibleError(
-                f"{project.manifest.name} cannot compose, so no lock was written:\n  " + "\n  ".join(problems),
+                f"{project.manifest.name} {what}, so no lock was written:\n  " + "\n  ".join(problems),
                 "fix the components or their order in mcpkg.toml, or pick other versions",
                 {"problems": problems},
             )

@@ -64,6 +64,7 @@ class PulledComponent:
             "signature": self.signature,
             "from-cache": self.from_cache,
             "output": self.output,
+            "cache-path": str(self.layer_path),
             "declared": declared.to_json() if declared else None,
             "annotations": self.manifest.annotations,
         }

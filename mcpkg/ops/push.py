@@ -2,7 +2,10 @@
 
 - The file must be a component wasmtime accepts; `component.imports/exports` come from
   the binary itself, never from the user; `component.target` is `--target`, else the
-  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`).
+  most specific role world of `wit/` the component fits (`mcpkg:mcp/tools-handler@0.1.0`;
+  a wasi:mcp backend: `wasi:mcp/mcp-backend-preview2@0.1.0-preview2`). A component using
+  wasi:mcp that `mcpkg run` could not host (another version, no entry point) is refused
+  unless `--target` says what it is.
 - `created` is `SOURCE_DATE_EPOCH` when set (reproducible pushes), else now.
 - Blobs that already exist are skipped (HEAD); then the manifest is PUT as exact bytes.
 - If the tag already names a manifest with the same layer and the same `component`
@@ -22,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.cache import hash_file
-from mcpkg.errors import ConflictError, McpkgError, NotFoundError, UsageError
-from mcpkg.infile import readable_file
+from mcpkg.config import Config
+from mcpkg.errors import ConflictError, IncompatibleError, McpkgError, NotFoundError, UsageError
+from mcpkg.infile import readable_file, written_as_path
 from mcpkg.oci.artifact import (
     CREATED_ANNOTATION,
     OCI_MANIFEST,
@@ -40,9 +44,10 @@ from mcpkg.oci.artifact import (
 )
 from mcpkg.oci.blobs import blob_exists, download_blob, upload_blob
 from mcpkg.ops.context import Context
-from mcpkg.reference import Digest, Reference
+from mcpkg.reference import Digest, PackageName, Reference
 from mcpkg.semver import Version
-from mcpkg.wasm.contracts import push_target
+from mcpkg.wasm.backend import backend_problems, is_backend_candidate
+from mcpkg.wasm.contracts import push_role
 from mcpkg.wasm.introspect import component_model
 
 
@@ -56,6 +61,8 @@ class PushResult:
     uploaded: int
     skipped: int
     mounted: int
+    target: str | None = None  # the config's `target`
+    role: str | None = None  # what that target is: "wasi:mcp backend", "tools-handler"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +74,7 @@ class PushResult:
             "blobs-uploaded": self.uploaded,
             "blobs-skipped": self.skipped,
             "blobs-mounted": self.mounted,
+            "target": self.target,
         }
 
 
@@ -120,6 +128,33 @@ def _existing_component(ctx: Context, ref: Reference) -> tuple[Digest, Digest, C
     return fetched.digest, manifest.layer.digest, info
 
 
+def push_reference(config: Config, file: Path, text: str) -> Reference:
+    """Where `mcpkg push FILE REF` publishes: `[registry/]repo:tag`, or a package name with
+    an exact version (`ns:name@1.0.1`, mapped through `[namespaces]` as pull maps it; the
+    version is the tag). Arguments in the wrong order get a hint."""
+    if written_as_path(text):
+        if not written_as_path(str(file)):
+            raise UsageError(f"{text} is a file and {file} is not: the file comes first", f"mcpkg push {text} {file}")
+        raise UsageError(f"{text} is a file path, not where to publish", f"mcpkg push {file} [registry/]repo:tag")
+    base, at, version = text.partition("@")
+    package = PackageName.try_parse(base)
+    if package is None:
+        ref = config.parse_reference(text)
+        if ref.digest is not None or ref.tag is None:
+            raise UsageError(
+                f"push needs a tag, not {'a digest' if ref.digest else 'a bare repository'}: {text}",
+                f"e.g. mcpkg push {file} {ref.location}:0.1.0",
+            )
+        return ref
+    exact = version[1:] if version.startswith("=") else version
+    if not at or Version.try_parse(exact) is None:
+        raise UsageError(
+            f"push needs an exact version for a package name, not {text}",
+            f"e.g. mcpkg push {file} {base}@0.1.0",
+        )
+    return config.parse_reference(f"{config.package_reference(package).location}:{exact}")  # the tag checked
+
+
 def push(
     ctx: Context,
     file: Path,
@@ -129,17 +164,24 @@ def push(
     target: str | None = None,
     force: bool = False,
 ) -> PushResult:
-    ref = ctx.config.parse_reference(text)
-    if ref.digest is not None or ref.tag is None:
-        raise UsageError(
-            f"push needs a tag, not {'a digest' if ref.digest else 'a bare repository'}: {text}",
-            f"e.g. mcpkg push {file} {ref.location}:0.1.0",
-        )
+    ref = push_reference(ctx.config, file, text)
+    tag = ref.tag
+    assert tag is not None  # push_reference gives a tag
     readable_file(file, "component")
     layer_digest, size = hash_file(file)
     model = component_model(file, layer_digest, ctx.cache, str(file))
     if target is None:
-        target = push_target(model)
+        problems = backend_problems(model, str(file)) if is_backend_candidate(model) else []
+        if problems:
+            raise IncompatibleError(
+                "not pushed: " + "; ".join(problems),
+                "fix the backend (docs/wasi-mcp.md), or pass --target to publish it as something else",
+                {"problems": problems},
+            )
+        derived = push_role(model)
+        target, role = (derived.target, derived.name) if derived else (None, None)
+    else:
+        role = None
     info = ComponentInfo(model.import_names, model.export_names, target)
     client = ctx.client(ref.registry)
 
@@ -147,8 +189,10 @@ def push(
     if existing is not None:
         digest, existing_layer, existing_info = existing
         if existing_layer == layer_digest and existing_info == info:
-            return PushResult(ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0)
-        if Version.try_parse(ref.tag) is not None and not force:
+            return PushResult(
+                ref.with_digest(digest), digest, layer_digest, size, "already published", 0, 2, 0, target, role
+            )
+        if Version.try_parse(tag) is not None and not force:
             raise ConflictError(
                 f"{ref} already names different content ({digest})",
                 "release tags are immutable: publish a new version, or pass --force to move the tag",
@@ -158,8 +202,8 @@ def push(
     config_desc = Descriptor(WASM_CONFIG, Digest("sha256", hashlib.sha256(config_bytes).hexdigest()), len(config_bytes))
     layer_desc = Descriptor(WASM_LAYER, layer_digest, size, {TITLE_ANNOTATION: file.name})
     manifest_annotations = {CREATED_ANNOTATION: json.loads(config_bytes)["created"]}
-    if Version.try_parse(ref.tag) is not None:
-        manifest_annotations[VERSION_ANNOTATION] = ref.tag
+    if Version.try_parse(tag) is not None:
+        manifest_annotations[VERSION_ANNOTATION] = tag
     manifest_annotations.update(annotations or {})
     manifest_bytes = build_manifest(config_desc, layer_desc, manifest_annotations)
 
@@ -184,7 +228,7 @@ def push(
         counts[how] += 1
     for desc in (layer_desc, config_desc):
         ctx.cache.remember_location(desc.digest, ref.location)
-    digest = client.put_manifest(ref.repository, ref.tag, manifest_bytes, OCI_MANIFEST)
+    digest = client.put_manifest(ref.repository, tag, manifest_bytes, OCI_MANIFEST)
     return PushResult(
         ref.with_digest(digest),
         digest,
@@ -194,4 +238,6 @@ def push(
         counts["uploaded"],
         counts["skipped"],
         counts["mounted"],
+        target,
+        role,
     )

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from mcpkg.config import Config
 from mcpkg.errors import NotFoundError, UsageError
+from mcpkg.infile import refuse_path
 from mcpkg.ops.context import Context
 from mcpkg.reference import PackageName, Reference
 from mcpkg.semver import Requirement, highest_tag, sort_tags
 
 
-def parse_target(text: str, config: Config) -> tuple[Reference, Requirement | None]:
+def parse_target(text: str, config: Config, command: str = "pull") -> tuple[Reference, Requirement | None]:
+    """What `mcpkg COMMAND REF` names: a package name through the config, else an OCI
+    reference; a text written as a file path is refused, saying so."""
+    instead = (
+        "a local file needs no pulling: `mcpkg inspect FILE` reads it"
+        if command in ("pull", "inspect")
+        else "publish it first (`mcpkg push FILE REF`), then name its REF"
+    )
+    refuse_path(text, command, instead)
     package = PackageName.try_parse(text)
     if package is not None:
         return config.package_reference(package), package.requirement
@@ -47,7 +56,7 @@ def resolve_reference(ctx: Context, ref: Reference, requirement: Requirement | N
 def repository_tags(ctx: Context, text: str, *, include_signatures: bool = False) -> tuple[str, list[str]]:
     """`mcpkg tags`: every tag of a repository (all pages), semver-sorted; cosign's
     `sha256-...` signature tags only when asked."""
-    ref, requirement = parse_target(text, ctx.config)
+    ref, requirement = parse_target(text, ctx.config, "tags")
     if ref.tag or ref.digest or requirement:
         raise UsageError(f"`tags` takes a repository, not {text}", f"try: mcpkg tags {ref.location}")
     tags = ctx.client(ref.registry).list_tags(ref.repository)

@@ -1,4 +1,5 @@
-"""`mcpkg run`: a composed stdio server under wasmtime (compiled once, cached), or the
+"""`mcpkg run`: a composed stdio server under wasmtime (compiled once, cached), a wasi:mcp
+backend hosted by mcpkg itself (MCP over stdio, docs/wasi-mcp.md), or the
 `wasmtime serve` command for an HTTP server."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from pathlib import Path
 from mcpkg.cache import Cache
 from mcpkg.errors import UsageError
 from mcpkg.infile import readable_file
+from mcpkg.wasm.backend import is_backend_candidate
+from mcpkg.wasm.backend_host import serve_backend
 from mcpkg.wasm.runner import (
     DEFAULT_COMPILER,
     Compiler,
@@ -54,5 +57,10 @@ def run(
             "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
             f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
         )
+    if is_backend_candidate(model):
+        code, prepared = serve_backend(
+            cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler
+        )
+        return RunOutcome(code, None, prepared.compiled, prepared.artifact)
     code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler)
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

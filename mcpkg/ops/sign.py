@@ -35,7 +35,7 @@ class Signed:
 
 
 def sign(ctx: Context, text: str, key: Path) -> Signed:
-    target, requirement = parse_target(text, ctx.config)
+    target, requirement = parse_target(text, ctx.config, "sign")
     key_text = read_private_key_text(key)  # a bad --key fails before any request
     password = password_from_env_or_prompt() if is_encrypted_key_text(key_text) else None
     private = load_private_key(key, password, key_text)

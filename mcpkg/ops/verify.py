@@ -14,7 +14,7 @@ from mcpkg.signing.verify import Verification, verify_reference
 def verify(ctx: Context, text: str, keys: list[Path]) -> Verification:
     for path in keys:  # before any request: a bad --key fails at once
         readable_file(path, "public key", "check the path, or run `mcpkg keygen`", streams=True)
-    target, requirement = parse_target(text, ctx.config)
+    target, requirement = parse_target(text, ctx.config, "verify")
     resolved = resolve_reference(ctx, target, requirement)
     client = ctx.client(resolved.registry)
     digest = resolved.digest or client.get_manifest(resolved.repository, str(resolved.tag)).digest

@@ -52,6 +52,7 @@ class Lockfile:
     terminal: str
     entries: tuple[LockEntry, ...]
     version: int = LOCK_VERSION
+    backend: str | None = None  # a server that is one wasi:mcp backend (no transport/chain/terminal)
 
     def entry(self, name: str) -> LockEntry | None:
         return next((e for e in self.entries if e.name == name), None)
@@ -76,13 +77,15 @@ def _list(values: tuple[str, ...] | list[str]) -> str:
 
 def render(lock: Lockfile) -> bytes:
     out = [HEADER, f"version = {lock.version}\n", f"manifest-hash = {_q(lock.manifest_hash)}\n", "\n"]
-    out += [
-        "[server]\n",
-        f"name = {_q(lock.name)}\n",
-        f"transport = {_q(lock.transport)}\n",
-        f"chain = {_list(lock.chain)}\n",
-        f"terminal = {_q(lock.terminal)}\n",
-    ]
+    out += ["[server]\n", f"name = {_q(lock.name)}\n"]
+    if lock.backend is not None:
+        out.append(f"backend = {_q(lock.backend)}\n")
+    else:
+        out += [
+            f"transport = {_q(lock.transport)}\n",
+            f"chain = {_list(lock.chain)}\n",
+            f"terminal = {_q(lock.terminal)}\n",
+        ]
     for entry in sorted(lock.entries, key=lambda e: e.name):
         out += ["\n", "[[component]]\n", f"name = {_q(entry.name)}\n", f"position = {_q(entry.position)}\n"]
         out.append(f"source = {_q(entry.source)}\n")
@@ -137,7 +140,7 @@ def _wire_table(data: dict[str, Any], where: str, path: Path, version: int) -> t
     return tuple(sorted(value.items()))
 
 
-POSITIONS = ("transport", "chain", "terminal", "service")
+POSITIONS = ("transport", "chain", "terminal", "service", "backend")
 SOURCES = ("registry", "path")
 
 
@@ -208,12 +211,14 @@ def parse(data: bytes, path: Path) -> Lockfile:
             )
         )
     _check_entries(entries, path)
+    backend = _str(server, "backend", "server.", path, required=False)
     return Lockfile(
         manifest_hash=str(_str(body, "manifest-hash", "", path)),
         name=str(_str(server, "name", "server.", path)),
-        transport=str(_str(server, "transport", "server.", path)),
-        chain=_strs(server, "chain", "server.", path),
-        terminal=str(_str(server, "terminal", "server.", path)),
+        transport="" if backend is not None else str(_str(server, "transport", "server.", path)),
+        chain=() if backend is not None else _strs(server, "chain", "server.", path),
+        terminal="" if backend is not None else str(_str(server, "terminal", "server.", path)),
         entries=tuple(entries),
         version=version,
+        backend=backend,
     )

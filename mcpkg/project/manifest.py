@@ -25,7 +25,7 @@ LOCK_NAME = "mcpkg.lock"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # an interface as a wire names it: `ns:pkg/iface`, optionally `@version`
 _INTERFACE = re.compile(r"^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)+(@[0-9A-Za-z.+-]+)?$")
-POSITIONS = ("transport", "chain", "terminal", "service")
+POSITIONS = ("transport", "chain", "terminal", "service", "backend")
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,20 @@ class ComponentSpec:
 
 @dataclass(frozen=True)
 class ServerManifest:
+    """A composed server (transport, chain, terminal, services), or a server that is one
+    wasi:mcp backend (`backend` set; then transport and terminal are "" and chain empty)."""
+
     name: str
     transport: str
     chain: tuple[str, ...]
     terminal: str
     components: dict[str, ComponentSpec]
     trust: tuple[TrustScope, ...]
+    backend: str | None = None
 
     def position(self, name: str) -> str:
+        if name == self.backend:
+            return "backend"
         if name == self.transport:
             return "transport"
         if name == self.terminal:
@@ -133,10 +139,20 @@ def parse_server_manifest(text: str, path: Path) -> ServerManifest:
     server = data.get("server")
     if not isinstance(server, dict):
         raise reader.error("a [server] table is required", hint="run `mcpkg init` for a starter file")
-    reader.unknown(server, {"name", "transport", "chain", "terminal"}, "server")
+    reader.unknown(server, {"name", "transport", "chain", "terminal", "backend"}, "server")
     name = reader.string(server, "name", "server")
-    transport = reader.string(server, "transport", "server")
-    terminal = reader.string(server, "terminal", "server")
+    backend = reader.string(server, "backend", "server", required=False)
+    if backend is not None:
+        for key in ("transport", "chain", "terminal"):
+            if key in server:
+                raise reader.error(
+                    "a server that is a wasi:mcp backend has no transport, chain or terminal",
+                    "server",
+                    key,
+                    "keep either `backend` or `transport`/`chain`/`terminal`",
+                )
+    transport = reader.string(server, "transport", "server") if backend is None else ""
+    terminal = reader.string(server, "terminal", "server") if backend is None else ""
     chain = server.get("chain", [])
     if not isinstance(chain, list) or not all(isinstance(c, str) for c in chain):
         raise reader.error("must be a list of component names", "server", "chain")
@@ -171,6 +187,18 @@ def parse_server_manifest(text: str, path: Path) -> ServerManifest:
         wires = _wires(reader, body.get("wire"), f"{table}.wire")
         components[cname] = ComponentSpec(cname, ref, version, digest, cpath, wires)
     assert name is not None and transport is not None and terminal is not None
+    trust = parse_trust_table(data.get("trust", {}), path)
+    if backend is not None:
+        if backend not in components:
+            raise reader.error(f"names {backend!r}, which is not a [components.{backend}] table", "server", "backend")
+        others = sorted(set(components) - {backend})
+        if others:
+            raise reader.error(
+                f"a wasi:mcp backend is a whole server: no other component ({', '.join(others)})",
+                f"components.{others[0]}",
+                hint="a backend cannot be composed with other components (docs/wasi-mcp.md)",
+            )
+        return ServerManifest(name, "", (), "", components, trust, backend)
     for key, value in (("transport", transport), ("terminal", terminal), *(("chain", c) for c in chain)):
         if value not in components:
             raise reader.error(f"names {value!r}, which is not a [components.{value}] table", "server", key)
@@ -192,7 +220,6 @@ def parse_server_manifest(text: str, path: Path) -> ServerManifest:
                     table,
                     hint=f"remove {provider!r} from [server], or wire to another component",
                 )
-    trust = parse_trust_table(data.get("trust", {}), path)
     return ServerManifest(name, transport, tuple(chain), terminal, components, trust)
 
 

@@ -18,7 +18,7 @@ exports an interface a contract's services provide (wasmcp v0.3's `request`, its
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -31,11 +31,17 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "contracts"
 @dataclass(frozen=True)
 class Contract:
     package: str  # wasmcp:mcp@0.3.0
-    chain: str  # the chain interface, qualified: wasmcp:mcp/incoming-handler@0.3.0
+    chain: str | None  # the chain interface, qualified: wasmcp:mcp/incoming-handler@0.3.0
     roles: tuple[tuple[str, str], ...]  # (world, position), most specific first
     services: tuple[tuple[str, str], ...]  # (qualified interface, label)
     defaults: dict[str, str]  # role world or service interface -> framework package
     worlds: dict[str, ComponentModel]
+    labels: dict[str, str] = field(default_factory=dict)  # role world -> its display name
+    entry: dict[str, str] = field(default_factory=dict)  # role world -> entry-point export
+
+    def label(self, world: str) -> str:
+        """How a role is named: `tools-handler`; `wasi:mcp backend`."""
+        return self.labels.get(world, world)
 
     def position(self, world: str) -> str:
         return dict(self.roles)[world]
@@ -86,6 +92,8 @@ def _load(file: str) -> Contract:
         tuple((i, label) for i, label in data["services"]),
         dict(data["defaults"]),
         {name: ComponentModel.from_json(body) for name, body in data["worlds"].items()},
+        dict(data.get("labels", {})),
+        dict(data.get("entry", {})),
     )
 
 
@@ -135,7 +143,8 @@ def _world_roles(model: ComponentModel, contract: Contract) -> list[Role]:
             unused = sum(1 for n in world.imports if not is_wasi(n) and semver_key(n) not in used)
             ranked.append(((-len(world.exports), unused, order.index(name)), name))
     return [
-        Role(name, contract.position(name), contract.package, name, contract.target(name)) for _, name in sorted(ranked)
+        Role(contract.label(name), contract.position(name), contract.package, name, contract.target(name))
+        for _, name in sorted(ranked)
     ]
 
 
@@ -160,9 +169,15 @@ def classify(model: ComponentModel) -> list[Role]:
     return roles
 
 
+def push_role(model: ComponentModel) -> Role | None:
+    """The most specific role world the component fits: its `target` is what `push` records."""
+    return next((role for role in classify(model) if role.target), None)
+
+
 def push_target(model: ComponentModel) -> str | None:
     """The `target` `push` records: the most specific role world the component fits."""
-    return next((role.target for role in classify(model) if role.target), None)
+    role = push_role(model)
+    return role.target if role else None
 
 
 def role_summary(model: ComponentModel) -> str:
@@ -203,3 +218,49 @@ def contract_mismatches(parts: list[tuple[str, ComponentModel]]) -> list[str]:
             sides.append(f"{', '.join(labels)} {'is' if len(labels) == 1 else 'are'} built against {spelled}")
         messages.append("incompatible contract versions: " + "; ".join(sides))
     return messages
+
+
+def contract_named(package: str) -> Contract | None:
+    """The shipped contract whose package is `package` (`wasmcp:mcp@0.3.0`)."""
+    return next((c for c in contracts() if c.package == package), None)
+
+
+def uses_contract(model: ComponentModel, contract: Contract) -> bool:
+    """Whether the component imports or exports an interface of `contract` in a
+    semver-compatible version (what a framework release must do to serve that contract)."""
+    base, _, version = contract.package.partition("@")
+    wanted = semver_key(f"{base}@{version}") if version else base
+    return any(semver_key(f"{base}@{v}") == wanted for v in _packages(model).get(base, set())) or (
+        not version and base in _packages(model)
+    )
+
+
+def framework_default(contract: Contract, import_name: str) -> tuple[str, str] | None:
+    """(defaults key, framework package) of the component that provides the contract
+    interface `import_name`: the interface's own default (wasmcp v0.3's `error-result`
+    -> `wasmcp:error-writer`), else the default of a service world exporting it (this
+    project's `writers`)."""
+    for key, package in contract.defaults.items():  # interfaces of other packages, written whole
+        if ":" in key and semver_key(key) == semver_key(import_name):
+            return key, package
+    base = import_name.split("@", 1)[0]
+    if "/" not in base or base.split("/", 1)[0] != contract.package.split("@", 1)[0]:
+        return None
+    interface = base.split("/", 1)[1]
+    if interface in contract.defaults:
+        return interface, contract.defaults[interface]
+    key = semver_key(import_name)
+    for world, position in contract.roles:
+        exports = contract.worlds[world].exports
+        if position == "service" and world in contract.defaults and any(semver_key(n) == key for n in exports):
+            return world, contract.defaults[world]
+    return None
+
+
+def position_default(contract: Contract, position: str, prefer: str | None = None) -> tuple[str, str] | None:
+    """(role world, framework package) for a chain position: the transport (`prefer` =
+    `stdio-transport` or `http-transport`) or the terminal."""
+    for world, where in contract.roles:
+        if where == position and world in contract.defaults and (prefer is None or world == prefer):
+            return world, contract.defaults[world]
+    return None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mcpkg.cache import Cache, CacheArea
 from mcpkg.errors import InvalidArtifactError
+from mcpkg.progress import step
 from mcpkg.reference import Digest
 from mcpkg.wasm.extract import extract_model
 from mcpkg.wasm.model import ComponentModel
@@ -109,6 +110,7 @@ def component_model(path: Path, digest: Digest, cache: Cache, what: str) -> Comp
         return model
     with path.open("rb") as f:
         check_preamble(f.read(8), what)
-    model = validated_model(path.read_bytes(), what)
+    with step(f"reading the types of {what} (once: then cached)"):
+        model = validated_model(path.read_bytes(), what)
     record_model(cache, digest, model)
     return model

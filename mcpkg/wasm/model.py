@@ -84,8 +84,15 @@ def interface_base(name: str) -> str:
     return name.split("@", 1)[0]
 
 
+# `wasi:` packages that are MCP contracts, not host interfaces: a component's use of them
+# decides its role and is type-checked like any contract's
+CONTRACT_WASI = ("wasi:mcp",)
+
+
 def is_wasi(name: str) -> bool:
-    return name.startswith("wasi:")
+    """A WASI host interface (`wasi:io/streams@0.2.9`): the host's, never a role's. The
+    wasi-mcp proposal's `wasi:mcp` is a contract, not the host's plain WASI."""
+    return name.startswith("wasi:") and name.split("/", 1)[0].split("@", 1)[0] not in CONTRACT_WASI
 
 
 def render_type(t: Type | None, names: dict[str, str] | None = None) -> str:

@@ -30,6 +30,7 @@ from typing import Any, Literal, get_args
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
+from mcpkg.progress import step
 from mcpkg.reference import Digest
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
@@ -137,7 +138,8 @@ def load_component(
             pass  # from another wasmtime build: compile afresh
     if on_compile is not None:
         on_compile()
-    component, artifact = compile_and_store(cache, engine, str(server), digest, str(server), compiler)
+    with step(f"compiling {server.name} with {compiler}"):
+        component, artifact = compile_and_store(cache, engine, str(server), digest, str(server), compiler)
     return engine, component, Prepared(artifact, True)
 
 

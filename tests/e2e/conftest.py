@@ -13,12 +13,16 @@ three times faster to compile, slower code: plenty for these tests).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from testing.compose_tool import compose, find_wasm_tools
+from testing.registry import Registry
+from tests.conftest import Mcpkg
 from tests.e2e.servers import (
     HttpServer,
     Server,
@@ -125,3 +129,56 @@ def wasmcp_http_server(
     server = wasmcp_server("http-transport", fixtures, wasmtime_cli, wasm_tools, compiled_servers, tmp_path_factory)
     with serving(wasmtime_cli, server, tmp_path_factory.mktemp("serve")) as running:
         yield running
+
+
+# The fixtures published and signed in a registry, locked and composed by mcpkg (used by
+# test_registry_to_answers.py and test_one_command.py).
+PARTS = ["logging-middleware", "tools-handler", "resources-handler", "initialize-handler", "writers"]
+
+
+@dataclass
+class Published:
+    runner: Mcpkg
+    project: Path
+    server: Path
+    http_server: Path
+
+
+def _project(root: Path, host: str, key: Path, transport: str) -> Path:
+    root.mkdir(parents=True)
+    names = [transport, *PARTS]
+    components = "".join(f'\n[components.{n}]\nref = "{host}/e2e/{n}"\nversion = "^0.1"\n' for n in names)
+    (root / "mcpkg.toml").write_text(
+        f'[server]\nname = "e2e"\ntransport = "{transport}"\n'
+        'chain = ["logging-middleware", "tools-handler", "resources-handler"]\nterminal = "initialize-handler"\n'
+        f'{components}\n[trust."{host}/e2e/*"]\nkeys = ["{key}"]\nrequire = true\n'
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def published(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    home = tmp_path_factory.mktemp("registry-e2e")
+    runner = Mcpkg(home / "home")
+    password = {"COSIGN_PASSWORD": "e2e"}
+    runner.ok("keygen", "--output-prefix", str(home / "keys" / "pub"), env=password)
+    parts = home / "parts"  # the fixtures as a user has them (for the one-command tests)
+    parts.mkdir()
+    shutil.copy(fixtures / "probe.wasm", parts / "probe.wasm")
+    for name in ["stdio-transport", "http-transport", *PARTS]:
+        shutil.copy(fixtures / "mcp" / f"{name}.wasm", parts / f"{name}.wasm")
+        runner.ok("push", str(fixtures / "mcp" / f"{name}.wasm"), f"{registry.host}/e2e/{name}:0.1.0")
+        runner.ok("sign", f"{registry.host}/e2e/{name}:0.1.0", "--key", str(home / "keys" / "pub.key"), env=password)
+    key = home / "keys" / "pub.pub"
+    stdio = _project(home / "stdio", registry.host, key, "stdio-transport")
+    runner.ok("lock", "-C", str(stdio))
+    server = home / "server.wasm"
+    runner.ok("compose", "-C", str(stdio), "-o", str(server), "--locked")
+    http = _project(home / "http", registry.host, key, "http-transport")
+    http_server = home / "http-server.wasm"
+    runner.ok("compose", "-C", str(http), "-o", str(http_server))
+    return Published(runner, stdio, server, http_server)
+
+
+def env_of(runner: Mcpkg) -> dict[str, str]:
+    return {**os.environ, **{k: v for k, v in runner.env.items() if v is not None}}

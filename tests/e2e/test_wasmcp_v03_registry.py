@@ -13,7 +13,6 @@ group."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +26,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from testing.registry import Registry
 from tests.conftest import Mcpkg
+from tests.e2e.conftest import env_of
 from tests.e2e.servers import HttpServer, Wasmtime, compile_server, serving
 from tests.e2e.test_fixture_proof import http_session, run
 from tests.e2e.test_wasmcp_fixture_proof import check_resources
@@ -93,10 +93,6 @@ def v03(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFac
     return V03(
         runner, registry.host, key, root, tools, root / "tools.wasm", root / "tools-http.wasm", root / "resources.wasm"
     )
-
-
-def env_of(runner: Mcpkg) -> dict[str, str]:
-    return {**os.environ, **{k: v for k, v in runner.env.items() if v is not None}}
 
 
 @asynccontextmanager

@@ -122,9 +122,8 @@ def scenario(command: str, case: str, base: Path, home: Path, registry: str) -> 
         else:
             p = _bad_path(case, base, want="dir")
             shown = p
-        extra = {"add": ["y", "y.wasm"], "remove": ["extra"], "compose": ["-o", str(home / "server.wasm")]}.get(
-            verb, []
-        )
+        into = ["-o", str(home / "server.wasm")]
+        extra = {"add": ["y", "127.0.0.1:9/t/y"], "remove": ["extra"], "compose": into}.get(verb, [])
         return Scenario([verb, *extra, "-C", str(p)], shown, env)
     # login / logout, through DOCKER_CONFIG
     if case == "missing":
@@ -196,7 +195,7 @@ def test_a_bad_path_gets_a_clear_error(
     stdin = "secret\n" if command == "login" else None
     if case == "no-permission":
         env = {
-            "HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": str(home / "config.toml"),
+            "HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": os.devnull,
             "DOCKER_CONFIG": str(home / "docker"), **made.env,
         }  # fmt: skip
         done = run_as_nobody(nobody_site, made.args, env, cwd=home, input=stdin)
@@ -219,7 +218,7 @@ def test_nobody_can_pull_into_their_own_directory(
 ) -> None:
     home = world[1]
     mcpkg.ok("push", str(fixtures / "greeter.wasm"), f"{repo}:1.0.0")
-    env = {"HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": str(home / "c.toml")}
+    env = {"HOME": str(home), "MCPKG_CACHE_DIR": str(home / "cache"), "MCPKG_CONFIG": os.devnull}
     done = run_as_nobody(nobody_site, ["pull", f"{repo}:1.0.0", "-o", str(home / "g.wasm")], env, cwd=home)
     assert done.returncode == 0, done.stderr
     out = home / "g.wasm"

@@ -325,7 +325,13 @@ ref = "{published}/errors"
     assert "mcpkg:mcp/error-writer@0.1.0 <- errors (wired)" in mcpkg.ok("tree", "-C", str(root)).stdout
     server = tmp_path / "server.wasm"
     mcpkg.ok("compose", "-C", str(root), "-o", str(server), "--locked")
-    assert server.stat().st_size > 0
+    # the same middleware twice is embedded once (and instantiated twice)
+    sizes = {}
+    for block in (root / "mcpkg.lock").read_text().split("[[component]]")[1:]:
+        fields = dict(line.split(" = ", 1) for line in block.strip().splitlines() if " = " in line)
+        sizes[fields["layer-digest"]] = int(fields["size"])
+    assert len(sizes) == 6  # 7 components, logger and logger2 the same bytes
+    assert sum(sizes.values()) < server.stat().st_size < sum(sizes.values()) + 256 * 1024
     # `add --wire`: the wire lands in mcpkg.toml; a bad one leaves mcpkg.toml as it was
     before = (root / "mcpkg.toml").read_text()
     bad = mcpkg(

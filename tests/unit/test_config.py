@@ -57,3 +57,11 @@ require = true
 def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, text))
+
+
+def test_a_missing_file_mcpkg_config_names_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCPKG_CONFIG", str(tmp_path / "typo.toml"))
+    with pytest.raises(ConfigError, match=r"MCPKG_CONFIG names .*typo\.toml, which does not exist"):
+        load_config()
+    monkeypatch.setenv("MCPKG_CONFIG", str(write(tmp_path, "")))
+    assert load_config().namespaces == {}

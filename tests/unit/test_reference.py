@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mcpkg.config import Config
@@ -108,3 +110,16 @@ def test_choose_tag_prefers_semver_then_latest() -> None:
     assert choose_tag(["latest", "0.1.0"], None) == "0.1.0"
     assert choose_tag(["latest", "dev"], None) == "latest"
     assert choose_tag(["dev"], None) is None
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:38447", "localhost", "localhost:5000", "[::1]:5000", "reg.example:443"])
+def test_a_registry_alone_is_not_a_repository(text: str) -> None:
+    with pytest.raises(UsageError, match=f"{re.escape(text)} names a registry, not a repository") as raised:
+        Reference.parse(text)
+    assert raised.value.hint == f"add the repository after it: {text}/<repository>[:tag]"
+
+
+@pytest.mark.parametrize("text", ["x.wasm", "./x", "../x", "/x", "~/x", "~x"])
+def test_a_text_written_as_a_path_is_not_a_reference(text: str) -> None:
+    with pytest.raises(UsageError, match="is a file path, but `mcpkg pull` takes a registry reference"):
+        parse_target(text, Config())

@@ -74,3 +74,20 @@ def test_backoff_grows_and_is_jittered() -> None:
         waits = [backoff(attempt) for _ in range(50)]
         full = BACKOFF_BASE * 2**attempt
         assert all(full / 2 <= w <= full for w in waits) and len(set(waits)) > 1
+
+
+def test_a_name_that_does_not_resolve_is_said_so() -> None:
+    import socket
+
+    import requests
+    import urllib3.exceptions
+
+    try:
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as lookup:
+            raise urllib3.exceptions.NameResolutionError("ghcr.io", None, lookup) from lookup  # type: ignore[arg-type]
+    except urllib3.exceptions.NameResolutionError as resolution:
+        wrapped = requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/v2/", resolution))  # type: ignore[arg-type]
+    error = connection_error("registry ghcr.io", wrapped, host="ghcr.io", needed_for="repository ghcr.io/x")
+    assert error.message == "cannot resolve ghcr.io (no network or DNS), needed for repository ghcr.io/x"

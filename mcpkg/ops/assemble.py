@@ -1,0 +1,390 @@
+"""`mcpkg compose COMPONENT... [--transport stdio|http] [--with ROLE=COMPONENT]... [--save]`:
+a server from a few components and the framework of their contract, in one command.
+
+1. Each COMPONENT (a file, a registry reference or a package name, in chain order) is
+   read and classified against the contracts mcpkg ships (docs/contracts.md): its
+   contract and its role. All of them must target one contract.
+2. The plan: the given parts in their positions (a transport or terminal given replaces
+   the default one); the contract's default transport (`--transport`) and terminal; then,
+   until nothing is missing, the framework default of every contract interface some part
+   imports and no part exports (`wasmcp:error-writer` for `error-result`...).
+   `--with ROLE=COMPONENT` replaces one framework part (ROLE: `transport`, `terminal`, or
+   a defaults key or framework package name such as `request` or `tools-writer`).
+3. A framework package (`wasmcp:<name>`, resolved through `[namespaces]`) is versioned on
+   its own: the highest release whose types use this contract version is taken, and
+   pinned exactly (`=X.Y.Z`).
+4. That plan is an ordinary project (`mcpkg.toml`), locked and composed by the same code
+   as `mcpkg lock` and `mcpkg compose` (trust policy, type check, validation): in a
+   temporary directory, or, with `--save`, in the current directory, so that the next
+   `mcpkg compose --locked` gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcpkg.cache import hash_file
+from mcpkg.errors import ConfigError, ConflictError, IncompatibleError, NotFoundError, UsageError
+from mcpkg.infile import readable_file, written_as_path
+from mcpkg.ops.compose import ComposeResult, compose_project
+from mcpkg.ops.context import Context
+from mcpkg.ops.lock import LockResult, lock_project
+from mcpkg.ops.pull import pull_reference
+from mcpkg.outfile import write_user_file
+from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME
+from mcpkg.reference import PackageName, Reference
+from mcpkg.semver import Version, sort_tags
+from mcpkg.wasm.compat import find_export, is_type_only
+from mcpkg.wasm.contracts import (
+    Contract,
+    Role,
+    classify,
+    contract_mismatches,
+    contract_named,
+    framework_default,
+    position_default,
+    uses_contract,
+)
+from mcpkg.wasm.introspect import component_model
+from mcpkg.wasm.model import ComponentModel, is_wasi, semver_key
+from mcpkg.wasm.runner import Compiler
+
+MAX_CANDIDATES = 10  # framework releases tried, newest first, for one contract version
+TRANSPORTS = ("stdio", "http")
+
+
+@dataclass
+class Part:
+    name: str  # its component name in the plan's mcpkg.toml
+    source: str  # a path, a reference, or a package name (framework)
+    is_path: bool
+    position: str  # transport | chain | terminal | service
+    model: ComponentModel
+    role: str  # how `inspect` names it
+    version: str | None = None  # a requirement (framework parts: exact)
+    digest: str | None = None  # a pinned manifest digest (a reference given with one)
+    framework: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "position": self.position,
+            "role": self.role,
+            "framework": self.framework,
+            "version": self.version,
+        }
+
+
+@dataclass
+class Plan:
+    contract: Contract
+    parts: list[Part] = field(default_factory=list)
+
+    def names(self) -> set[str]:
+        return {p.name for p in self.parts}
+
+    def at(self, position: str) -> list[Part]:
+        return [p for p in self.parts if p.position == position]
+
+
+@dataclass(frozen=True)
+class AssembleResult:
+    plan: Plan
+    lock: LockResult
+    composed: ComposeResult
+    saved: Path | None  # the project directory written by --save
+
+
+def parse_overrides(values: list[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for value in values:
+        role, sep, component = value.partition("=")
+        if not sep or not role.strip() or not component.strip():
+            raise UsageError(f"--with {value!r} is not ROLE=COMPONENT", "e.g. --with transport=./my-transport.wasm")
+        overrides[role.strip()] = component.strip()
+    return overrides
+
+
+def _name_for(text: str, taken: set[str]) -> str:
+    stem = Path(text).stem if written_as_path(text) else re.split(r"[/:]", text.split("@", 1)[0])[-1]
+    base = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_") or "component"
+    if not base[0].isalnum():
+        base = "c" + base
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+class _Planner:
+    def __init__(self, ctx: Context, cwd: Path) -> None:
+        self.ctx = ctx
+        self.cwd = cwd
+
+    def read(self, text: str, name: str, position: str | None) -> Part:
+        """A COMPONENT argument or override: its model and role."""
+        if written_as_path(text):
+            path = (self.cwd / Path(text).expanduser()).resolve()
+            readable_file(path, "component", "give a component file, a reference or a package name")
+            model = component_model(path, hash_file(path)[0], self.ctx.cache, text)
+            return self._part(name, str(path), True, model, position, None, None, text)
+        version, pinned, ref = self._reference(text)
+        pulled = pull_reference(self.ctx, ref)
+        model = component_model(pulled.layer_path, pulled.manifest.layer.digest, self.ctx.cache, text)
+        source = text.split("@", 1)[0] if PackageName.try_parse(text) else ref.location
+        return self._part(name, source, False, model, position, version, pinned, text)
+
+    def _reference(self, text: str) -> tuple[str | None, str | None, Reference]:
+        package = PackageName.try_parse(text)
+        if package is not None:
+            ref = self.ctx.config.package_reference(package)
+            tags = self.ctx.client(ref.registry).list_tags(ref.repository)
+            matching = [t for t in sort_tags(tags) if package.requirement is None or _satisfies(t, package)]
+            if not matching:
+                raise NotFoundError(f"{text}: no release of {ref.location} matches", f"see `mcpkg tags {text}`")
+            requirement = str(package.requirement) if package.requirement else None
+            return requirement, None, ref.with_tag(matching[-1])
+        ref = self.ctx.config.parse_reference(text)
+        if ref.digest is not None:
+            return None, str(ref.digest), ref
+        if ref.tag is None:
+            ref = ref.with_tag("latest")
+        return (f"={ref.tag}" if Version.try_parse(ref.tag or "") else None), None, ref
+
+    def _part(
+        self,
+        name: str,
+        source: str,
+        is_path: bool,
+        model: ComponentModel,
+        position: str | None,
+        version: str | None,
+        digest: str | None,
+        given: str,
+    ) -> Part:
+        roles = classify(model)
+        if not roles:
+            raise IncompatibleError(
+                f"{given} targets no contract mcpkg knows, so its place in a server cannot be told",
+                "describe the server in mcpkg.toml (`mcpkg init`, `mcpkg add`), or see `mcpkg inspect` of it",
+            )
+        role = roles[0]
+        return Part(name, source, is_path, position or role.position, model, str(role), version, digest)
+
+    def framework(self, contract: Contract, package: str, name: str, position: str) -> Part:
+        """The newest release of a framework package that uses this contract version."""
+        parsed = PackageName.try_parse(package)
+        assert parsed is not None
+        ref = self.ctx.config.package_reference(parsed)
+        tags = [t for t in sort_tags(self.ctx.client(ref.registry).list_tags(ref.repository)) if Version.try_parse(t)]
+        if not tags:
+            raise NotFoundError(
+                f"the framework component {package} ({ref.location}) has no releases",
+                "publish it, map its namespace with `[namespaces]` in the config, or pass --with",
+            )
+        tried = []
+        for tag in list(reversed(tags))[:MAX_CANDIDATES]:
+            pulled = pull_reference(self.ctx, ref.with_tag(tag))
+            model = component_model(pulled.layer_path, pulled.manifest.layer.digest, self.ctx.cache, str(ref))
+            if uses_contract(model, contract):
+                roles = [r for r in classify(model) if r.contract == contract.package]
+                role = str(roles[0]) if roles else f"{package} ({contract.package})"
+                return Part(name, package, False, position, model, role, f"={tag}", framework=True)
+            tried.append(tag)
+        raise IncompatibleError(
+            f"no release of {package} ({ref.location}) uses {contract.package}: tried {', '.join(tried)}",
+            "publish a release built against this contract version, or pass --with",
+        )
+
+
+def _satisfies(tag: str, package: PackageName) -> bool:
+    version = Version.try_parse(tag)
+    return version is not None and package.requirement is not None and package.requirement.matches(version)
+
+
+def _contract_of(parts: list[Part], given: list[str]) -> Contract:
+    roles: list[tuple[str, Role]] = []
+    for part, text in zip(parts, given, strict=True):
+        first = classify(part.model)[0]
+        roles.append((text, first))
+    packages = sorted({role.contract for _, role in roles})
+    if len(packages) > 1:
+        detail = contract_mismatches([(p.name, p.model) for p in parts])
+        sides = "; ".join(f"{text}: {role}" for text, role in roles)
+        raise IncompatibleError(
+            "the components target different contracts: " + sides + ("\n  " + "\n  ".join(detail) if detail else ""),
+            "compose components of one contract (see `mcpkg inspect` of each)",
+        )
+    contract = contract_named(packages[0])
+    assert contract is not None
+    return contract
+
+
+def plan_server(ctx: Context, components: list[str], transport: str, overrides: dict[str, str], cwd: Path) -> Plan:
+    if transport not in TRANSPORTS:
+        raise UsageError(f"--transport must be stdio or http, not {transport!r}")
+    planner = _Planner(ctx, cwd)
+    taken: set[str] = set()
+    given: list[Part] = []
+    for text in components:
+        part = planner.read(text, _name_for(text, taken), None)
+        taken.add(part.name)
+        given.append(part)
+    contract = _contract_of(given, components)
+    if contract.chain is None:
+        raise UsageError(
+            f"{components[0]} is a {contract.package} backend: a whole server, nothing to compose it with",
+            f"run it as it is: `mcpkg run {components[0]}` (docs/wasi-mcp.md)",
+        )
+    plan = Plan(contract, given)
+    used_overrides: set[str] = set()
+
+    def override(keys: tuple[str, ...], position: str) -> Part | None:
+        for key in keys:
+            if key in overrides:
+                used_overrides.add(key)
+                part = planner.read(overrides[key], _name_for(overrides[key], plan.names()), position)
+                return part
+        return None
+
+    def add_default(world: str, package: str, position: str, keys: tuple[str, ...]) -> None:
+        short = package.split(":", 1)[1]
+        part = override((*keys, world, short), position)
+        if part is None:
+            part = planner.framework(contract, package, _name_for(short, plan.names()), position)
+        plan.parts.append(part)
+
+    for position in ("transport", "terminal"):
+        present = plan.at(position)
+        if len(present) > 1:
+            raise UsageError(f"{len(present)} components given are {position}s: {', '.join(p.name for p in present)}")
+        if present:
+            continue
+        prefer = f"{transport}-transport" if position == "transport" else None
+        found = position_default(contract, position, prefer)
+        if found is None:
+            replacement = override((position,), position)
+            if replacement is None:
+                raise ConfigError(
+                    f"{contract.package} names no default {position}", f"pass --with {position}=COMPONENT"
+                )
+            plan.parts.append(replacement)
+            continue
+        add_default(found[0], found[1], position, (position,))
+    _add_services(plan, add_default)
+    order = {"transport": 0, "chain": 1, "terminal": 2, "service": 3}
+    plan.parts.sort(key=lambda p: order[p.position])  # stable: the chain keeps the order given
+    unused = sorted(set(overrides) - used_overrides)
+    if unused:
+        raise UsageError(
+            f"--with {', '.join(unused)}: no such part in this server's framework",
+            "name a role: transport, terminal, or one of: " + ", ".join(sorted(contract.defaults)),
+        )
+    return plan
+
+
+def _add_services(plan: Plan, add_default: Any) -> None:
+    """Add the framework default of every contract interface imported and not exported,
+    until nothing is missing."""
+    contract = plan.contract
+    assert contract.chain is not None  # plan_server refuses a contract without a chain
+    chain_key = semver_key(contract.chain)
+    for _ in range(64):  # a framework part may import another one; bounded
+        missing: dict[str, tuple[str, str]] = {}
+        for part in plan.parts:
+            for name, item in part.model.imports.items():
+                if is_wasi(name) or semver_key(name) == chain_key or is_type_only(item):
+                    continue
+                if any(find_export(other.model, name) is not None for other in plan.parts if other is not part):
+                    continue
+                found = framework_default(contract, name)
+                if found is None:
+                    raise IncompatibleError(
+                        f"{part.name} imports {name}, which no part exports and the {contract.package} framework "
+                        "has no default for",
+                        "pass the component that provides it as an argument, or describe the server in mcpkg.toml",
+                    )
+                missing.setdefault(found[1], found)
+        if not missing:
+            return
+        for package, (key, _) in sorted(missing.items()):
+            add_default(key, package, "service", (key,))
+    raise IncompatibleError("the framework's services keep importing new ones (a cycle?)")
+
+
+def manifest_text(plan: Plan, base: Path | None) -> str:
+    """The plan as `mcpkg.toml` (paths relative to `base` when given, else absolute)."""
+    transport = plan.at("transport")[0].name
+    terminal = plan.at("terminal")[0].name
+    chain = [p.name for p in plan.at("chain")]
+    lines = [
+        "# Written by `mcpkg compose --save` from the components given and the framework of",
+        f"# {plan.contract.package}; edit it freely (`mcpkg add`, `mcpkg remove`), then `mcpkg lock`.",
+        "",
+        "[server]",
+        f'name = "{plan.at("chain")[0].name if chain else "server"}"',
+        f'transport = "{transport}"',
+        "chain = [" + ", ".join(f'"{n}"' for n in chain) + "]",
+        f'terminal = "{terminal}"',
+    ]
+    for part in plan.parts:
+        lines += ["", f"[components.{part.name}]" + (f"   # {part.role}" if part.role else "")]
+        if part.is_path:
+            path = Path(part.source)
+            shown = path.relative_to(base) if base is not None and path.is_relative_to(base) else path
+            lines.append(f"path = {_toml_string(str(shown))}")
+        else:
+            lines.append(f"ref = {_toml_string(part.source)}")
+            if part.digest is not None:
+                lines.append(f"digest = {_toml_string(part.digest)}")
+            elif part.version is not None:
+                lines.append(f"version = {_toml_string(part.version)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def assemble(
+    ctx: Context,
+    components: list[str],
+    output: Path,
+    *,
+    transport: str = "http",
+    overrides: dict[str, str] | None = None,
+    save: bool = False,
+    cwd: Path | None = None,
+    precompile: Compiler | None = None,
+    on_compile: Callable[[str], None] | None = None,
+) -> AssembleResult:
+    """`on_compile(name)`: called before a `precompile` compile (see `compose_project`)."""
+    here = (cwd or Path.cwd()).resolve()
+    if (here / MANIFEST_NAME).exists():
+        raise UsageError(
+            f"COMPONENT arguments build a server without {MANIFEST_NAME}, and there is one here",
+            "add them to it with `mcpkg add NAME COMPONENT`, then `mcpkg compose`",
+        )
+    output = output if output.is_absolute() or str(output) == "-" else here / output
+    plan = plan_server(ctx, components, transport, overrides or {}, here)
+    if save:
+        for name in (MANIFEST_NAME, LOCK_NAME):
+            if (here / name).exists():
+                raise ConflictError(f"{here / name} already exists", "--save writes a new project; remove it first")
+        write_user_file(here / MANIFEST_NAME, manifest_text(plan, here).encode())
+        locked = lock_project(ctx, here)
+        composed = compose_project(ctx, here, output, locked=True, precompile=precompile, on_compile=on_compile)
+        return AssembleResult(plan, locked, composed, here)
+    with tempfile.TemporaryDirectory(prefix="mcpkg-compose-") as tmp:
+        root = Path(tmp)
+        (root / MANIFEST_NAME).write_text(manifest_text(plan, None))
+        locked = lock_project(ctx, root)
+        composed = compose_project(ctx, root, output, locked=True, precompile=precompile, on_compile=on_compile)
+    return AssembleResult(plan, locked, composed, None)

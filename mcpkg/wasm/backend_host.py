@@ -1,0 +1,331 @@
+"""`mcpkg run BACKEND.wasm`: host a wasi:mcp backend under wasmtime and serve MCP over stdio.
+
+The host implements `wasi:mcp/runtime` with wasmtime-py host functions
+(`Linker.root().add_instance(...).add_func(...)`); the JSON-RPC side is
+`mcp_session.Session` (pure). The entry-point convention (docs/wasi-mcp.md): the host
+calls the backend's `wasi:cli/run`; its `run` registers and calls `serve()`, which
+returns at once; once `run` has returned, each request is answered by calling
+`wasi:mcp/handlers`, one at a time (a component instance is never re-entered).
+
+A trap: wasmtime marks a component instance that trapped as unusable ("cannot enter
+component instance"), so the request that trapped gets an internal error and the host
+makes a fresh instance in a fresh store (its `run` registers again; what the backend kept
+in memory is lost) and says so in a `warning` log notification. If the fresh instance
+cannot start, mcpkg stops with status 1.
+
+The backend's stdin is not attached (stdin carries the client's messages) and its stdout
+goes to stderr (stdout carries the host's replies).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from mcpkg.cache import Cache
+from mcpkg.errors import IncompatibleError, McpkgError
+from mcpkg.reference import Digest
+from mcpkg.wasm.backend import PACKAGE, backend_contract, backend_problems, entry_export
+from mcpkg.wasm.mcp_json import Case, log_json, wit_error
+from mcpkg.wasm.mcp_session import BackendTrap, Session
+from mcpkg.wasm.model import ComponentModel, Type
+from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, Prepared, load_component
+
+_INTEGERS = ("s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64")
+
+
+# --- wasmtime-py's values <-> the plain values of mcp_json ---------------------------------
+# wasmtime-py gives a variant, option or result as a `Variant` only when its cases cannot be
+# told apart by Python type ("tagged"); otherwise as the bare payload. These mirror its rule.
+
+
+def _cases(t: Type) -> list[tuple[str, Type | None]]:
+    if t["k"] == "option":
+        return [("none", None), ("some", t["of"])]
+    if t["k"] == "result":
+        return [("ok", t.get("ok")), ("err", t.get("err"))]
+    return [(name, case) for name, case in t["cases"]]
+
+
+def _classes(t: Type | None) -> set[str]:
+    if t is None:
+        return {"object"}
+    k = t["k"]
+    if k in _INTEGERS:
+        return {"int"}
+    simple = {"bool": "bool", "f32": "float", "f64": "float", "char": "str", "string": "str", "enum": "str"}
+    if k in simple:
+        return {simple[k]}
+    if k == "list":
+        return {"bytes" if t["of"]["k"] == "u8" else "list"}
+    if k in ("record", "tuple", "flags"):
+        return {{"record": "Record", "tuple": "tuple", "flags": "set"}[k]}
+    if k in ("variant", "option", "result"):
+        if _tagged(t):
+            return {"Variant"}
+        return set().union(*(_classes(case) for _, case in _cases(t)))
+    return {k}
+
+
+def _tagged(t: Type) -> bool:
+    seen: set[str] = set()
+    for _, case in _cases(t):
+        classes = _classes(case)
+        if classes & seen:
+            return True
+        seen |= classes
+    return False
+
+
+def _python_class(value: Any) -> str:
+    import wasmtime.component as wc
+
+    if isinstance(value, wc.Record):
+        return "Record"
+    if isinstance(value, wc.Variant):
+        return "Variant"
+    return type(value).__name__
+
+
+def to_plain(value: Any, t: Type | None) -> Any:
+    """A value wasmtime-py lifted -> the plain form (dicts, `Case`, None or the value)."""
+    if t is None or (value is None and t["k"] != "option" and t["k"] not in ("variant", "result")):
+        return value
+    k = t["k"]
+    if k == "record":
+        return {name: to_plain(getattr(value, name, None), field) for name, field in t["fields"]}
+    if k == "list":
+        return bytes(value) if t["of"]["k"] == "u8" else [to_plain(v, t["of"]) for v in value]
+    if k == "tuple":
+        return tuple(to_plain(v, e) for v, e in zip(value, t["of"], strict=True))
+    if k in ("variant", "option", "result"):
+        cases = _cases(t)
+        if _tagged(t):
+            name, payload = value.tag, value.payload
+        else:
+            kind = "object" if value is None else _python_class(value)
+            name = next(n for n, case in cases if (case is None and value is None) or kind in _classes(case))
+            payload = value
+        case_type = dict(cases)[name]
+        plain = None if case_type is None else to_plain(payload, case_type)
+        if k == "option":
+            return plain
+        return Case(name, plain)
+    return value
+
+
+def to_wasmtime(value: Any, t: Type | None) -> Any:
+    """The plain form -> what wasmtime-py lowers for type `t`."""
+    import wasmtime.component as wc
+
+    if t is None:
+        return None
+    k = t["k"]
+    if k == "record":
+        record = wc.Record()
+        for name, field in t["fields"]:
+            setattr(record, name, to_wasmtime(value.get(name), field))
+        return record
+    if k == "list":
+        return bytes(value) if t["of"]["k"] == "u8" else [to_wasmtime(v, t["of"]) for v in value]
+    if k == "tuple":
+        return tuple(to_wasmtime(v, e) for v, e in zip(value, t["of"], strict=True))
+    if k in ("variant", "option", "result"):
+        case = (Case("none") if value is None else Case("some", value)) if k == "option" else value
+        case_type = dict(_cases(t))[case.name]
+        payload = None if case_type is None else to_wasmtime(case.value, case_type)
+        return wc.Variant(case.name, payload) if _tagged(t) else payload
+    return value
+
+
+# --- the host ------------------------------------------------------------------------------
+
+
+class WasmBackend:
+    """One backend component: its linker (WASI + the runtime host functions), the current
+    instance, and `call` for the handlers (the `Backend` protocol of mcp_session)."""
+
+    def __init__(
+        self,
+        server: Path,
+        model: ComponentModel,
+        engine: Any,
+        component: Any,
+        dirs: list[tuple[str, str]],
+        env: list[tuple[str, str]],
+    ) -> None:
+        self.server = server
+        self.model = model
+        self.engine = engine
+        self.component = component
+        self.dirs = dirs
+        self.env = env
+        spec = backend_contract()
+        self.runtime_name = spec.qualified("runtime")
+        self.handlers_name = spec.qualified("handlers")
+        self.entry = entry_export(model, spec.entry) or spec.entry
+        self.session = Session(self, server.stem)
+        self.trapped = False
+        self.linker = self._linker()
+        self.store: Any = None
+        self.instance: Any = None
+
+    def _linker(self) -> Any:
+        import wasmtime.component as wc
+
+        linker = wc.Linker(self.engine)
+        linker.add_wasip2()
+        with linker.root() as root:
+            for name, item in self.model.imports.items():
+                if name.split("/", 1)[0] != PACKAGE or item["kind"] != "instance":
+                    continue
+                with root.add_instance(name) as instance:  # types, content, capabilities: types only
+                    if name != self.runtime_name:
+                        continue
+                    for function, signature in item["functions"].items():  # the types the backend imports
+                        instance.add_func(function, self._host_function(function, signature))
+        return linker
+
+    def _host_function(self, function: str, signature: dict[str, Any]) -> Callable[..., Any]:
+        params = [t for _, t in signature["params"]]
+        result = signature.get("result")
+
+        def host(store: Any, *args: Any) -> Any:
+            try:
+                plain = [to_plain(a, t) for a, t in zip(args, params, strict=True)]
+                outcome = self.session.runtime(function, *plain)
+            except Exception as exc:  # a host bug answers the backend; it never traps it
+                outcome = Case("err", wit_error("internal-error", f"mcpkg could not handle {function}: {exc}"))
+            if result is None:
+                return None
+            return to_wasmtime(Case("ok") if outcome is None else outcome, result)
+
+        return host
+
+    def start(self) -> None:
+        """A fresh store and instance; call `run` (which must call `serve()`)."""
+        import wasmtime
+
+        self.store = wasmtime.Store(self.engine)
+        wasi = wasmtime.WasiConfig()
+        wasi.inherit_stderr()
+        wasi.stdout_custom = _to_stderr
+        wasi.argv = [self.server.name]
+        if self.env:
+            wasi.env = self.env
+        for host, guest in self.dirs:
+            wasi.preopen_dir(host, guest)
+        self.store.set_wasi(wasi)
+        self.session.served = False
+        try:
+            self.instance = self.linker.instantiate(self.store, self.component)
+        except wasmtime.WasmtimeError as exc:
+            raise McpkgError(
+                f"cannot start {self.server}: {_first_line(exc)}",
+                "a wasi:mcp backend may import only WASI preview 2 and wasi:mcp (docs/wasi-mcp.md)",
+            ) from exc
+        try:
+            outcome = self._func(self.entry, "run")(self.store)
+        except wasmtime.WasmtimeError as exc:
+            raise McpkgError(f"{self.server} trapped in run: {_first_line(exc)}") from exc
+        if getattr(outcome, "tag", "ok") != "ok":
+            raise McpkgError(f"{self.server}: run returned an error", "see what the backend wrote to stderr")
+        if not self.session.served:
+            raise IncompatibleError(
+                f"{self.server}: run returned without calling serve()",
+                "mcpkg's entry-point convention: run registers everything, then calls wasi:mcp/runtime.serve "
+                "(docs/wasi-mcp.md)",
+            )
+        self.trapped = False
+
+    def _func(self, interface: str, name: str) -> Any:
+        index = self.component.get_export_index(interface)
+        func_index = self.component.get_export_index(name, index) if index is not None else None
+        func = self.instance.get_func(self.store, func_index) if func_index is not None else None
+        if func is None:
+            raise McpkgError(f"{self.server} does not export {name} in {interface}")
+        return func
+
+    def call(self, function: str, *args: Any) -> Case:
+        import wasmtime
+
+        signature = self.model.exports[self.handlers_name]["functions"].get(function)
+        if signature is None:
+            raise BackendTrap(f"the backend does not export {function}")
+        lowered = [to_wasmtime(a, t) for a, (_, t) in zip(args, signature["params"], strict=True)]
+        try:
+            value = self._func(self.handlers_name, function)(self.store, *lowered)
+        except wasmtime.WasmtimeError as exc:
+            self.trapped = True
+            raise BackendTrap(_first_line(exc)) from exc
+        result = to_plain(value, signature.get("result"))
+        return result if isinstance(result, Case) else Case("ok", result)
+
+    def recover(self) -> None:
+        """After a trap: a fresh instance (the old one cannot be entered again)."""
+        self.start()
+        warning = f"the backend trapped; mcpkg restarted it ({self.server.name}'s in-memory state is lost)"
+        self.session.runtime("log", "warning", warning, None)
+
+
+def _write(sink: IO[bytes], messages: list[dict[str, Any]]) -> None:
+    for message in messages:
+        sink.write(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
+    sink.flush()
+
+
+def _to_stderr(data: bytes) -> None:
+    sys.stderr.buffer.write(data)
+    sys.stderr.buffer.flush()
+
+
+def _first_line(exc: BaseException) -> str:
+    """wasmtime's message without its backtrace: the cause (`wasm trap: ...`) when given."""
+    text = str(exc).strip()
+    if "Caused by:" in text:
+        text = text.split("Caused by:", 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def serve_backend(
+    cache: Cache,
+    server: Path,
+    model: ComponentModel,
+    digest: Digest,
+    dirs: list[tuple[str, str]],
+    env: list[tuple[str, str]],
+    on_compile: Callable[[], None] | None = None,
+    compiler: Compiler = DEFAULT_COMPILER,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+) -> tuple[int, Prepared]:
+    """Serve MCP over stdio until stdin closes; returns (exit code, how it was prepared)."""
+    problems = backend_problems(model, str(server))
+    if problems:
+        raise IncompatibleError(
+            "mcpkg cannot host this wasi:mcp backend:\n  " + "\n  ".join(problems),
+            "see docs/wasi-mcp.md for the contract and the entry-point convention",
+            {"problems": problems},
+        )
+    source = stdin if stdin is not None else sys.stdin.buffer
+    sink = stdout if stdout is not None else sys.stdout.buffer
+    engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler)
+    backend = WasmBackend(server, model, engine, component, dirs, env)
+    backend.start()
+    for line in iter(source.readline, b""):
+        if not line.strip():
+            continue
+        _write(sink, backend.session.handle_line(line))
+        if backend.trapped:
+            try:
+                backend.recover()
+            except McpkgError as exc:
+                _write(sink, [log_json("critical", f"mcpkg stops: {exc.message}", None, backend.session.name)])
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 1, prepared
+            _write(sink, backend.session.drain())
+    return 0, prepared
