@@ -13,6 +13,9 @@ Outputs:
   sandbox tests of `mcpkg run`);
 - `mcp/<name>.wasm`: runnable MCP server parts, one componentize-py build of
   `src/mcp/<name>/app.py` against its role world in `wit/` (see `MCP_COMPONENTS`);
+- `wasmcp-v0.3/<name>.wasm`: wasmcp's hello-world handler and this project's own wasmcp v0.3
+  framework components (`src/wasmcp-v0.3/framework/<name>/`, see `WASMCP_FRAMEWORK`), built
+  against the vendored contract `contracts/wasmcp-mcp-0.3.0/wit`;
 - `wasmcp-v20251125/<name>.wasm`: the current wasmcp generation (`wasmcp:mcp-v20251125`):
   mcpkg's own framework components, wasmcp's `strings-py` example and a second tools
   capability, componentize-py builds of `src/wasmcp-v20251125/<name>/app.py` (see
@@ -57,6 +60,7 @@ WIT = HERE.parent / "wit"
 # shared with the tests and scripts)
 sys.path.insert(0, str(HERE.parent))
 from testing.fixtures import MCP_FIXTURE_ROLES as MCP_COMPONENTS  # noqa: E402
+from testing.fixtures import WASMCP_FRAMEWORK  # noqa: E402
 
 # src/broken/<name>/ -> the world of its own WIT package it is made from, which is also the
 # role of wit/ it pretends to be (and is not).
@@ -175,18 +179,40 @@ def build_probe(tmp: Path) -> str:
     return out.name
 
 
+def wasmcp_wit(tmp: Path) -> Path:
+    """A WIT folder for builds against the vendored wasmcp v0.3 contract: its package and
+    WASI deps side by side, and the worlds of this project's own framework components."""
+    contract = HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit"
+    wit = tmp / "wasmcp-v0.3-wit"
+    if not wit.exists():
+        shutil.copytree(contract / "deps", wit / "deps")
+        shutil.copytree(contract, wit / "deps" / "mcp", ignore=shutil.ignore_patterns("deps"))
+        shutil.copy(SRC / "wasmcp-v0.3" / "framework" / "worlds.wit", wit / "worlds.wit")
+    return wit
+
+
 def build_wasmcp_hello(tmp: Path) -> str:
     """componentize-py build of wasmcp's own hello-world tools handler (src/wasmcp-v0.3/)
-    against the vendored wasmcp v0.3 contract: its package and WASI deps side by side."""
-    contract = HERE.parent / "contracts" / "wasmcp-mcp-0.3.0" / "wit"
+    against the vendored wasmcp v0.3 contract."""
     wit = tmp / "wasmcp-hello-wit"
-    shutil.copytree(contract / "deps", wit / "deps")
-    shutil.copytree(contract, wit / "deps" / "mcp", ignore=shutil.ignore_patterns("deps"))
+    shutil.copytree(wasmcp_wit(tmp) / "deps", wit / "deps")
     shutil.copy(SRC / "wasmcp-v0.3" / "hello-world" / "world.wit", wit / "world.wit")
     out = BUILD / "wasmcp-v0.3" / "hello-world.wasm"
     out.parent.mkdir(parents=True, exist_ok=True)
     app = ["-p", str(SRC / "wasmcp-v0.3" / "hello-world"), "app"]
     run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", "tools-handler", "componentize", *app, "-o", str(out)])
+    return out.relative_to(BUILD).as_posix()
+
+
+def build_wasmcp_framework(wit: Path, name: str) -> str:
+    """componentize-py build of this project's own wasmcp v0.3 framework component
+    src/wasmcp-v0.3/framework/<name>/ against its world in framework/worlds.wit (with the
+    shared `common/` modules on its path)."""
+    framework = SRC / "wasmcp-v0.3" / "framework"
+    out = BUILD / "wasmcp-v0.3" / f"{name}.wasm"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    app = ["-p", str(framework / name), "-p", str(framework / "common"), "app"]
+    run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", name, "componentize", *app, "-o", str(out)])
     return out.relative_to(BUILD).as_posix()
 
 
@@ -311,6 +337,8 @@ def build(tool: str) -> dict[str, str]:
         steps: dict[str, Callable[[], str]] = {"large": partial(build_large, tmp), "probe": partial(build_probe, tmp)}
         steps.update({f"mcp/{name}": partial(build_mcp, name, world) for name, world in MCP_COMPONENTS.items()})
         steps["wasmcp-v0.3/hello-world"] = partial(build_wasmcp_hello, tmp)
+        wit = wasmcp_wit(tmp)
+        steps.update({f"wasmcp-v0.3/{name}": partial(build_wasmcp_framework, wit, name) for name in WASMCP_FRAMEWORK})
         steps.update({f"wasi-mcp/{name}": partial(build_wasi_mcp, backend_wit, name) for name in WASI_MCP_BACKENDS})
         steps.update(
             {

@@ -59,6 +59,61 @@ async def talk(server: list[str], env: dict[str, str]) -> None:
         print("resources/read ->", [getattr(c, "text", c) for c in resource.contents])
 
 
+async def talk_wasmcp(server: list[str], env: dict[str, str]) -> None:
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(command=server[0], args=server[1:], env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        init = await session.initialize()
+        print(f"initialize -> {init.server_info.name}, protocol {init.protocol_version}")
+        tools = await session.list_tools()
+        print("tools/list ->", [t.name for t in tools.tools])
+        result = await session.call_tool("echo", {"message": "hello from wasmcp v0.3"})
+        print("tools/call echo ->", [getattr(c, "text", c) for c in result.content])
+
+
+def wasmcp_v03(env: dict[str, str], home: Path, host: str, fixtures: Path) -> None:
+    """The same path with wasmcp's v0.3 contract: this project's own v0.3 framework
+    components published as wasmcp's are (`<registry>/wasmcp/<name>:0.3.0`), wasmcp's own
+    hello-world handler, named by package name through `[namespaces] wasmcp = ...`."""
+    built = fixtures / "wasmcp-v0.3"
+    framework = (
+        "stdio-transport",
+        "request",
+        "initialize-handler",
+        "error-writer",
+        "initialize-writer",
+        "tools-writer",
+    )
+    step("wasmcp v0.3: publish framework components in wkg's layout, and wasmcp's hello-world handler elsewhere")
+    for name in framework:
+        run(env, "-q", "push", str(built / f"{name}.wasm"), f"{host}/wasmcp/{name}:0.3.0", show=False)
+        run(env, "-q", "sign", f"wasmcp:{name}@0.3", "--key", str(home / "keys" / "publisher.key"), show=False)
+    run(env, "-q", "push", str(built / "hello-world.wasm"), f"{host}/examples/hello-world:0.1.0", show=False)
+    run(env, "-q", "sign", f"{host}/examples/hello-world:0.1.0", "--key", str(home / "keys" / "publisher.key"))
+    report = run(env, "inspect", "wasmcp:request", show=False)
+    print("\n".join(line for line in report.splitlines() if line.startswith(("reference", "roles"))))
+
+    step("wasmcp v0.3: mcpkg.toml names the framework by package name; lock, tree, compose, run")
+    project = home / "wasmcp-project"
+    project.mkdir()
+    entries = "".join(f'\n[components.{n}]\nref = "wasmcp:{n}"\nversion = "^0.3"\n' for n in framework)
+    (project / "mcpkg.toml").write_text(
+        '[server]\nname = "hello-wasmcp"\ntransport = "stdio-transport"\nchain = ["hello-world"]\n'
+        'terminal = "initialize-handler"\n' + entries
+        + f'\n[components.hello-world]\nref = "{host}/examples/hello-world"\nversion = "^0.1"\n'
+        + f'\n[trust."{host}/*"]\nkeys = ["{home / "keys" / "publisher.pub"}"]\nrequire = true\n'
+    )  # fmt: skip
+    print((project / "mcpkg.toml").read_text())
+    run(env, "lock", "-C", str(project))
+    run(env, "tree", "-C", str(project))
+    server = home / "wasmcp-server.wasm"
+    run(env, "-q", "compose", "-C", str(project), "-o", str(server), "--locked", show=False)
+    print(f"composed {server.name}: {server.stat().st_size // (1 << 20)} MiB, validated")
+    asyncio.run(talk_wasmcp([MCPKG, "run", str(server)], env))
+
+
 def main() -> int:
     fixtures = ROOT / "registry-fixtures" / "build"
     with tempfile.TemporaryDirectory(prefix="mcpkg-demo-") as tmp, running_registry() as registry:
@@ -71,7 +126,9 @@ def main() -> int:
             SOURCE_DATE_EPOCH="1700000000",
             COSIGN_PASSWORD="demo-password",
         )
-        (home / "config.toml").write_text(f'[namespaces]\nmcp = "{registry.host}/mcp"\n')
+        (home / "config.toml").write_text(
+            f'[namespaces]\nmcp = "{registry.host}/mcp"\nwasmcp = "{registry.host}/wasmcp"\n'
+        )
         host = registry.host
         print(f"registry: docker-registry on http://{host} (storage {registry.root})")
 
@@ -123,6 +180,8 @@ def main() -> int:
 
         step("an MCP client (the official Python SDK) spawns `mcpkg run server.wasm` and talks to it over stdio")
         asyncio.run(talk([MCPKG, "run", str(server)], env))
+
+        wasmcp_v03(env, home, host, fixtures)
     print("\ndemo finished; the registry was stopped and the temporary files removed")
     return 0
 

@@ -45,6 +45,11 @@ CHAIN = "mcpkg:mcp/incoming-handler@0.1.0"
 # Type-only: nothing exports it, it stays an import (see above).
 TYPES = "mcpkg:mcp/types@0.1.0"
 
+# The same for wasmcp's v0.3 contract (contracts/wasmcp-mcp-0.3.0): its chain interface, and
+# the interfaces only types are used from (the `request` resource is the request service's).
+WASMCP_V03_CHAIN = "wasmcp:mcp/incoming-handler@0.3.0"
+WASMCP_V03_TYPES = frozenset(f"wasmcp:mcp/{name}@0.3.0" for name in ("types", "error", "content"))
+
 _ITEM = re.compile(r"^\s*(import|export)\s+([a-z0-9-]+:[a-z0-9-]+/[a-z0-9-]+(?:@[0-9A-Za-z.+-]+)?)\s*;", re.MULTILINE)
 
 
@@ -93,6 +98,10 @@ class ServerParts:
     chain: Sequence[Path]
     terminal: Path
     services: Sequence[Path] = field(default_factory=tuple)
+    # the contract: its chain interface, and its type-only interfaces (left as imports);
+    # every other interface of the chain's package is a service's
+    chain_interface: str = CHAIN
+    type_only: frozenset[str] = frozenset({TYPES})
 
 
 def compose_config(parts: ServerParts, wasm_tools: str | None = None) -> dict[str, object]:
@@ -106,19 +115,21 @@ def compose_config(parts: ServerParts, wasm_tools: str | None = None) -> dict[st
     services = [(f"service{index}", path) for index, path in enumerate(parts.services, 1)]
     found = {name: interfaces(path, tool) for name, path in [("root", parts.transport), *links, *services]}
 
+    chain = parts.chain_interface
+    package = chain.split("/")[0] + "/"
     provider: dict[str, str] = {}
     for name, _ in services:
         for export in found[name].exports:
-            if export.startswith("mcpkg:") and export != CHAIN:
+            if export.startswith(package) and export != chain:
                 provider.setdefault(export, name)
 
-    if CHAIN not in found["root"].imports:
-        raise ValueError(f"transport {parts.transport} does not import {CHAIN}")
+    if chain not in found["root"].imports:
+        raise ValueError(f"transport {parts.transport} does not import {chain}")
     for name, path in links:
-        if CHAIN not in found[name].exports:
-            raise ValueError(f"{path} does not export {CHAIN}: it cannot be a link of the chain")
-    if CHAIN in found["terminal"].imports:
-        raise ValueError(f"terminal {parts.terminal} imports {CHAIN}: it would need a next link")
+        if chain not in found[name].exports:
+            raise ValueError(f"{path} does not export {chain}: it cannot be a link of the chain")
+    if chain in found["terminal"].imports:
+        raise ValueError(f"terminal {parts.terminal} imports {chain}: it would need a next link")
 
     # Each instance's chain import is served by the link after it; the terminal has none.
     names = ["root", *(name for name, _ in links)]
@@ -127,11 +138,11 @@ def compose_config(parts: ServerParts, wasm_tools: str | None = None) -> dict[st
     for name in [*names, *(name for name, _ in services)]:
         arguments: dict[str, dict[str, str]] = {}
         for wanted in sorted(found[name].imports):
-            if wanted == CHAIN:
-                arguments[wanted] = {"instance": next_link[name], "export": CHAIN}
+            if wanted == chain:
+                arguments[wanted] = {"instance": next_link[name], "export": chain}
             elif wanted in provider and provider[wanted] != name:
                 arguments[wanted] = {"instance": provider[wanted], "export": wanted}
-            elif wanted.startswith("mcpkg:") and wanted != TYPES:
+            elif wanted.startswith(package) and wanted not in parts.type_only:
                 raise ValueError(f"nothing provides {wanted}, imported by {name}")
         entry: dict[str, object] = {"arguments": arguments}
         if name != "root":

@@ -29,3 +29,19 @@ def server_section(name: str) -> str:
         f'[server]\nname = "{name}"\ntransport = "{SERVER_TRANSPORT}"\n'
         f'chain = [{chain}]\nterminal = "{SERVER_TERMINAL}"\n'
     )
+
+
+# this project's own wasmcp v0.3 framework components (registry-fixtures/src/wasmcp-v0.3/
+# framework/<name>/, built against the world <name> of framework/worlds.wit), with the role
+# or service each plays under the contract wasmcp:mcp@0.3.0
+WASMCP_FRAMEWORK: dict[str, str] = {
+    "stdio-transport": "stdio-transport",
+    "http-transport": "http-transport",
+    "request": "request service",
+    "initialize-handler": "initialize-handler",
+    "error-writer": "error-writer",
+    "initialize-writer": "initialize-writer",
+    "tools-writer": "tools-writer",
+    "resources-writer": "resources-writer",
+    "resources-handler": "resources-handler",
+}

@@ -105,6 +105,8 @@ def _report_backend(result: BackendCheck, json_output: bool) -> None:
         )
     if not json_output:
         print(f"ok: a wasi:mcp backend mcpkg can host (mcpkg run {result.file})")
+
+
 EXAMPLES = """\b
 Examples:
   mcpkg check                                     # the project, for CI

@@ -46,6 +46,7 @@ from mcpkg.reference import Digest, Reference
 from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import cached_model, component_model, record_model, validated_model
+from mcpkg.wasm.model import semver_key, version_of
 from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, cached_artifact_ok, compile_and_store, new_engine
 
 
@@ -272,7 +273,7 @@ def compose_project(
     chunks = encode_composition(lock.transport, list(lock.chain), lock.terminal, services, parts, report.wiring.links)
     announce = None if on_compile is None else (lambda: on_compile("the server" if dest.is_stdout else dest.path.name))
     digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile, on_compile=announce)
-    imports = sorted({name for name in report.wiring.host_imports} | set(report.wiring.type_only))
+    imports = unified_imports([*report.wiring.host_imports, *report.wiring.type_only])
     exports = sorted(parts[lock.transport].model.exports)
     return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)
 
@@ -293,3 +294,14 @@ def _compose_backend(
     imports = sorted(part.model.imports)
     exports = sorted(n for n, item in part.model.exports.items() if item["kind"] == "instance")
     return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)
+
+
+def unified_imports(names: list[str]) -> list[str]:
+    """The composed server's imports: semver-compatible names (`wasi:io/streams@0.2.3` and
+    `@0.2.9`) are one import, under the highest version, as the encoder writes them."""
+    highest: dict[str, str] = {}
+    for name in names:
+        known = highest.get(semver_key(name))
+        if known is None or (version_of(name) or (0, 0, 0)) > (version_of(known) or (0, 0, 0)):
+            highest[semver_key(name)] = name
+    return sorted(highest.values())

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from testing.compose_tool import find_wasm_tools
+from testing.compose_tool import compose, find_wasm_tools
 from testing.registry import Registry
 from tests.conftest import Mcpkg
 from tests.e2e.servers import (
@@ -31,9 +30,8 @@ from tests.e2e.servers import (
     compile_server,
     compose_server,
     find_wasmtime,
-    free_port,
-    stop,
-    wait_for_port,
+    serving,
+    wasmcp_server_parts,
 )
 
 
@@ -94,20 +92,43 @@ def http_server(
 ) -> Iterator[HttpServer]:
     """`wasmtime serve` of the HTTP server on a free port of 127.0.0.1, stopped at the end."""
     server = composed_server("http-transport", fixtures, wasmtime_cli, wasm_tools, compiled_servers, tmp_path_factory)
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "stderr.log"
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(wasmtime_cli.binary), *wasmtime_cli.serve_args(server.cwasm, port)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    try:
-        wait_for_port(process, port, log)
-        yield HttpServer(f"http://127.0.0.1:{port}/mcp", log)
-    finally:
-        stop(process)
+    with serving(wasmtime_cli, server, tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+def wasmcp_server(
+    transport: str, fixtures: Path, wasmtime: Wasmtime, wasm_tools: str, compiled: Path, tmp: pytest.TempPathFactory
+) -> Server:
+    """The wasmcp v0.3 server of this project's own framework components (see
+    `wasmcp_server_parts`), composed with `wasm-tools compose` and compiled."""
+    name = f"wasmcp-{transport.removesuffix('-transport')}"
+    wasm = compose(wasmcp_server_parts(fixtures, transport), tmp.mktemp(name) / f"{name}-server.wasm", wasm_tools)
+    return compile_server(wasmtime, wasm, compiled)
+
+
+@pytest.fixture(scope="session")
+def wasmcp_stdio_server(
+    fixtures: Path,
+    wasmtime_cli: Wasmtime,
+    wasm_tools: str,
+    compiled_servers: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Server:
+    return wasmcp_server("stdio-transport", fixtures, wasmtime_cli, wasm_tools, compiled_servers, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def wasmcp_http_server(
+    fixtures: Path,
+    wasmtime_cli: Wasmtime,
+    wasm_tools: str,
+    compiled_servers: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[HttpServer]:
+    """`wasmtime serve` of the wasmcp v0.3 HTTP server on a free port, stopped at the end."""
+    server = wasmcp_server("http-transport", fixtures, wasmtime_cli, wasm_tools, compiled_servers, tmp_path_factory)
+    with serving(wasmtime_cli, server, tmp_path_factory.mktemp("serve")) as running:
+        yield running
 
 
 # The fixtures published and signed in a registry, locked and composed by mcpkg (used by

@@ -10,10 +10,12 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from testing.compose_tool import ServerParts, compose
+from testing.compose_tool import WASMCP_V03_CHAIN, WASMCP_V03_TYPES, ServerParts, compose
 
 COMPILE_TIMEOUT = 900
 START_TIMEOUT = 60
@@ -80,6 +82,22 @@ def server_parts(fixtures: Path, transport: str) -> ServerParts:
     )
 
 
+def wasmcp_server_parts(fixtures: Path, transport: str) -> ServerParts:
+    """A server on wasmcp's v0.3 contract, of this project's own framework components:
+    transport -> wasmcp's hello-world tools handler -> resources handler -> initialize
+    handler, plus the request service and the writers."""
+    v03 = fixtures / "wasmcp-v0.3"
+    services = ("request", "error-writer", "initialize-writer", "tools-writer", "resources-writer")
+    return ServerParts(
+        transport=v03 / f"{transport}.wasm",
+        chain=[v03 / "hello-world.wasm", v03 / "resources-handler.wasm"],
+        terminal=v03 / "initialize-handler.wasm",
+        services=[v03 / f"{name}.wasm" for name in services],
+        chain_interface=WASMCP_V03_CHAIN,
+        type_only=WASMCP_V03_TYPES,
+    )
+
+
 def compose_server(fixtures: Path, transport: str, output: Path, wasm_tools: str) -> Path:
     return compose(server_parts(fixtures, transport), output, wasm_tools)
 
@@ -137,3 +155,22 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+@contextmanager
+def serving(wasmtime: Wasmtime, server: Server, log_dir: Path) -> Iterator[HttpServer]:
+    """`wasmtime serve` of `server` on a free port of 127.0.0.1, stopped on exit."""
+    port = free_port()
+    log = log_dir / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(wasmtime.binary), *wasmtime.serve_args(server.cwasm, port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        wait_for_port(process, port, log)
+        yield HttpServer(f"http://127.0.0.1:{port}/mcp", log)
+    finally:
+        stop(process)
