@@ -219,3 +219,37 @@ def test_mixed_wasi_versions_compose_with_one_import_per_semver_group(
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert [answer["id"] for answer in answers] == [1, 2]
     assert answers[1]["result"]["content"] == [{"type": "text", "text": "Echo: mixed"}]
+
+
+def test_one_command_from_wasmcps_hello_world(
+    v03: V03, fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty directory, a config with only `[namespaces] wasmcp = ...`, wasmcp's own
+    hello-world handler: `mcpkg compose hello.wasm --transport stdio` takes the v0.3
+    framework from the registry, and the server answers the MCP SDK through `mcpkg run`."""
+    user = Mcpkg(tmp_path / "home")
+    user.config.write_text(f'[namespaces]\nwasmcp = "{v03.host}/wasmcp"\n')
+    work = tmp_path / "empty"
+    work.mkdir()
+    (work / "hello.wasm").write_bytes((fixtures / "wasmcp-v0.3" / "hello-world.wasm").read_bytes())
+    monkeypatch.chdir(work)
+    made = user.ok("compose", "hello.wasm", "--transport", "stdio", "-o", "server.wasm", "--json").json()
+    assert made["contract"] == "wasmcp:mcp@0.3.0"
+    positions = {p["name"]: (p["position"], p["source"], p["version"]) for p in made["plan"]}
+    assert positions["hello"][:2] == ("chain", str(work / "hello.wasm"))
+    assert positions["stdio-transport"] == ("transport", "wasmcp:stdio-transport", "=0.3.0")
+    assert positions["initialize-handler"] == ("terminal", "wasmcp:initialize-handler", "=0.3.0")
+    services = {name for name, (position, _, _) in positions.items() if position == "service"}
+    assert {"request", "error-writer", "tools-writer"} <= services
+
+    async def main() -> None:
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "mcpkg", "run", "--compiler", "winch", "server.wasm"],
+            env=env_of(user),
+        )
+        with (tmp_path / "stderr.log").open("w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+                await tools_conversation(session)
+
+    run(main)
