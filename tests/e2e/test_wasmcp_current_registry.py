@@ -155,3 +155,27 @@ def test_one_command_wraps_each_capability(framework: Framework, monkeypatch: py
     framework_parts = sorted(p["source"] for p in made["plan"] if p["framework"])
     assert framework_parts == sorted([*(f"wasmcp:{name}" for name in FRAMEWORK), "wasmcp:tools-middleware"])
     assert Path("server.wasm").stat().st_size == made["size"]
+
+
+def test_one_command_with_a_part_that_needs_more_than_wasi_p2(
+    framework: Framework, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wasmcp's real kv-store imports `wasi:keyvalue` (here its `embed --dummy` stand-in):
+    the plan and the composed, validated server come out; `mcpkg run` refuses it before
+    compiling, naming the imports and the wasmtime command that provides them."""
+    monkeypatch.chdir(framework.work)
+    real_kv = fixtures / "wasmcp-v20251125" / "kv-store-wasi-keyvalue.wasm"
+    made = framework.runner.ok(
+        "compose", "strings.wasm", "-t", "stdio", "--with", f"kv-store={real_kv}", "-o", "kv.wasm", "--json"
+    ).json()
+    kv = next(p for p in made["plan"] if p["source"] == str(real_kv))
+    assert kv["position"] == "service" and kv["framework"] is False
+    assert any(name.startswith("wasi:keyvalue/store@0.2.0-draft") for name in made["imports"])
+    compiled = framework.runner.cache / "compiled"
+    before = sorted(compiled.glob("*.cwasm")) if compiled.is_dir() else []
+    refused = framework.runner("run", "kv.wasm")
+    assert refused.exit_code == 1 and "wasi:keyvalue/store@0.2.0-draft" in refused.stderr
+    assert "wasmtime run -S keyvalue" in refused.stderr
+    assert (sorted(compiled.glob("*.cwasm")) if compiled.is_dir() else []) == before  # refused before compiling
+        (framework.runner.cache / "compiled").glob("*.cwasm")
+    )
