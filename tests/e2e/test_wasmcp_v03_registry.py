@@ -50,15 +50,18 @@ class V03:
     resources_server: Path
 
 
-def project(root: Path, host: str, key: Path, transport: str, handler: str, writers: tuple[str, ...]) -> Path:
+def project(
+    root: Path, host: str, key: Path, transport: str, handlers: tuple[str, ...], writers: tuple[str, ...]
+) -> Path:
     """An mcpkg.toml naming the framework by package name (`wasmcp:<name>`, `^0.3`)."""
     root.mkdir(parents=True)
     framework = [transport, "request", "initialize-handler", *writers]
     entries = "".join(f'\n[components.{n}]\nref = "wasmcp:{n}"\nversion = "^0.3"\n' for n in framework)
+    entries += "".join(f'\n[components.{h}]\nref = "{host}/{HANDLERS[h]}"\nversion = "^0.1"\n' for h in handlers)
+    chain = ", ".join(f'"{h}"' for h in handlers)
     (root / "mcpkg.toml").write_text(
-        f'[server]\nname = "wasmcp-{handler}"\ntransport = "{transport}"\nchain = ["{handler}"]\n'
+        f'[server]\nname = "wasmcp-{handlers[0]}"\ntransport = "{transport}"\nchain = [{chain}]\n'
         f'terminal = "initialize-handler"\n{entries}\n'
-        f'[components.{handler}]\nref = "{host}/{HANDLERS[handler]}"\nversion = "^0.1"\n\n'
         f'[trust."{host}/*"]\nkeys = ["{key}"]\nrequire = true\n'
     )
     return root
@@ -78,15 +81,19 @@ def v03(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFac
         runner.ok("sign", f"{registry.host}/{target}", "--key", str(root / "keys" / "pub.key"), env=PASSWORD)
     key = root / "keys" / "pub.pub"
     tools_writers = ("error-writer", "initialize-writer", "tools-writer")
-    tools = project(root / "tools", registry.host, key, "stdio-transport", "hello-world", tools_writers)
+    tools = project(root / "tools", registry.host, key, "stdio-transport", ("hello-world",), tools_writers)
     runner.ok("lock", "-C", str(tools))
     runner.ok("compose", "-C", str(tools), "-o", str(root / "tools.wasm"), "--locked")
-    http = project(root / "tools-http", registry.host, key, "http-transport", "hello-world", tools_writers)
+    # over HTTP, one server with both handlers: the tools and the resources conversations
+    both = (*tools_writers, "resources-writer")
+    http = project(
+        root / "tools-http", registry.host, key, "http-transport", ("hello-world", "resources-handler"), both
+    )
     runner.ok("lock", "-C", str(http))
     runner.ok("compose", "-C", str(http), "-o", str(root / "tools-http.wasm"), "--locked")
     resources_writers = ("error-writer", "initialize-writer", "resources-writer")
     resources = project(
-        root / "resources", registry.host, key, "stdio-transport", "resources-handler", resources_writers
+        root / "resources", registry.host, key, "stdio-transport", ("resources-handler",), resources_writers
     )
     runner.ok("lock", "-C", str(resources))
     runner.ok("compose", "-C", str(resources), "-o", str(root / "resources.wasm"), "--locked")
@@ -104,11 +111,11 @@ async def mcpkg_run(v03: V03, server: Path, errlog: object) -> AsyncIterator[Cli
         yield session
 
 
-async def tools_conversation(session: ClientSession) -> None:
+async def tools_conversation(session: ClientSession, with_resources: bool = False) -> None:
     initialized = await session.initialize()
     assert initialized.protocol_version == "2025-06-18"
     assert initialized.capabilities.tools is not None
-    assert initialized.capabilities.resources is None
+    assert (initialized.capabilities.resources is not None) is with_resources
     listed = await session.list_tools()
     assert [tool.name for tool in listed.tools] == ["echo"]
     called = await session.call_tool("echo", {"message": "from a registry"})
@@ -134,10 +141,11 @@ def v03_http(
         yield running
 
 
-def test_http_tools_server(v03_http: HttpServer) -> None:
+def test_http_tools_and_resources_server(v03_http: HttpServer) -> None:
     async def main() -> None:
         async with http_session(v03_http) as session:
-            await tools_conversation(session)
+            await tools_conversation(session, with_resources=True)
+            await check_resources(session)
 
     run(main)
 
