@@ -60,7 +60,7 @@ def test_1_a_step_shows_a_spinner_only_on_a_terminal(
     cold = {"MCPKG_CACHE_DIR": str(tmp_path / "cold"), "MCPKG_PROGRESS_DELAY": "0"}  # 0: show at once
     code, out, err = run_cli(mcpkg, "inspect", str(fixtures / "greeter.wasm"), *flags, tty=tty, env=cold)
     assert code == 0 and "fixtures:hello/greet@0.1.0" in out
-    spinner = f"reading the types of {fixtures / 'greeter.wasm'}"
+    spinner = "reading the types of /"  # the line is cut to the terminal's width: the path may not fit
     assert (spinner in err) == shown, err
     if shown:
         assert "\r\x1b[K" in err  # the status line is drawn, then cleared
