@@ -32,7 +32,7 @@ from mcpkg.wasm.backend import PACKAGE, backend_contract, backend_problems, entr
 from mcpkg.wasm.mcp_json import Case, log_json, wit_error
 from mcpkg.wasm.mcp_session import BackendTrap, Session
 from mcpkg.wasm.model import ComponentModel, Type
-from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, Prepared, load_component
+from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, Prepared, exported_func, load_component, sandbox_wasi
 
 _INTEGERS = ("s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64")
 
@@ -210,14 +210,8 @@ class WasmBackend:
         import wasmtime
 
         self.store = wasmtime.Store(self.engine)
-        wasi = wasmtime.WasiConfig()
-        wasi.inherit_stderr()
-        wasi.stdout_custom = _to_stderr
-        wasi.argv = [self.server.name]
-        if self.env:
-            wasi.env = self.env
-        for host, guest in self.dirs:
-            wasi.preopen_dir(host, guest)
+        wasi = sandbox_wasi(self.server.name, self.dirs, self.env)
+        wasi.stdout_custom = _to_stderr  # stdout is the MCP protocol's
         self.store.set_wasi(wasi)
         self.session.served = False
         try:
@@ -242,12 +236,7 @@ class WasmBackend:
         self.trapped = False
 
     def _func(self, interface: str, name: str) -> Any:
-        index = self.component.get_export_index(interface)
-        func_index = self.component.get_export_index(name, index) if index is not None else None
-        func = self.instance.get_func(self.store, func_index) if func_index is not None else None
-        if func is None:
-            raise McpkgError(f"{self.server} does not export {name} in {interface}")
-        return func
+        return exported_func(self.component, self.instance, self.store, interface, name, self.server)
 
     def call(self, function: str, *args: Any) -> Case:
         import wasmtime

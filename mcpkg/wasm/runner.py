@@ -262,6 +262,31 @@ def run_export(model: ComponentModel, server: Path) -> str:
     return names[0]
 
 
+def sandbox_wasi(name: str, dirs: list[tuple[str, str]], env: list[tuple[str, str]]) -> Any:
+    """The WASI a guest gets: its argv[0], stderr attached, and only the `--env` and `--dir`
+    grants asked for (the caller attaches stdin and stdout as its protocol needs)."""
+    import wasmtime
+
+    wasi = wasmtime.WasiConfig()
+    wasi.inherit_stderr()
+    wasi.argv = [name]
+    if env:
+        wasi.env = env
+    for host, guest in dirs:
+        wasi.preopen_dir(host, guest)
+    return wasi
+
+
+def exported_func(component: Any, instance: Any, store: Any, interface: str, name: str, what: Path) -> Any:
+    """The function `name` of the exported instance `interface`, else an error naming both."""
+    index = component.get_export_index(interface)
+    func_index = component.get_export_index(name, index) if index is not None else None
+    func = instance.get_func(store, func_index) if func_index is not None else None
+    if func is None:
+        raise McpkgError(f"{what} does not export {name} in {interface}")
+    return func
+
+
 def run_server(
     cache: Cache,
     server: Path,
@@ -282,15 +307,9 @@ def run_server(
     linker = wc.Linker(engine)
     linker.add_wasip2()
     store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
+    wasi = sandbox_wasi(server.name, dirs, env)
     wasi.inherit_stdin()
     wasi.inherit_stdout()
-    wasi.inherit_stderr()
-    wasi.argv = [server.name]
-    if env:
-        wasi.env = env
-    for host, guest in dirs:
-        wasi.preopen_dir(host, guest)
     store.set_wasi(wasi)
     try:
         instance = linker.instantiate(store, component)
@@ -299,11 +318,7 @@ def run_server(
             f"cannot start {server}: {str(exc).strip().splitlines()[0]}",
             "the server imports something WASI preview 2 does not provide",
         ) from exc
-    index = component.get_export_index(run_name)
-    func_index = component.get_export_index("run", index) if index is not None else None
-    func = instance.get_func(store, func_index) if func_index is not None else None
-    if func is None:
-        raise McpkgError(f"{server}: cannot find the run function of {run_name}")
+    func = exported_func(component, instance, store, run_name, "run", server)
     try:
         result = func(store)
     except wasmtime.ExitTrap as exit_trap:
