@@ -49,7 +49,7 @@ def handle_errors(func: F) -> F:
 
 
 def describe_os_error(exc: OSError) -> str:
-    if type(exc).__module__.split(".")[0] in ("requests", "urllib3"):
+    if type(exc).__module__ == "mcpkg.oci.http":
         return f"network error: {exc}"
     where = f" {exc.filename}" if exc.filename else ""
     other = f" -> {exc.filename2}" if exc.filename2 else ""

@@ -5,12 +5,13 @@
 - `blobs`: verified streaming downloads, chunked uploads, mounts; `retry`: what is
   retried and how long to wait.
 - `translate`: HTTP statuses and connection failures as mcpkg errors.
+- `http`: the HTTP/1.1 client underneath (the standard library's `http.client` with
+  keep-alive, timeouts, TLS trust and proxies; why not requests is in its docstring).
 - `artifact`: the Wasm OCI artifact layout (manifest, config, media types).
 
-May import: the shared basics (`mcpkg.errors`, `mcpkg.reference`, `mcpkg.config`, ...);
-`requests` only here, inside the functions that use it. HTTP goes through `requests`
-directly (the library oras-py itself builds on) rather than oras-py's `Registry` class,
-because the latter does not verify digests, reuses one token across scopes,
+May import: the shared basics (`mcpkg.errors`, `mcpkg.reference`, `mcpkg.config`, ...)
+and the standard library. HTTP goes through mcpkg's own small client (`http.py`) rather
+than oras-py's `Registry` class, because the latter does not verify digests, reuses one token across scopes,
 re-serializes manifests and reads uploads into memory (docs/design.md, "Why not
 oras-py's `Registry` class").
 """

@@ -27,12 +27,13 @@ from urllib.parse import urlsplit
 
 from mcpkg.errors import AuthError, RegistryError
 from mcpkg.oci.credentials import Credentials
+from mcpkg.oci.http import TransportError
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
 from mcpkg.oci.translate import connection_error, unresolved_host
 from mcpkg.reference import is_loopback_host
 
 if TYPE_CHECKING:
-    import requests
+    from mcpkg.oci.http import Response
 
 
 DEFAULT_TOKEN_LIFETIME = 60.0
@@ -79,7 +80,7 @@ class Authenticator:
         registry: str,
         registry_url: str,
         credentials: Callable[[], Credentials | None],
-        get: Callable[..., requests.Response],
+        get: Callable[..., Response],
         read_timeout: float = 60.0,
     ) -> None:
         self.read_timeout = read_timeout
@@ -112,7 +113,7 @@ class Authenticator:
             return None
         return token.value
 
-    def handle_challenge(self, response: requests.Response, scope: str | None, sent: str | None) -> bool:
+    def handle_challenge(self, response: Response, scope: str | None, sent: str | None) -> bool:
         """React to a 401; True when a retry with a new Authorization header makes sense."""
         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
         if challenge is None:
@@ -167,7 +168,7 @@ class Authenticator:
             headers["Authorization"] = creds.basic_header()
         response = self._get_token_response(realm, params, headers)
         try:
-            if response.status_code in (401, 403):
+            if response.status in (401, 403):
                 if creds is not None:
                     raise AuthError(
                         f"the token service of {self.registry} rejected the credentials",
@@ -177,13 +178,18 @@ class Authenticator:
                     f"{self.registry} requires authentication",
                     f"run `mcpkg login {self.registry}` or set MCPKG_REGISTRY_USERNAME and MCPKG_REGISTRY_PASSWORD",
                 )
-            if response.status_code != 200:
+            if response.status != 200:
                 raise RegistryError(
-                    f"the token service of {self.registry} answered HTTP {response.status_code}"
-                    + (f" (after {MAX_ATTEMPTS} attempts)" if response.status_code in TRANSIENT_STATUSES else ""),
+                    f"the token service of {self.registry} answered HTTP {response.status}"
+                    + (f" (after {MAX_ATTEMPTS} attempts)" if response.status in TRANSIENT_STATUSES else ""),
                     "retry later; if it persists, the registry's auth service is down",
                 )
-            body = response.raw.read(MAX_TOKEN_RESPONSE + 1, decode_content=True)
+            try:
+                body = response.read(MAX_TOKEN_RESPONSE + 1)
+            except TransportError as exc:
+                raise RegistryError(
+                    f"the token service of {self.registry} broke off its answer ({exc})", "retry later"
+                ) from exc
         finally:
             response.close()
         token, lifetime = _parse_token_response(body, self.registry)
@@ -191,20 +197,16 @@ class Authenticator:
         self._tokens[scope or ""] = _Token(token, time.monotonic() + max(lifetime - EXPIRY_MARGIN, 1.0))
         return token
 
-    def _get_token_response(
-        self, realm: str, params: list[tuple[str, str]], headers: dict[str, str]
-    ) -> requests.Response:
+    def _get_token_response(self, realm: str, params: list[tuple[str, str]], headers: dict[str, str]) -> Response:
         """GET the realm; connection failures, timeouts, 429 and 5xx are transient and
         retried like registry requests (docs/limits.md)."""
-
-        import requests
 
         for attempt in range(MAX_ATTEMPTS):
             last = attempt + 1 == MAX_ATTEMPTS
             self.token_requests += 1
             try:
                 response = self._get(realm, params=params, headers=headers)
-            except requests.exceptions.RequestException as exc:
+            except TransportError as exc:
                 if last or unresolved_host(exc) is not None:
                     raise connection_error(
                         f"the token service of {self.registry}",
@@ -215,7 +217,7 @@ class Authenticator:
                     ) from exc
                 time.sleep(backoff(attempt))
                 continue
-            if response.status_code in TRANSIENT_STATUSES and not last:
+            if response.status in TRANSIENT_STATUSES and not last:
                 response.close()
                 time.sleep(backoff(attempt))
                 continue

@@ -1,9 +1,10 @@
 """Blob transfers: verified streaming downloads and uploads (monolithic, chunked, mount).
 
-Downloads stream 1 MiB chunks from urllib3 into a caller-provided file while counting
-and hashing; one byte more than the descriptor's size aborts at once, and the digest is
-compared at the end. An interrupted transfer is retried from the start (the file is
-truncated), at most `MAX_ATTEMPTS` times; an integrity failure is never retried.
+Downloads read the body 1 MiB at a time into one reused buffer, and from there into a
+caller-provided file while counting and hashing (no allocation per chunk); one byte more
+than the descriptor's size aborts at once, and the digest is compared at the end. An
+interrupted transfer is retried from the start (the file is truncated), at most
+`MAX_ATTEMPTS` times; an integrity failure is never retried.
 Redirects (registries send blobs to storage) are followed at most 5 hops, without
 credentials, and never to plain HTTP except on loopback.
 
@@ -17,21 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 from urllib.parse import urljoin, urlsplit
 
 from mcpkg.errors import IntegrityError, RegistryError
 from mcpkg.oci.auth import repository_scope
 from mcpkg.oci.client import RegistryClient
+from mcpkg.oci.http import Response, TransportError
 from mcpkg.oci.retry import MAX_ATTEMPTS, backoff
 from mcpkg.oci.translate import connection_error, translate_status
 from mcpkg.reference import Digest, is_loopback_host
-
-if TYPE_CHECKING:
-    import requests
-
 
 READ_CHUNK = 1024 * 1024
 CHUNK_SIZE = 4 * 1024 * 1024
@@ -45,15 +43,11 @@ class _Interrupted(Exception):
     """A transfer broke off (connection lost, short body): worth retrying."""
 
 
-def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> requests.Response:
-    import requests
-
+def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> Response:
     what = f"blob {digest} in {client.registry}/{repository}"
-    response = client.request(
-        "GET", f"/v2/{repository}/blobs/{digest}", what=what, stream=True, ok=(200, *REDIRECT_STATUSES)
-    )
+    response = client.request("GET", f"/v2/{repository}/blobs/{digest}", what=what, ok=(200, *REDIRECT_STATUSES))
     hops = 0
-    while response.status_code != 200:
+    while response.status != 200:
         location = response.headers.get("Location")
         url = str(urljoin(response.url, location)) if location else None
         response.close()
@@ -72,7 +66,7 @@ def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> reque
             raise RegistryError(f"{what}: refusing a redirect to {target.scheme}://{target.netloc}")
         try:
             response = client._raw_get(url)
-        except requests.exceptions.RequestException as exc:
+        except TransportError as exc:
             # transient like any transfer failure: download_blob starts over (and names it)
             error = connection_error(
                 f"the blob storage at {target.netloc}",
@@ -82,21 +76,11 @@ def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> reque
                 needed_for=what,
             )
             raise _Interrupted(error.message) from exc
-        if response.status_code not in (200, *REDIRECT_STATUSES):
-            status = response.status_code
+        if response.status not in (200, *REDIRECT_STATUSES):
+            status = response.status
             response.close()
             raise translate_status(status, b"", what, client.registry, False)
     return response
-
-
-def _iter_raw(response: requests.Response) -> Iterator[bytes]:
-    # Undecoded bytes straight from urllib3: the digest is over the stored bytes.
-    raw = response.raw
-    while True:
-        chunk = raw.read(READ_CHUNK, decode_content=False)
-        if not chunk:
-            return
-        yield chunk
 
 
 def _download_once(
@@ -108,8 +92,6 @@ def _download_once(
     check_head: Callable[[bytes], None] | None,
     progress: ProgressFn | None,
 ) -> None:
-    import requests
-
     what = f"blob {digest} of {client.registry}/{repository}"
     response = _open_blob(client, repository, digest)
     length = response.headers.get("Content-Length")
@@ -122,26 +104,24 @@ def _download_once(
     hasher = hashlib.sha256()
     received = 0
     head = b""
+    buffer = bytearray(READ_CHUNK)
+    view = memoryview(buffer)
     try:
-        for chunk in _iter_raw(response):
-            received += len(chunk)
+        while n := response.readinto(view):
+            received += n
             if received > size:
                 raise IntegrityError(f"{what}: the registry sent more than the expected {size} bytes")
+            chunk = view[:n]
             if check_head is not None and len(head) < 8:
-                head += chunk[: 8 - len(head)]
+                head += bytes(chunk[: 8 - len(head)])
                 if len(head) == 8:
                     check_head(head)
             hasher.update(chunk)
             out.write(chunk)
             if progress:
-                progress(len(chunk))
-    except (requests.exceptions.RequestException, OSError) as exc:
-        raise _Interrupted(f"after {received} of {size} bytes") from exc
-    except Exception as exc:
-        # urllib3 raises its own ProtocolError/ReadTimeoutError when a body breaks off
-        if type(exc).__module__.startswith("urllib3"):
-            raise _Interrupted(f"after {received} of {size} bytes") from exc
-        raise
+                progress(n)
+    except TransportError as exc:
+        raise _Interrupted(f"after {received} of {size} bytes ({exc})") from exc
     finally:
         response.close()
     if received < size:
@@ -168,8 +148,11 @@ def download_blob(
     """Stream a blob into `out`, verifying size and sha256 as the bytes arrive.
     Raises IntegrityError (and leaves `out` to be discarded) on any mismatch."""
     for attempt in range(MAX_ATTEMPTS):
-        out.seek(0)
-        out.truncate()
+        if out.tell():
+            # only a retry starts over: truncating a file to zero makes ext4 write it back
+            # on close (its auto_da_alloc heuristic), 30 ms per 96 MiB for nothing
+            out.seek(0)
+            out.truncate()
         try:
             _download_once(client, repository, digest, size, out, check_head, progress)
             return
@@ -198,7 +181,7 @@ def _start_upload(
         )
         location = response.headers.get("Location")
         response.close()
-        if response.status_code == 201:
+        if response.status == 201:
             return None, "mounted"
         if location:
             return client.absolute(location), "uploaded"
@@ -281,4 +264,4 @@ def blob_exists(client: RegistryClient, repository: str, digest: Digest) -> bool
         ok=(200, 404),
     )
     response.close()
-    return response.status_code == 200
+    return response.status == 200

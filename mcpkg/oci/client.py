@@ -1,10 +1,11 @@
 """`RegistryClient`: one registry, spoken to over OCI Distribution v1.1.
 
 Design:
-- One `requests.Session` per client (connection reuse). Scheme from docs/config.md
+- One `http.Session` per client (keep-alive connections; `http.py` says why mcpkg
+  has its own small HTTP client). Scheme from docs/config.md
   (`RegistrySettings.uses_plain_http`), never an automatic downgrade. TLS trust: the
   registry's `ca-file`, else `REQUESTS_CA_BUNDLE`/`SSL_CERT_FILE`, else the system store.
-  Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+  Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY`.
 - Every request names its authorization scope (`repository:<name>:pull` or
   `...:pull,push`); `auth.Authenticator` answers 401 challenges (basic or bearer) and
   caches tokens per scope.
@@ -22,10 +23,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from mcpkg import __version__
@@ -34,14 +32,11 @@ from mcpkg.errors import ConfigError, IntegrityError, InvalidArtifactError, Regi
 from mcpkg.oci.artifact import MANIFEST_ACCEPT
 from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
+from mcpkg.oci.http import Response, Session, TlsError, TransportError
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
 from mcpkg.oci.translate import connection_error, translate_status, unresolved_host
 from mcpkg.progress import step
 from mcpkg.reference import Digest, is_loopback_host
-
-if TYPE_CHECKING:
-    import requests
-
 
 # Limits (docs/limits.md). They protect memory and time against a hostile registry.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -52,8 +47,6 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 MAX_RETRY_AFTER = 30.0
 RETRYABLE_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
-
-Body = bytes | None
 
 
 @dataclass(frozen=True)
@@ -83,11 +76,13 @@ def _read_timeout() -> float:
     return seconds
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     if value.isdigit():
         return float(value)
     if value:
+        from email.utils import parsedate_to_datetime
+
         try:
             return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
         except (TypeError, ValueError):
@@ -107,8 +102,6 @@ class RegistryClient:
         plain_http: bool = False,
         credentials: Credentials | None = None,
     ) -> None:
-        import requests
-
         self.registry = registry
         settings = settings or RegistrySettings()
         self.loopback = is_loopback_host(registry)
@@ -117,8 +110,6 @@ class RegistryClient:
         self._credentials = credentials
         self._credentials_loaded = credentials is not None
         self.read_timeout = _read_timeout()
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = f"mcpkg/{__version__}"
         self.verify: str | bool = True
         if settings.ca_file is not None:
             if not settings.ca_file.is_file():
@@ -126,6 +117,7 @@ class RegistryClient:
             self.verify = str(settings.ca_file)
         else:
             self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+        self.session = Session(f"mcpkg/{__version__}", (CONNECT_TIMEOUT, self.read_timeout), self.verify)
         self.auth = Authenticator(registry, self.base_url, self.credentials, self._raw_get, self.read_timeout)
 
     # -- plumbing -----------------------------------------------------------------
@@ -145,16 +137,11 @@ class RegistryClient:
             self._credentials_loaded = True
         return self._credentials
 
-    def _raw_get(self, url: str, **kwargs: Any) -> requests.Response:
+    def _raw_get(
+        self, url: str, *, params: list[tuple[str, str]] | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         """A GET outside the registry's own API (token realm, redirect target)."""
-        return self.session.get(
-            url,
-            stream=True,
-            allow_redirects=False,
-            timeout=(CONNECT_TIMEOUT, self.read_timeout),
-            verify=self.verify,
-            **kwargs,
-        )
+        return self.session.request("GET", url, params=params, headers=headers)
 
     def same_origin(self, url: str) -> bool:
         return urlsplit(url).netloc == urlsplit(self.base_url).netloc
@@ -183,16 +170,14 @@ class RegistryClient:
         what: str,
         ok: tuple[int, ...] = (200,),
         headers: dict[str, str] | None = None,
-        body: Body | Callable[[], IO[bytes]] = None,
-        stream: bool = False,
+        body: bytes | None = None,
         params: dict[str, str] | None = None,
         scope: str | None = None,
         retry: bool = True,
-    ) -> requests.Response:
+    ) -> Response:
         """Send one request (with auth and bounded retries); raise a translated error
-        unless the final status is in `ok`."""
-
-        import requests
+        unless the final status is in `ok`. The caller reads the body and closes the
+        response."""
 
         url = self.absolute(url)
         scope = scope or self.scope_for(method, url)
@@ -204,26 +189,15 @@ class RegistryClient:
             authorization = self.auth.header(scope)
             if authorization:
                 sent_headers["Authorization"] = authorization
-            data: Any = body() if callable(body) else body
             try:
                 with step(f"waiting for {self.registry} ({what})"):
-                    response = self.session.request(
-                        method,
-                        url,
-                        headers=sent_headers,
-                        data=data,
-                        params=params,
-                        stream=stream,
-                        allow_redirects=False,
-                        timeout=(CONNECT_TIMEOUT, self.read_timeout),
-                        verify=self.verify,
-                    )
-            except requests.exceptions.SSLError as exc:
+                    response = self.session.request(method, url, headers=sent_headers, body=body, params=params)
+            except TlsError as exc:
                 raise RegistryError(
                     f"TLS verification failed for {self.registry}",
                     "trust its CA with `ca-file` for this registry in the mcpkg config (or SSL_CERT_FILE)",
                 ) from exc
-            except requests.exceptions.RequestException as exc:
+            except TransportError as exc:
                 # a name that does not resolve will not resolve a second later: no retries
                 if retry and attempt + 1 < MAX_ATTEMPTS and unresolved_host(exc) is None:
                     time.sleep(backoff(attempt))
@@ -237,10 +211,7 @@ class RegistryClient:
                     host=self.registry,
                     needed_for=what,
                 ) from exc
-            finally:
-                if hasattr(data, "close"):
-                    data.close()
-            status = response.status_code
+            status = response.status
             if status == 401 and not challenged:
                 challenged = True
                 if self.auth.handle_challenge(response, scope, authorization):
@@ -254,34 +225,31 @@ class RegistryClient:
                     attempt += 1
                     continue
             break
-        if response.status_code not in ok:
-            payload = response.raw.read(64 * 1024, decode_content=True) if stream else response.content[: 64 * 1024]
+        if response.status not in ok:
+            try:
+                payload = response.read(64 * 1024)
+            except TransportError:
+                payload = b""
             response.close()
-            error = translate_status(response.status_code, payload, what, self.registry, self.auth.used_credentials)
-            if response.status_code in TRANSIENT_STATUSES and retry:
+            error = translate_status(response.status, payload, what, self.registry, self.auth.used_credentials)
+            if response.status in TRANSIENT_STATUSES and retry:
                 error.message += f" (after {attempt + 1} attempts)"
             raise error
         return response
 
-    def read_bounded(self, response: requests.Response, limit: int, what: str) -> bytes:
-        import requests
-
-        chunks: list[bytes] = []
-        total = 0
+    def read_bounded(self, response: Response, limit: int, what: str) -> bytes:
         try:
-            for chunk in response.iter_content(64 * 1024):
-                total += len(chunk)
-                if total > limit:
-                    raise InvalidArtifactError(
-                        f"{what} is larger than mcpkg's limit of {limit} bytes",
-                        "the registry sent more than such a document can need; see docs/limits.md",
-                    )
-                chunks.append(chunk)
-        except (OSError, requests.exceptions.RequestException) as exc:  # requests wraps socket errors
+            data = response.read(limit + 1)
+        except TransportError as exc:
             raise RegistryError(f"transfer of {what} from {self.registry} was interrupted", "retry") from exc
         finally:
             response.close()
-        return b"".join(chunks)
+        if len(data) > limit:
+            raise InvalidArtifactError(
+                f"{what} is larger than mcpkg's limit of {limit} bytes",
+                "the registry sent more than such a document can need; see docs/limits.md",
+            )
+        return data
 
     def ping(self, scope: str | None = None) -> None:
         """GET /v2/: checks reachability and (with credentials) authentication."""
@@ -301,7 +269,6 @@ class RegistryClient:
                 f"/v2/{repository}/manifests/{reference}",
                 what=what,
                 headers={"Accept": MANIFEST_ACCEPT},
-                stream=True,
             )
             media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
             header_digest = response.headers.get("Docker-Content-Digest")
@@ -331,7 +298,7 @@ class RegistryClient:
             ok=(200, 404),
         )
         response.close()
-        return response.status_code == 200
+        return response.status == 200
 
     def put_manifest(self, repository: str, tag: str, data: bytes, media_type: str) -> Digest:
         digest = sha256_digest(data)
@@ -365,7 +332,7 @@ class RegistryClient:
                     "the registry is misbehaving; see docs/limits.md",
                 )
             seen.add(url)
-            response = self.request("GET", url, what=what, stream=True)
+            response = self.request("GET", url, what=what)
             link = response.headers.get("Link")
             data = self.read_bounded(response, MAX_TAG_PAGE_BYTES, f"tag list of {what}")
             try:

@@ -62,8 +62,8 @@ def translate_status(status: int, body: bytes, what: str, registry: str, had_cre
 
 
 def unresolved_host(exc: BaseException) -> str | None:
-    """The host name whose lookup failed, when `exc` (a requests/urllib3 error, whatever
-    it wraps) comes from a failed DNS resolution (`socket.gaierror`); else None."""
+    """The host name whose lookup failed, when `exc` (an `http.TransportError`, or any
+    exception chain) comes from a failed DNS resolution (`socket.gaierror`); else None."""
     seen: set[int] = set()
     stack: list[object] = [exc]
     while stack:

@@ -79,15 +79,14 @@ def test_backoff_grows_and_is_jittered() -> None:
 def test_a_name_that_does_not_resolve_is_said_so() -> None:
     import socket
 
-    import requests
-    import urllib3.exceptions
+    from mcpkg.oci.http import NameResolutionError
 
     try:
         try:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         except socket.gaierror as lookup:
-            raise urllib3.exceptions.NameResolutionError("ghcr.io", None, lookup) from lookup  # type: ignore[arg-type]
-    except urllib3.exceptions.NameResolutionError as resolution:
-        wrapped = requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/v2/", resolution))  # type: ignore[arg-type]
+            raise NameResolutionError("ghcr.io", lookup) from lookup
+    except NameResolutionError as resolution:
+        wrapped = resolution
     error = connection_error("registry ghcr.io", wrapped, host="ghcr.io", needed_for="repository ghcr.io/x")
     assert error.message == "cannot resolve ghcr.io (no network or DNS), needed for repository ghcr.io/x"
