@@ -13,16 +13,20 @@ It forwards every request unchanged, except that:
   instead of `127.0.0.1:<port>`) that serves the bytes straight from the registry's
   storage and records whether credentials were sent along;
 - requests in absolute form (`GET http://host/path`) are accepted, so it also serves as
-  an HTTP forward proxy for `HTTP_PROXY` tests.
+  an HTTP forward proxy for `HTTP_PROXY` tests; `CONNECT host:port` opens a tunnel (for
+  `HTTPS_PROXY` tests), and with `proxy_credentials` set, both demand that
+  `Proxy-Authorization` (basic) and answer 407 otherwise.
 Every request is logged (method, path, whether it carried Authorization).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
 import re
+import select
 import socket
 import threading
 import urllib.parse
@@ -32,7 +36,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+    "proxy-authorization",
+}
 
 
 def ghcr_order(tags: list[str]) -> list[str]:
@@ -64,6 +77,7 @@ class Logged:
     authorized: bool
     absolute: bool = False
     length: int = 0
+    proxy_authorized: bool = False
 
 
 class PagingProxy:
@@ -76,6 +90,7 @@ class PagingProxy:
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.storage_requests: list[bool] = []  # Authorization present on redirected blob GETs
+        self.proxy_credentials: tuple[str, str] | None = None  # demanded when set
         self._lock = threading.Lock()
         proxy = self
 
@@ -89,6 +104,9 @@ class PagingProxy:
                 proxy._handle(self)
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+            def do_CONNECT(self) -> None:
+                proxy._tunnel(self)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -140,15 +158,65 @@ class PagingProxy:
                     return fault
         return None
 
+    def _proxy_auth_ok(self, handler: BaseHTTPRequestHandler) -> bool:
+        if self.proxy_credentials is None:
+            return True
+        expected = "Basic " + base64.b64encode(":".join(self.proxy_credentials).encode()).decode()
+        return handler.headers.get("Proxy-Authorization") == expected
+
+    def _tunnel(self, handler: BaseHTTPRequestHandler) -> None:
+        """`CONNECT host:port`: after a 200, copy bytes both ways until either side closes."""
+        authorized = "Proxy-Authorization" in handler.headers
+        with self._lock:
+            self.log.append(Logged("CONNECT", handler.path, False, False, 0, authorized))
+        if not self._proxy_auth_ok(handler):
+            _reply(handler, 407, b"", {"Proxy-Authenticate": 'Basic realm="proxy"'})
+            return
+        host, _, port = handler.path.rpartition(":")
+        try:
+            upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=30)
+        except (OSError, ValueError):
+            _reply(handler, 502, b"")
+            return
+        handler.send_response(200, "Connection established")
+        handler.end_headers()
+        handler.wfile.flush()
+        client = handler.connection
+        with upstream:
+            sockets = [client, upstream]
+            while True:
+                readable, _, _ = select.select(sockets, [], [], HANG_LIMIT)
+                if not readable:
+                    break
+                for source in readable:
+                    data = source.recv(1 << 20)
+                    if not data:
+                        handler.close_connection = True
+                        return
+                    (upstream if source is client else client).sendall(data)
+        handler.close_connection = True
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         absolute = handler.path.startswith("http://")
+        if absolute and not self._proxy_auth_ok(handler):
+            _reply(handler, 407, b"", {"Proxy-Authenticate": 'Basic realm="proxy"'})
+            return
         if absolute:
             parts = urllib.parse.urlsplit(handler.path)
             handler.path = parts.path + (f"?{parts.query}" if parts.query else "")
         parsed = urllib.parse.urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         with self._lock:
-            self.log.append(Logged(handler.command, parsed.path, "Authorization" in handler.headers, absolute, length))
+            self.log.append(
+                Logged(
+                    handler.command,
+                    parsed.path,
+                    "Authorization" in handler.headers,
+                    absolute,
+                    length,
+                    "Proxy-Authorization" in handler.headers,
+                )
+            )
         fault = self._take_fault(handler.command, parsed.path)
         if fault is not None:
             _drain(handler, length)

@@ -22,19 +22,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mcpkg.errors import AuthError, RegistryError
 from mcpkg.oci.credentials import Credentials
-from mcpkg.oci.http import TransportError
+from mcpkg.oci.http import Response, TransportError
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
-from mcpkg.oci.translate import connection_error, unresolved_host
+from mcpkg.oci.translate import connection_error, is_permanent
 from mcpkg.reference import is_loopback_host
-
-if TYPE_CHECKING:
-    from mcpkg.oci.http import Response
-
 
 DEFAULT_TOKEN_LIFETIME = 60.0
 EXPIRY_MARGIN = 5.0
@@ -207,7 +202,7 @@ class Authenticator:
             try:
                 response = self._get(realm, params=params, headers=headers)
             except TransportError as exc:
-                if last or unresolved_host(exc) is not None:
+                if last or is_permanent(exc):
                     raise connection_error(
                         f"the token service of {self.registry}",
                         exc,

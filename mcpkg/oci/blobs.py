@@ -28,7 +28,7 @@ from mcpkg.oci.auth import repository_scope
 from mcpkg.oci.client import RegistryClient
 from mcpkg.oci.http import Response, TransportError
 from mcpkg.oci.retry import MAX_ATTEMPTS, backoff
-from mcpkg.oci.translate import connection_error, translate_status
+from mcpkg.oci.translate import connection_error, is_permanent, translate_status
 from mcpkg.reference import Digest, is_loopback_host
 
 READ_CHUNK = 1024 * 1024
@@ -75,6 +75,8 @@ def _open_blob(client: RegistryClient, repository: str, digest: Digest) -> Respo
                 host=target.netloc,
                 needed_for=what,
             )
+            if is_permanent(exc):
+                raise error from exc
             raise _Interrupted(error.message) from exc
         if response.status not in (200, *REDIRECT_STATUSES):
             status = response.status

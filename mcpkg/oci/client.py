@@ -24,6 +24,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 from mcpkg import __version__
@@ -34,7 +35,7 @@ from mcpkg.oci.auth import Authenticator, repository_scope
 from mcpkg.oci.credentials import Credentials, lookup_credentials
 from mcpkg.oci.http import Response, Session, TlsError, TransportError
 from mcpkg.oci.retry import MAX_ATTEMPTS, TRANSIENT_STATUSES, backoff
-from mcpkg.oci.translate import connection_error, translate_status, unresolved_host
+from mcpkg.oci.translate import connection_error, is_permanent, translate_status
 from mcpkg.progress import step
 from mcpkg.reference import Digest, is_loopback_host
 
@@ -81,8 +82,6 @@ def _retry_after(response: Response) -> float | None:
     if value.isdigit():
         return float(value)
     if value:
-        from email.utils import parsedate_to_datetime
-
         try:
             return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
         except (TypeError, ValueError):
@@ -198,8 +197,9 @@ class RegistryClient:
                     "trust its CA with `ca-file` for this registry in the mcpkg config (or SSL_CERT_FILE)",
                 ) from exc
             except TransportError as exc:
-                # a name that does not resolve will not resolve a second later: no retries
-                if retry and attempt + 1 < MAX_ATTEMPTS and unresolved_host(exc) is None:
+                # a name that does not resolve will not resolve a second later, nor a proxy
+                # refuse less: no retries
+                if retry and attempt + 1 < MAX_ATTEMPTS and not is_permanent(exc):
                     time.sleep(backoff(attempt))
                     attempt += 1
                     continue

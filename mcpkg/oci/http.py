@@ -15,9 +15,10 @@ module adds the parts a registry client needs on top of it:
   session per thread (`ops.context` keeps one client per thread).
 - Timeouts: `(connect, read)`. The connection (and TLS handshake) waits at most
   `connect` seconds; then every read of the socket waits at most `read` seconds.
-- TLS: the system's trust store (`ssl.create_default_context()`), or the CA file the
-  caller names; certificate and host name always verified. `ssl` is only imported for
-  an https URL.
+- TLS: the CA file the caller names, else the system's trust store (OpenSSL's default
+  paths, so `SSL_CERT_FILE`/`SSL_CERT_DIR` apply), else certifi's bundle on a system
+  that has no store at all; certificate and host name always verified. `ssl` is only
+  imported for an https URL.
 - Proxies, from the environment as curl reads them: `https_proxy`/`HTTPS_PROXY` for
   https URLs (a `CONNECT` tunnel), `http_proxy`/`HTTP_PROXY` for http URLs (requests in
   absolute form), `all_proxy`/`ALL_PROXY` as the fallback, credentials in the proxy
@@ -38,15 +39,17 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import os
+import select
 import socket
 from collections.abc import Mapping
+from email.message import Message
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 if TYPE_CHECKING:
     import ssl
-    from email.message import Message
 
 Timeout = tuple[float, float]  # (connect, read) seconds
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -78,6 +81,10 @@ class TlsError(TransportError):
     pass
 
 
+class ProxyError(ConnectError):
+    """The proxy the environment names refused or cannot be used (a message for people)."""
+
+
 class ReadTimeout(TransportError):
     pass
 
@@ -103,20 +110,22 @@ def _bypasses_proxy(host: str, port: int) -> bool:
         if entry == "*":
             return True
         if "/" in entry:  # a CIDR range
-            import ipaddress
-
             try:
                 if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
                     return True
             except ValueError:
                 pass
             continue
-        name, _, entry_port = entry.strip("[]").rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        if entry_port and not entry_port.isdigit():
+        if entry.startswith("["):  # [v6]:port
+            name, _, rest = entry[1:].partition("]")
+            entry_port = rest[1:] if rest.startswith(":") else ""
+        elif entry.count(":") == 1:  # host:port (a bare v6 address has several colons)
+            name, _, entry_port = entry.partition(":")
+        else:
             name, entry_port = entry, ""
-        if entry_port and int(entry_port) != port:
+        if entry_port and (not entry_port.isdigit() or int(entry_port) != port):
             continue
-        name = name.strip("[]").lstrip(".").rstrip(".")
+        name = name.lstrip(".").rstrip(".")
         if host == name or host.endswith("." + name):
             return True
     return False
@@ -133,7 +142,7 @@ def proxy_for(scheme: str, host: str, port: int) -> str | None:
 def _proxy_origin(proxy: str) -> tuple[str, int, dict[str, str]]:
     parts = urlsplit(proxy)
     if parts.scheme != "http" or not parts.hostname:
-        raise ConnectError(
+        raise ProxyError(
             f"the proxy {parts.scheme}://{parts.hostname or ''} is not supported: mcpkg speaks to http:// proxies only"
         )
     headers: dict[str, str] = {}
@@ -147,31 +156,41 @@ def _proxy_origin(proxy: str) -> tuple[str, int, dict[str, str]]:
 
 
 def _tls_context(verify: bool | str) -> ssl.SSLContext:
+    """Certificates verified against `verify` (a CA file), else the system's store; on a
+    system that has none (OpenSSL's default file and directory both missing, as on a
+    python.org build on macOS before "Install Certificates"), certifi's bundle."""
     import ssl
 
     if isinstance(verify, str):
         return ssl.create_default_context(cafile=verify)
-    if verify is False:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+    paths = ssl.get_default_verify_paths()
+    if not any(p and os.path.exists(p) for p in (paths.cafile, paths.capath)):
+        try:
+            import certifi
+        except ImportError:
+            pass
+        else:
+            return ssl.create_default_context(cafile=certifi.where())
     return ssl.create_default_context()
 
 
-def _connect(conn: http.client.HTTPConnection, host: str, timeout: Timeout) -> None:
+def _connect(conn: http.client.HTTPConnection, target: str, timeout: Timeout) -> None:
     """Open `conn` within the connect timeout, then give its socket the read timeout;
-    failures become the `TransportError` that says what failed."""
+    failures become the `TransportError` that says what failed (`target` is the
+    host:port asked for; `conn.host` differs when a proxy is in between)."""
     try:
         conn.connect()
     except socket.gaierror as exc:
-        raise NameResolutionError(host, exc) from exc
+        raise NameResolutionError(conn.host, exc) from exc
     except TimeoutError as exc:
-        raise ConnectTimeout(f"connecting to {host} timed out") from exc
+        raise ConnectTimeout(f"connecting to {conn.host} timed out") from exc
     except OSError as exc:
-        if type(exc).__module__ == "ssl" or exc.__class__.__name__.startswith("SSL"):
-            raise TlsError(f"TLS with {host} failed: {exc}") from exc
-        raise ConnectError(f"cannot connect to {host}: {exc}") from exc
+        if str(exc).startswith("Tunnel connection failed"):  # http.client: the proxy refused CONNECT
+            status = str(exc).partition(":")[2].strip()
+            raise ProxyError(f"the proxy {conn.host}:{conn.port} refused the tunnel to {target} ({status})") from exc
+        if type(exc).__module__ == "ssl":
+            raise TlsError(f"TLS with {target} failed: {exc}") from exc
+        raise ConnectError(f"cannot connect to {conn.host}: {exc}") from exc
     if conn.sock is not None:
         conn.sock.settimeout(timeout[1])
 
@@ -179,8 +198,6 @@ def _connect(conn: http.client.HTTPConnection, host: str, timeout: Timeout) -> N
 def _dropped(conn: http.client.HTTPConnection) -> bool:
     """Whether an idle connection was closed by the server (it is readable: EOF, or
     bytes nobody asked for)."""
-    import select
-
     if conn.sock is None:
         return True
     try:
@@ -332,7 +349,7 @@ class Session:
             reused = conn is not None
             if conn is None:
                 conn = self._new_connection(scheme, host, port)
-                _connect(conn, host, self.timeout)
+                _connect(conn, f"{host}:{port}", self.timeout)
             try:
                 conn.request(method, url if isinstance(conn, _ProxiedConnection) else path, body=body, headers=sent)
                 raw = conn.getresponse()
@@ -352,6 +369,9 @@ class Session:
             except OSError as exc:
                 conn.close()
                 raise ConnectError(f"the connection to {host} failed ({type(exc).__name__})") from exc
+            if raw.status == 407 and isinstance(conn, _ProxiedConnection):
+                conn.close()
+                raise ProxyError(f"the proxy {conn.host}:{conn.port} demands credentials (HTTP 407)")
             return Response(self, key, conn, raw, url)
         raise AssertionError("unreachable")
 

@@ -78,6 +78,12 @@ def unresolved_host(exc: BaseException) -> str | None:
     return None
 
 
+def is_permanent(exc: BaseException) -> bool:
+    """A transport failure that a retry cannot cure: a name that does not resolve, or a
+    proxy that refuses."""
+    return unresolved_host(exc) is not None or any(cls.__name__ == "ProxyError" for cls in type(exc).__mro__)
+
+
 def connection_error(
     target: str,
     exc: Exception,
@@ -92,6 +98,12 @@ def connection_error(
     `needed_for` what the request was for ("repository ghcr.io/wasmcp/x")."""
     kinds = {cls.__name__ for cls in type(exc).__mro__}
     tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    if "ProxyError" in kinds:
+        return RegistryError(
+            f"{exc}{f', needed for {needed_for}' if needed_for else ''}",
+            "check HTTPS_PROXY / HTTP_PROXY (credentials go in the URL: http://user:password@host:port), "
+            "or exempt the registry with NO_PROXY",
+        )
     unresolved = unresolved_host(exc)
     if unresolved is not None:
         name = unresolved or host.rsplit(":", 1)[0] or target
@@ -110,7 +122,10 @@ def connection_error(
             f"cannot connect to {target}: no answer to the connection attempt{tries}",
             "check the registry address and your network (a firewall may be dropping packets)",
         )
+    cause: BaseException = exc
+    while cause.__cause__ is not None:  # the socket's own error names it best
+        cause = cause.__cause__
     return RegistryError(
-        f"cannot reach {target} ({type(exc).__name__}){tries}",
+        f"cannot reach {target} ({type(cause).__name__}){tries}",
         "check the registry address and your network; for a local registry, is it running?",
     )

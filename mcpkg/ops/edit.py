@@ -51,7 +51,7 @@ def starter_text(contract: Contract, transport: str, name: str) -> str:
         f"# An MCP server on {contract.package}. `mcpkg add NAME FILE|REF` adds your handlers (or",
         "# capability components) to the chain; `mcpkg lock` pins everything in mcpkg.lock;",
         "# `mcpkg compose` writes the server. Framework packages (`ns:name`) are found through",
-        "# [namespaces] in your config (wasmcp = \"ghcr.io/wasmcp\" unless you map it).",
+        '# [namespaces] in your config (wasmcp = "ghcr.io/wasmcp" unless you map it).',
         "",
         "[server]",
         f'name = "{name}"',

@@ -218,6 +218,8 @@ def classify(model: ComponentModel) -> list[Role]:
 def push_role(model: ComponentModel) -> Role | None:
     """The most specific role world the component fits: its `target` is what `push` records."""
     return next((role for role in classify(model) if role.target), None)
+
+
 def _same_interface(wanted: str, name: str) -> bool:
     """`tools`, `wasmcp:mcp-v20251125/tools` or `.../tools@0.1.1` (any semver-compatible
     version) names the qualified interface `name`."""

@@ -278,6 +278,37 @@ def test_http_proxy_and_no_proxy_are_honoured(mcpkg: Mcpkg, fixtures: Path, regi
         assert forward.log == []
 
 
+def test_https_proxy_tunnels_with_its_credentials(
+    mcpkg: Mcpkg, fixtures: Path, tls_registry: Registry, tmp_path: Path
+) -> None:
+    """HTTPS through an http:// proxy: a CONNECT tunnel carrying the proxy's credentials
+    from the URL, TLS verified end to end; a refusal (407) is named once, not retried."""
+    assert tls_registry.ca_file is not None
+    mcpkg.write_config(f'[registries."{tls_registry.host}"]\nca-file = "{tls_registry.ca_file}"\n')
+    ref = f"{tls_registry.host}/tunnel/a:1.0.0"
+    with paging_proxy(tls_registry.host) as proxy:
+        proxy.proxy_credentials = ("pat", "s3cret:x")
+        env = {"HTTPS_PROXY": f"http://pat:s3cret%3Ax@{proxy.host}"}
+        mcpkg.ok("push", str(fixtures / "answer.wasm"), ref, env=env)
+        mcpkg.ok("pull", ref, "-o", str(tmp_path / "a.wasm"), env={**env, "MCPKG_CACHE_DIR": str(tmp_path / "c")})
+        assert (tmp_path / "a.wasm").read_bytes() == (fixtures / "answer.wasm").read_bytes()
+        tunnels = [e for e in proxy.log if e.method == "CONNECT"]
+        assert tunnels and all(e.path == tls_registry.host and e.proxy_authorized for e in tunnels)
+        assert len(tunnels) == len(proxy.log)  # nothing went around the tunnel
+
+        proxy.clear()
+        refused = mcpkg("tags", ref.rsplit(":", 1)[0], env={"HTTPS_PROXY": f"http://{proxy.host}"})
+        assert refused.exit_code == 1
+        assert f"the proxy {proxy.host} refused the tunnel to {tls_registry.host}" in refused.stderr
+        assert "407" in refused.stderr and "HTTPS_PROXY" in refused.stderr
+        assert [e.method for e in proxy.log] == ["CONNECT"]  # a refusal is not retried
+
+        proxy.clear()
+        exempt = {**env, "NO_PROXY": "localhost,127.0.0.0/8"}
+        mcpkg.ok("tags", ref.rsplit(":", 1)[0], env=exempt)
+        assert proxy.log == []
+
+
 @pytest.mark.parametrize("value", [True, False])
 def test_loopback_scheme_rules(value: bool) -> None:
     settings = RegistrySettings(plain_http=value)

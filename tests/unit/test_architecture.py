@@ -30,11 +30,10 @@ ALLOWED: dict[str, set[str]] = {
 }
 # heavy engines: imported inside the function that needs them (never at start-up), and
 # only in the package that wraps them; every other import sits at the top of its module
-LAZY_ENGINES = ("requests", "urllib3", "wasmtime", "nacl", "platformdirs", "cryptography")
+LAZY_ENGINES = ("wasmtime", "nacl", "platformdirs", "cryptography", "ssl", "certifi")
 # third-party libraries confined to one part
 CONFINED = {
-    "requests": "oci",
-    "urllib3": "oci",
+    "certifi": "oci",
     "wasmtime": "wasm",
     "typer": "cli",
     "click": "cli",
