@@ -129,6 +129,7 @@ class Cache:
         self.entries_dir = root / "entries"
         self.tmp = root / "tmp"
         self.locks = root / "locks"
+        self._ensured = False  # the directories were made (or found) by this object
 
     @classmethod
     def default(cls) -> Cache:
@@ -139,6 +140,10 @@ class Cache:
         return CacheArea(self, name)
 
     def ensure(self) -> None:
+        """Create the cache's directories, once per `Cache` object (a directory removed
+        behind its back is made again when a write finds it missing)."""
+        if self._ensured:
+            return
         for path in (self.blobs, self.entries_dir, self.tmp, self.locks):
             try:
                 path.mkdir(parents=True, exist_ok=True)
@@ -147,6 +152,7 @@ class Cache:
                     f"cannot create the cache directory {path}: {exc.strerror}",
                     "set MCPKG_CACHE_DIR to a writable directory",
                 ) from exc
+        self._ensured = True
 
     def write_file(self, dest: Path, data: bytes, mode: int = 0o644) -> None:
         """Atomically write a file under the cache root; its temp file lives in `tmp/`, so a
@@ -164,7 +170,13 @@ class Cache:
     def _publish(self, dest: Path, fill: Callable[[BinaryIO], None], mode: int) -> None:
         """Let `fill` write a temp file in `tmp/`; rename it to `dest` only if it returns
         normally (no fsync: see the module docstring)."""
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f".{dest.name}.", suffix=".tmp")
+        try:
+            fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f".{dest.name}.", suffix=".tmp")
+        except FileNotFoundError:  # the cache was removed meanwhile: make it again
+            self._ensured = False
+            self.ensure()
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f".{dest.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 fill(cast(BinaryIO, f))
@@ -186,7 +198,13 @@ class Cache:
         """An exclusive `flock` on `locks/<name>.lock` (between processes and between
         threads: each holder opens its own descriptor). Not re-entrant."""
         self.ensure()
-        fd = os.open(self.locks / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        try:
+            fd = os.open(self.locks / f"{name}.lock", flags, 0o600)
+        except FileNotFoundError:  # the cache was removed meanwhile: make it again
+            self._ensured = False
+            self.ensure()
+            fd = os.open(self.locks / f"{name}.lock", flags, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -248,7 +248,8 @@ class Response:
 
     def read(self, limit: int) -> bytes:
         """At most `limit` bytes of the body (all of it when it is shorter)."""
-        buffer = bytearray(min(limit, 1024 * 1024))
+        announced = self._raw.length  # what is left of a Content-Length body, else None
+        buffer = bytearray(max(1, min(limit, announced if announced is not None else 1024 * 1024, 1024 * 1024)))
         view = memoryview(buffer)
         chunks: list[bytes] = []
         total = 0
