@@ -5,9 +5,10 @@ so the ratios come from one run on one machine.
 
 `pull`: a cold-cache pull of a large component from a loopback docker-registry, to a
 file: `mcpkg pull -o` vs `curl` of the same blob (the floor: no manifest, no
-verification) vs a minimal Python loop that streams, hashes and writes that blob (the
-floor for any Python tool) vs `skopeo copy` vs a plain oras-py pull (which verifies
-nothing). One
+verification) vs minimal Python loops that stream, hash and write that blob (the floor
+for any Python tool: one on urllib.request, one on http.client alone; and the bare
+interpreter start, `python -c pass`) vs `skopeo copy` vs a plain oras-py pull (which
+verifies nothing). One
 warm-up, then N alternating rounds; medians and ratios to curl. Then mcpkg's peak RSS
 pulling 24 MB and 96 MB components (flat in size = streaming works).
 
@@ -73,6 +74,22 @@ with urllib.request.urlopen(sys.argv[1]) as response, open(sys.argv[2], "wb") as
         hasher.update(chunk)
         out.write(chunk)
 assert "sha256:" + hasher.hexdigest() == sys.argv[3]
+"""
+
+# the leanest Python floor: http.client alone (no urllib.request), one reused buffer
+HTTP_CLIENT_LOOP = """
+import hashlib, http.client, sys
+host, path, out, digest = sys.argv[1:5]
+connection = http.client.HTTPConnection(host)
+connection.request("GET", path)
+response = connection.getresponse()
+hasher, buffer = hashlib.sha256(), bytearray(1 << 20)
+view = memoryview(buffer)
+with open(out, "wb") as f:
+    while n := response.readinto(buffer):
+        hasher.update(view[:n])
+        f.write(view[:n])
+assert "sha256:" + hasher.hexdigest() == digest
 """
 
 ORAS_PULL = """
@@ -143,6 +160,13 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
         url = f"http://{registry.host}/v2/{repo}/blobs/{layer}"
         return [PYTHON, "-c", PYTHON_LOOP, url, str(fresh("pyloop")), layer]
 
+    def http_client_loop() -> list[str]:
+        path = f"/v2/{repo}/blobs/{layer}"
+        return [PYTHON, "-c", HTTP_CLIENT_LOOP, registry.host, path, str(fresh("pyloop")), layer]
+
+    def python_start() -> list[str]:
+        return [PYTHON, "-c", "pass"]
+
     def skopeo() -> list[str]:
         return ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"dir:{fresh('skopeo')}"]
 
@@ -152,6 +176,8 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
     tools: dict[str, Callable[[], list[str]]] = {
         "curl (blob only)": curl,
         "python loop (blob)": python_loop,
+        "http.client loop": http_client_loop,
+        "python -c pass": python_start,
         "mcpkg pull": mcpkg_pull,
         "skopeo copy": skopeo,
         "mcpkg, no -o": mcpkg_pull_cache_only,
@@ -177,6 +203,13 @@ def bench_pull(registry: Registry, runs: int, size_mb: int, work: Path) -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"{name:<20} {median:9.3f} {min(values):7.3f} {max(values):7.3f} {median / floor:7.2f}")
+
+    mcpkg_cold = statistics.median(times["mcpkg pull"])
+    lean = statistics.median(times["http.client loop"])
+    print(
+        f"\n2x curl is {2 * floor:.3f} s; the leanest Python loop alone (no manifest, no cache, no user copy) "
+        f"is {lean / floor:.2f}x curl; mcpkg pull is {mcpkg_cold - lean:+.3f} s from it"
+    )
 
     def cost(with_output: str, without: str) -> str:
         a, b = statistics.median(times[with_output]), statistics.median(times[without])
