@@ -15,11 +15,13 @@ import pytest
 from tests.conftest import Mcpkg
 
 HEAVY = ("requests", "urllib3", "wasmtime", "cryptography", "nacl", "tomlkit", "platformdirs")
+# the entry point `mcpkg` runs (pyproject's [project.scripts]), with its own argv
 PROBE = """
 import json, sys
-from mcpkg.cli.app import app
+sys.argv[0] = "mcpkg"
+from mcpkg.cli import main
 try:
-    app(sys.argv[1:])
+    main()
 except SystemExit:
     pass
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
