@@ -368,14 +368,15 @@ class Cache:
             before = os.fstat(f.fileno())
             record = self.root / "files" / f"{before.st_dev}-{before.st_ino}"
             key = stat_key(before)
-            if not is_racy(before):
+            trusted = before.st_ino != 0 and not is_racy(before)  # 0: a file system without inodes
+            if trusted:
                 remembered = _read_file_digest(record, key, before.st_size)
                 if remembered is not None:
                     return remembered
             digest, size = _hash_stream(f)
             after = os.fstat(f.fileno())
-        if stat_key(after) == key and size == after.st_size and not is_racy(after):
-            with contextlib.suppress(OSError):  # best effort: a read-only cache still works
+        if trusted and stat_key(after) == key and size == after.st_size and not is_racy(after):
+            with contextlib.suppress(OSError, ConfigError):  # best effort: a read-only cache still works
                 data = {"stat": key, "digest": str(digest), "size": size}
                 self.write_file(record, json.dumps(data).encode())
         return digest, size

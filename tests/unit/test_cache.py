@@ -9,6 +9,7 @@ from typing import IO
 
 import pytest
 
+import mcpkg.cache
 from mcpkg.cache import RACY_SECONDS, Cache, is_racy
 from mcpkg.errors import IntegrityError
 from mcpkg.outfile import resolve_destination
@@ -139,3 +140,16 @@ def test_a_racy_file_is_hashed_every_time_and_not_recorded(tmp_path: Path) -> No
             f.write(data)
         assert cache.file_digest(path) == (digest_of(data), 3)
     assert not (cache.root / "files").exists()
+
+
+def test_a_digest_record_that_cannot_be_written_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mcpkg.cache, "RACY_SECONDS", -3600.0)  # the file counts as settled at once
+    path = tmp_path / "f"
+    path.write_bytes(b"data")
+    writable = Cache(tmp_path / "writable")
+    assert writable.file_digest(path) == (digest_of(b"data"), 4)
+    assert len(list((writable.root / "files").iterdir())) == 1
+    cache = Cache(tmp_path / "cache")
+    cache.ensure()
+    (cache.root / "files").write_bytes(b"not a folder")  # so no record can be made
+    assert cache.file_digest(path) == (digest_of(b"data"), 4)
