@@ -359,26 +359,27 @@ class Cache:
 
     # -- the digests of the user's files: hashed again only when the inode changed ----
 
-    def file_digest(self, path: Path) -> tuple[Digest, int]:
+    def file_digest(self, path: Path, *, record: bool = True) -> tuple[Digest, int]:
         """`hash_file(path)`, remembered by the file's inode state (`files/`): an
         unchanged file is not read again. A record is used and written only when the file
         is not racy (`is_racy`) and its stat was the same before and after the hash; a
-        record that does not parse is ignored (and replaced)."""
+        record that does not parse is ignored (and replaced). `record=False` only reads
+        records (`lock --check` writes nothing)."""
         with path.open("rb") as f:
             before = os.fstat(f.fileno())
-            record = self.root / "files" / f"{before.st_dev}-{before.st_ino}"
+            memo = self.root / "files" / f"{before.st_dev}-{before.st_ino}"
             key = stat_key(before)
             trusted = before.st_ino != 0 and not is_racy(before)  # 0: a file system without inodes
             if trusted:
-                remembered = _read_file_digest(record, key, before.st_size)
+                remembered = _read_file_digest(memo, key, before.st_size)
                 if remembered is not None:
                     return remembered
             digest, size = _hash_stream(f)
             after = os.fstat(f.fileno())
-        if trusted and stat_key(after) == key and size == after.st_size and not is_racy(after):
+        if record and trusted and stat_key(after) == key and size == after.st_size and not is_racy(after):
             with contextlib.suppress(OSError, ConfigError):  # best effort: a read-only cache still works
                 data = {"stat": key, "digest": str(digest), "size": size}
-                self.write_file(record, json.dumps(data).encode())
+                self.write_file(memo, json.dumps(data).encode())
         return digest, size
 
     # -- where blobs live in registries (for cross-repository mounts) --------------

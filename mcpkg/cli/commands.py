@@ -10,7 +10,7 @@ HTTP client. That is the one lazy import boundary of mcpkg.
 
 Subcommands are loaded lazily too: `mcpkg pull REF` imports `cmd_pull` alone and builds
 a group holding only `pull` (typer builds a click command from every function's
-signature on each run: all of them cost 15-25 ms). Whatever the word is not a known
+signature on each run: all of them cost 10-25 ms). Whenever the word is not a known
 command, or there is none (`mcpkg`, `mcpkg --help`, `mcpkg -q --version`, `mcpkg pul`),
 or the shell is completing, the whole table is built: the top-level help, the "Did you
 mean" and the completions need every command. A command's own pages and errors are the

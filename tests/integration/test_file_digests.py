@@ -2,7 +2,7 @@
 record while the file's inode state is unchanged (mcpkg/cache.py): a file rewritten in
 place (same path, same size, same inode) is hashed again and its new types shown; a
 record that is garbage is ignored; a file changed in the last two seconds ("racy") is
-hashed every time and never recorded."""
+hashed every time and never recorded. `lock --check` reads the records and writes none."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 from tests.conftest import Mcpkg
+from tests.integration.test_project import published, write_project
+
+__all__ = ["published"]  # the session fixture of published role components, shared
 
 SETTLE = 2.2  # seconds: a file younger than mcpkg.cache.RACY_SECONDS gets no record
 
@@ -102,3 +105,27 @@ def test_a_record_that_is_garbage_is_ignored(mcpkg: Mcpkg, fixtures: Path, tmp_p
         record.write_bytes(text)
         assert mcpkg.ok("inspect", str(part), "--json").json() == want, text
         assert json.loads(record.read_text())["digest"] == want["layer-digest"]  # written anew
+
+
+def test_lock_check_reads_records_and_sees_a_rewrite(
+    mcpkg: Mcpkg, published: str, tmp_path: Path, roles_dir: Path
+) -> None:
+    root = write_project(tmp_path / "p", published)
+    (root / "build").mkdir()
+    local = root / "build" / "tools.wasm"
+    tools, writers = ((roles_dir / f"{name}.wasm").read_bytes() for name in ("tools-handler", "writers"))
+    size = max(len(tools), len(writers))
+    local.write_bytes(padded(tools, size) if len(tools) < size else tools)
+    text = (root / "mcpkg.toml").read_text().replace(f'ref = "{published}/tools"', 'path = "build/tools.wasm"')
+    (root / "mcpkg.toml").write_text(text)
+    time.sleep(SETTLE)
+    mcpkg.ok("lock", "-C", str(root))
+    [record] = records(mcpkg)
+    locked = record.read_bytes()
+    assert mcpkg.ok("lock", "--check", "-C", str(root)).stdout == "mcpkg.lock is fresh\n"
+
+    rewrite_in_place(local, padded(writers, size) if len(writers) < size else writers)
+    time.sleep(SETTLE)  # settled again: only the changed stat tells the record is stale
+    changed = mcpkg("lock", "--check", "-C", str(root))
+    assert changed.exit_code == 1 and "tools: build/tools.wasm changed since it was locked" in changed.stderr
+    assert records(mcpkg) == [record] and record.read_bytes() == locked  # --check wrote nothing
