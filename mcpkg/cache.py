@@ -7,6 +7,9 @@ Layout under the cache root (platformdirs user cache dir, `MCPKG_CACHE_DIR` over
                           when it last hashed to its digest: handing it out again skips
                           the hash only while the file is exactly that inode, unchanged
     entries/<hex>.json    one per pulled manifest: references, layer, size, last use
+    files/<dev>-<inode>   the digest of a user's file (a component given by path) with the
+                          inode state it was hashed in: `inspect FILE`, `check FILE` and
+                          path components hash an unchanged file once, not on every run
     tmp/                  every write in progress (same filesystem, so rename is atomic)
     locks/<hex>.lock      per-digest file locks: concurrent processes download once
 
@@ -39,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
-from mcpkg.errors import ConfigError, IntegrityError
+from mcpkg.errors import ConfigError, IntegrityError, UsageError
 from mcpkg.outfile import (
     Destination,
     Kind,
@@ -50,6 +53,10 @@ from mcpkg.outfile import (
 from mcpkg.reference import Digest, is_sha256_hex
 
 COPY_CHUNK = 1024 * 1024
+# a file changed less than this long ago may change again within the same timestamp
+# granule, its stat unchanged ("racily clean", as git calls it): its digest is neither
+# recorded nor taken from a record
+RACY_SECONDS = 2.0
 # a pulled -o file is not fsynced: a copy of a verified blob, made again by pulling again
 # (docs/limits.md, "What -o does")
 DURABLE_OUTPUTS = False
@@ -85,13 +92,42 @@ def default_cache_root() -> Path:
 
 
 def hash_file(path: Path) -> tuple[Digest, int]:
+    with path.open("rb") as f:
+        return _hash_stream(f)
+
+
+def _hash_stream(f: IO[bytes]) -> tuple[Digest, int]:
     hasher = hashlib.sha256()
     size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(COPY_CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
+    while chunk := f.read(COPY_CHUNK):
+        hasher.update(chunk)
+        size += len(chunk)
     return Digest("sha256", hasher.hexdigest()), size
+
+
+def stat_key(st: os.stat_result) -> str:
+    """The inode state a file's contents are trusted by: device, inode, size, mtime and
+    ctime (ctime cannot be set from user space: any write, chmod or new link changes it)."""
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def is_racy(st: os.stat_result, now: float | None = None) -> bool:
+    """Whether the file changed (or claims to have changed) within `RACY_SECONDS` of now,
+    or in the future: a write in the same timestamp granule would leave its stat as is."""
+    changed = max(st.st_mtime_ns, st.st_ctime_ns) / 1e9
+    return changed > (time.time() if now is None else now) - RACY_SECONDS
+
+
+def _read_file_digest(record: Path, key: str, size: int) -> tuple[Digest, int] | None:
+    """The digest a `files/` record holds for the inode state `key` (None: no record, a
+    record of another state, or one that does not parse)."""
+    try:
+        data = json.loads(record.read_bytes())
+        if data["stat"] != key or data["size"] != size:
+            return None
+        return Digest.parse(data["digest"]), size
+    except (OSError, ValueError, LookupError, TypeError, AttributeError, UsageError):
+        return None  # no record, or garbage: hash the file
 
 
 class CacheArea:
@@ -290,8 +326,7 @@ class Cache:
 
     @staticmethod
     def _stat_key(st: os.stat_result) -> str:
-        # ctime cannot be set from user space: any write, chmod or new link changes it
-        return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+        return stat_key(st)
 
     def _remember_verified(self, path: Path) -> None:
         """Record the inode state of a blob that just checked out (best effort)."""
@@ -321,6 +356,31 @@ class Cache:
                 f"the cached copy of {digest} is corrupt; it was removed from the cache",
                 "run the command again to download it afresh",
             )
+
+    # -- the digests of the user's files: hashed again only when the inode changed ----
+
+    def file_digest(self, path: Path, *, record: bool = True) -> tuple[Digest, int]:
+        """`hash_file(path)`, remembered by the file's inode state (`files/`): an
+        unchanged file is not read again. A record is used and written only when the file
+        is not racy (`is_racy`) and its stat was the same before and after the hash; a
+        record that does not parse is ignored (and replaced). `record=False` only reads
+        records (`lock --check` writes nothing)."""
+        with path.open("rb") as f:
+            before = os.fstat(f.fileno())
+            memo = self.root / "files" / f"{before.st_dev}-{before.st_ino}"
+            key = stat_key(before)
+            trusted = before.st_ino != 0 and not is_racy(before)  # 0: a file system without inodes
+            if trusted:
+                remembered = _read_file_digest(memo, key, before.st_size)
+                if remembered is not None:
+                    return remembered
+            digest, size = _hash_stream(f)
+            after = os.fstat(f.fileno())
+        if record and trusted and stat_key(after) == key and size == after.st_size and not is_racy(after):
+            with contextlib.suppress(OSError, ConfigError):  # best effort: a read-only cache still works
+                data = {"stat": key, "digest": str(digest), "size": size}
+                self.write_file(memo, json.dumps(data).encode())
+        return digest, size
 
     # -- where blobs live in registries (for cross-repository mounts) --------------
 
@@ -431,6 +491,11 @@ class Cache:
             for record in (self.root / "verified").iterdir():
                 if not (self.blobs / record.name).exists():
                     with contextlib.suppress(FileNotFoundError):
+                        record.unlink()
+        if (self.root / "files").is_dir():  # digests of user files, made 30 days ago or more
+            for record in (self.root / "files").iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if now - record.stat().st_mtime > 30 * 86400:
                         record.unlink()
         for sub in ("entries", "types", "compiled", "locations"):
             if (self.root / sub).is_dir():

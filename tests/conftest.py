@@ -109,10 +109,11 @@ class Mcpkg:
         }
 
     def __call__(self, *args: str, env: Mapping[str, str | None] | None = None, input: str | None = None) -> Result:
-        from mcpkg.cli.app import app
+        from mcpkg.cli.commands import app_for
 
         runner = CliRunner()
         merged = {**self.env, **(env or {})}
+        app = app_for(args)  # what `mcpkg` builds for this command line (often one command)
         result = runner.invoke(app, list(args), env=merged, input=input, catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
 

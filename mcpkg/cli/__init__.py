@@ -1,4 +1,4 @@
-"""The command line: the typer app (`app.py`), one module per command (`cmd_*.py`),
+"""The command line: the typer app (`commands.py`), one module per command (`cmd_*.py`),
 shared options (`options.py`), the error handler (`render.py`) and terminal output
 (`terminal.py`). The entry point is `main` below.
 
@@ -18,6 +18,6 @@ def main() -> None:
 
         print(f"mcpkg {__version__}")
         return
-    from mcpkg.cli.app import app
+    from mcpkg.cli.commands import app_for
 
-    app()
+    app_for(sys.argv[1:])()

@@ -33,7 +33,11 @@ def lock_command(
     if names and not update:
         raise UsageError("component names are only taken with --update", "mcpkg lock --update NAME...")
     if check:
-        reasons = check_lock(load_project(root))
+        from mcpkg.cache import Cache
+
+        # a path component's digest from the cache's records when it is unchanged; no
+        # record is written (--check writes nothing, not even to the cache)
+        reasons = check_lock(load_project(root), lambda path: Cache.default().file_digest(path, record=False)[0])
         if json_output and not reasons:
             emit_json({"fresh": True, "reasons": []})
         if reasons:

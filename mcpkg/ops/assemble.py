@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpkg.cache import hash_file
 from mcpkg.errors import ConfigError, ConflictError, IncompatibleError, NotFoundError, UsageError
 from mcpkg.infile import readable_file, written_as_path
 from mcpkg.ops.compose import ComposeResult, compose_project
@@ -150,7 +149,8 @@ class Planner:
         if written_as_path(text):
             path = (self.cwd / Path(text).expanduser()).resolve()
             readable_file(path, "component", "give a component file, a reference or a package name")
-            return component_model(path, hash_file(path)[0], self.ctx.cache, text), str(path), True, None, None
+            model = component_model(path, self.ctx.cache.file_digest(path)[0], self.ctx.cache, text)
+            return model, str(path), True, None, None
         version, pinned, ref = self._reference(text, requirement)
         pulled = pull_reference(self.ctx, ref)
         model = component_model(pulled.layer_path, pulled.manifest.layer.digest, self.ctx.cache, text)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcpkg.cache import hash_file
 from mcpkg.errors import UsageError
 from mcpkg.infile import readable_file
 from mcpkg.ops.context import Context
@@ -50,7 +49,7 @@ class FileCheck:
 
 def _load(ctx: Context, path: Path) -> tuple[str, ComponentModel]:
     readable_file(path, "component")
-    digest, _ = hash_file(path)
+    digest, _ = ctx.cache.file_digest(path)
     return path.name, component_model(path, digest, ctx.cache, str(path))
 
 

@@ -213,7 +213,7 @@ def compose_project(
 
     dest = resolve_artifact_output(output, "server.wasm", "server")  # a bad -o fails before any work
     project = load_project(root)
-    reasons = check_lock(project)
+    reasons = check_lock(project, lambda path: ctx.cache.file_digest(path)[0])
     relocked = False
     if reasons:
         if locked:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mcpkg.cache import Cache, hash_file
+from mcpkg.cache import Cache
 from mcpkg.infile import readable_file
 from mcpkg.wasm.backend import backend_contract, backend_problems, entry_export, is_backend_candidate
 from mcpkg.wasm.contracts import classify
@@ -63,7 +63,7 @@ def describe_file(cache: Cache, path: Path, *, with_wit: bool = False) -> tuple[
     """`mcpkg inspect FILE`: the report (and the WIT text when asked). Needs no registry
     and, once the types are cached, no wasmtime."""
     readable_file(path, "component", "check the path (a registry component is named [registry/]repo[:tag] or ns:name)")
-    digest, size = hash_file(path)
+    digest, size = cache.file_digest(path)
     model = component_model(path, digest, cache, str(path))
     report = {"file": str(path), "layer-digest": str(digest), "size": size, **model_report(model)}
     return report, render_wit(model) if with_wit else None

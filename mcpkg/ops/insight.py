@@ -135,7 +135,7 @@ def project_check(ctx: Context, root: Path) -> list[str]:
     """`mcpkg check` for CI: fresh lock, signatures under the policy, compatible chain."""
 
     project = load_project(root)
-    problems = check_lock(project)
+    problems = check_lock(project, lambda path: ctx.cache.file_digest(path)[0])
     if problems:
         return problems
     lock, models = _models(ctx, root)

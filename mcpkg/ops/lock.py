@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mcpkg.cache import hash_file
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgError, NotFoundError, UsageError
 from mcpkg.ops.context import Context
 from mcpkg.ops.pull import pull_reference
@@ -73,7 +72,7 @@ def _lock_entry_for_path(ctx: Context, project: Project, spec: ComponentSpec, po
     path = project.root / spec.path
     if not path.is_file():
         raise NotFoundError(f"[components.{spec.name}] path {spec.path} does not exist", "build it, or fix `path`")
-    digest, size = hash_file(path)
+    digest, size = ctx.cache.file_digest(path)
     model = component_model(path, digest, ctx.cache, spec.path)
     entry = LockEntry(
         spec.name, position, "path", str(digest), size, model.import_names, model.export_names, path=spec.path

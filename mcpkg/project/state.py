@@ -10,7 +10,7 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from mcpkg.cache import hash_file
 from mcpkg.errors import ConfigError
 from mcpkg.project.lockfile import Lockfile, parse, render
 from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME, ServerManifest, parse_server_manifest
+from mcpkg.reference import Digest
 from mcpkg.tomlfile import decode_toml_text, read_toml_bytes
 
 
@@ -53,8 +54,11 @@ def read_lock(project: Project) -> tuple[bytes, Lockfile] | None:
     return data, parse(data, project.lock_path)
 
 
-def check_lock(project: Project) -> list[str]:
-    """Why the lock is not fresh (empty: it is). Offline; writes nothing."""
+def check_lock(project: Project, digest_of: Callable[[Path], Digest] | None = None) -> list[str]:
+    """Why the lock is not fresh (empty: it is). Offline; writes nothing. `digest_of`
+    gives a path component's digest (default: hash the file; the callers pass the
+    cache's digest records, `Cache.file_digest`)."""
+    digest_of = digest_of or (lambda path: hash_file(path)[0])
     existing = read_lock(project)
     if existing is None:
         return [f"{LOCK_NAME} is missing"]
@@ -75,7 +79,7 @@ def check_lock(project: Project) -> list[str]:
             path = project.root / spec.path
             if not path.is_file():
                 reasons.append(f"{spec.name}: {spec.path} does not exist")
-            elif str(hash_file(path)[0]) != entry.layer_digest:
+            elif str(digest_of(path)) != entry.layer_digest:
                 reasons.append(f"{spec.name}: {spec.path} changed since it was locked")
     return reasons
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mcpkg.cli.app import COMMANDS
+from mcpkg.cli.commands import COMMANDS
 from testing.registry import Registry
 from tests.conftest import ROOT, Mcpkg
 from tests.integration.test_project import published, write_project

@@ -9,7 +9,8 @@ from typing import IO
 
 import pytest
 
-from mcpkg.cache import Cache
+import mcpkg.cache
+from mcpkg.cache import RACY_SECONDS, Cache, is_racy
 from mcpkg.errors import IntegrityError
 from mcpkg.outfile import resolve_destination
 from mcpkg.reference import Digest
@@ -118,3 +119,37 @@ def test_export_twice_to_one_path_leaves_no_temp_file(tmp_path: Path) -> None:
         cache.export(digest, len(data), resolve_destination(out / "a.wasm"))
     assert sorted(p.name for p in out.iterdir()) == ["a.wasm"]
     assert (out / "a.wasm").read_bytes() == data
+
+
+def test_a_file_changed_in_the_last_two_seconds_is_racy(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    st = path.stat()
+    changed = max(st.st_mtime_ns, st.st_ctime_ns) / 1e9
+    assert is_racy(st, now=changed + 1) and is_racy(st, now=changed - 60)  # the future too
+    assert not is_racy(st, now=changed + RACY_SECONDS + 0.1)
+    os.utime(path, ns=(0, 0))  # an old mtime set by hand: the ctime is still now
+    assert is_racy(path.stat(), now=changed + 1)
+
+
+def test_a_racy_file_is_hashed_every_time_and_not_recorded(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    path = tmp_path / "f"
+    for data in (b"one", b"two", b"one"):  # same size, same inode, within one second
+        with path.open("r+b" if path.exists() else "wb") as f:
+            f.write(data)
+        assert cache.file_digest(path) == (digest_of(data), 3)
+    assert not (cache.root / "files").exists()
+
+
+def test_a_digest_record_that_cannot_be_written_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mcpkg.cache, "RACY_SECONDS", -3600.0)  # the file counts as settled at once
+    path = tmp_path / "f"
+    path.write_bytes(b"data")
+    writable = Cache(tmp_path / "writable")
+    assert writable.file_digest(path) == (digest_of(b"data"), 4)
+    assert len(list((writable.root / "files").iterdir())) == 1
+    cache = Cache(tmp_path / "cache")
+    cache.ensure()
+    (cache.root / "files").write_bytes(b"not a folder")  # so no record can be made
+    assert cache.file_digest(path) == (digest_of(b"data"), 4)
