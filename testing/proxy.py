@@ -361,6 +361,31 @@ def unframed_body(data: bytes) -> Action:
     return act
 
 
+def chunked_body(data: bytes, headers: dict[str, str] | None = None, *, chunk: int = 7919, broken: str = "") -> Action:
+    """200 with `Transfer-Encoding: chunked` (no Content-Length), in chunks of `chunk`
+    bytes, as some registries and proxies send. `broken`: "drop" closes the connection
+    in the middle of the body, "garbage" sends a chunk size that is not hexadecimal."""
+
+    def act(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        for key, value in {"Content-Type": "application/octet-stream", **(headers or {})}.items():
+            handler.send_header(key, value)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for start in range(0, len(data), chunk):
+            if broken and start >= len(data) // 2:
+                if broken == "garbage":
+                    handler.wfile.write(b"zz\r\n")
+                _drop(handler)
+                return
+            piece = data[start : start + chunk]
+            handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+
+    return act
+
+
 def stall(handler: BaseHTTPRequestHandler) -> None:
     """Read the request, never answer."""
     _hang(handler)

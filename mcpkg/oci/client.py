@@ -333,7 +333,7 @@ class RegistryClient:
                 )
             seen.add(url)
             response = self.request("GET", url, what=what)
-            link = response.headers.get("Link")
+            link = ", ".join(response.headers.get_all("Link") or []) or None  # one or several headers
             data = self.read_bounded(response, MAX_TAG_PAGE_BYTES, f"tag list of {what}")
             try:
                 body = json.loads(data)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.proxy import PagingProxy, partial_body, stall, unframed_body
+from testing.proxy import PagingProxy, chunked_body, partial_body, stall, unframed_body
 from testing.registry import Registry
 from testing.tokens import TokenServer
 from tests.conftest import Mcpkg
@@ -108,6 +108,15 @@ def _huge_config(doc: dict[str, object]) -> None:
 
 MANIFEST_HEADERS = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
 
+
+def _all_chunked(proxy: PagingProxy, p: Pushed) -> None:
+    """Manifest, config and layer each once with chunked transfer coding."""
+    headers = {**MANIFEST_HEADERS, "Docker-Content-Digest": p.manifest_digest}
+    proxy.inject_action("GET", MANIFEST_TAG, chunked_body(p.manifest, headers, chunk=97))
+    proxy.inject_action("GET", _config(p), chunked_body(p.config, chunk=13))
+    proxy.inject_action("GET", _layer(p), chunked_body(p.layer, chunk=7))
+
+
 CASES = [
     # -- transient: retried, then success -------------------------------------------
     Case("500 twice then recovery", lambda x, p: x.inject("GET", _layer(p), 500, times=2), True, "", "layer", 3),
@@ -140,7 +149,31 @@ CASES = [
     Case(
         "no answer to the manifest once", lambda x, p: x.inject_action("GET", MANIFEST_TAG, stall), True, "", "tag", 2
     ),
+    Case(
+        "chunked manifest, config and layer (no Content-Length)",
+        lambda x, p: _all_chunked(x, p),
+        True,
+        "",
+        "layer",
+        1,
+    ),
+    Case(
+        "chunked layer broken off once",
+        lambda x, p: x.inject_action("GET", _layer(p), chunked_body(p.layer, chunk=16, broken="drop")),
+        True,
+        "",
+        "layer",
+        2,
+    ),
     # -- persistent transient faults: bounded retries, then a clear error -------------
+    Case(
+        "chunked layer with a garbage chunk size every time",
+        lambda x, p: x.inject_action("GET", _layer(p), chunked_body(p.layer, chunk=16, broken="garbage"), times=100),
+        False,
+        "interrupted 4 times",
+        "layer",
+        4,
+    ),
     Case(
         "500 for ever",
         lambda x, p: x.inject("GET", _layer(p), 500, times=100),
