@@ -190,6 +190,11 @@ class Cache:
                 ) from exc
         self._ensured = True
 
+    def _make_again(self) -> None:
+        """The cache was removed while this process used it: make its directories again."""
+        self._ensured = False
+        self.ensure()
+
     def write_file(self, dest: Path, data: bytes, mode: int = 0o644) -> None:
         """Atomically write a file under the cache root; its temp file lives in `tmp/`, so a
         killed writer leaves nothing anywhere else (and nothing `prune` misses). No fsync:
@@ -208,9 +213,8 @@ class Cache:
         normally (no fsync: see the module docstring)."""
         try:
             fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f".{dest.name}.", suffix=".tmp")
-        except FileNotFoundError:  # the cache was removed meanwhile: make it again
-            self._ensured = False
-            self.ensure()
+        except FileNotFoundError:
+            self._make_again()
             dest.parent.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f".{dest.name}.", suffix=".tmp")
         try:
@@ -237,9 +241,8 @@ class Cache:
         flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
         try:
             fd = os.open(self.locks / f"{name}.lock", flags, 0o600)
-        except FileNotFoundError:  # the cache was removed meanwhile: make it again
-            self._ensured = False
-            self.ensure()
+        except FileNotFoundError:
+            self._make_again()
             fd = os.open(self.locks / f"{name}.lock", flags, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -324,14 +327,10 @@ class Cache:
     def _verified_record(self, digest: Digest) -> Path:
         return self.root / "verified" / digest.hex
 
-    @staticmethod
-    def _stat_key(st: os.stat_result) -> str:
-        return stat_key(st)
-
     def _remember_verified(self, path: Path) -> None:
         """Record the inode state of a blob that just checked out (best effort)."""
         with contextlib.suppress(OSError):
-            key = self._stat_key(path.stat())
+            key = stat_key(path.stat())
             self.write_file(self.root / "verified" / path.name, key.encode())
 
     def _still_verified(self, source: IO[bytes], digest: Digest) -> bool:
@@ -341,16 +340,12 @@ class Cache:
             recorded = self._verified_record(digest).read_text()
         except (OSError, UnicodeDecodeError):
             return False
-        return recorded == self._stat_key(os.fstat(source.fileno()))
+        return recorded == stat_key(os.fstat(source.fileno()))
 
     def _check_stream(self, stream: IO[bytes], digest: Digest, size: int) -> None:
-        hasher = hashlib.sha256()
-        actual_size = 0
-        while chunk := stream.read(COPY_CHUNK):
-            hasher.update(chunk)
-            actual_size += len(chunk)
+        actual, actual_size = _hash_stream(stream)
         stream.seek(0)
-        if hasher.hexdigest() != digest.hex or actual_size != size:
+        if actual != digest or actual_size != size:
             self.evict(digest)
             raise IntegrityError(
                 f"the cached copy of {digest} is corrupt; it was removed from the cache",

@@ -211,11 +211,13 @@ class Response:
     """One answer. Read its body with `read`/`readinto`, then `close` it (or use it as a
     context manager): a body read to its end gives the connection back for reuse."""
 
-    def __init__(self, session: Session, key: str, conn: http.client.HTTPConnection, raw: Any, url: str) -> None:
+    def __init__(
+        self, session: Session, key: str, conn: http.client.HTTPConnection, raw: http.client.HTTPResponse, url: str
+    ) -> None:
         self._session = session
         self._key = key
         self._conn = conn
-        self._raw: http.client.HTTPResponse = raw
+        self._raw = raw
         self.url = url
         self.status: int = raw.status
         self.headers: Message = raw.msg
@@ -354,27 +356,27 @@ class Session:
             try:
                 conn.request(method, url if isinstance(conn, _ProxiedConnection) else path, body=body, headers=sent)
                 raw = conn.getresponse()
-            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine) as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                if reused and method in _IDEMPOTENT:  # the server closed the idle connection meanwhile
+                # RemoteDisconnected and BadStatusLine: the server closed the idle connection
+                stale = isinstance(exc, (ConnectionError, http.client.BadStatusLine))
+                if reused and stale and method in _IDEMPOTENT:
                     continue
-                if isinstance(exc, http.client.HTTPException):
-                    raise ProtocolError(f"{host} answered with no valid HTTP response ({type(exc).__name__})") from exc
-                raise ConnectError(f"the connection to {host} broke off ({type(exc).__name__})") from exc
-            except TimeoutError as exc:
-                conn.close()
-                raise ReadTimeout(f"{host} sent no answer within the read timeout") from exc
-            except http.client.HTTPException as exc:
-                conn.close()
-                raise ProtocolError(f"{host} answered with no valid HTTP response ({type(exc).__name__})") from exc
-            except OSError as exc:
-                conn.close()
-                raise ConnectError(f"the connection to {host} failed ({type(exc).__name__})") from exc
+                raise _request_failure(exc, host) from exc
             if raw.status == 407 and isinstance(conn, _ProxiedConnection):
                 conn.close()
                 raise ProxyError(f"the proxy {conn.host}:{conn.port} demands credentials (HTTP 407)")
             return Response(self, key, conn, raw, url)
         raise AssertionError("unreachable")
+
+
+def _request_failure(exc: BaseException, host: str) -> TransportError:
+    """What failed while a request was sent or its answer's head read."""
+    if isinstance(exc, TimeoutError):
+        return ReadTimeout(f"{host} sent no answer within the read timeout")
+    if isinstance(exc, http.client.HTTPException):
+        return ProtocolError(f"{host} answered with no valid HTTP response ({type(exc).__name__})")
+    return ConnectError(f"the connection to {host} broke off ({type(exc).__name__})")
 
 
 class _ProxiedConnection(http.client.HTTPConnection):
