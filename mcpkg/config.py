@@ -30,10 +30,45 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
+class IdentityRule:
+    """One `[[trust."<scope>".identities]]` entry: a keyless signer the user trusts
+    (docs/signing.md). `issuer` is required, and `identity` or `repository` (or both)."""
+
+    issuer: str
+    identity: str | None = None  # exact certificate identity (SAN: email or URI)
+    repository: str | None = None  # GitHub `owner/name`: source repository URI https://github.com/owner/name
+    workflow: str | None = None  # the workflow file of that repository named by the build config URI
+    ref: str | None = None  # glob over the source repository ref
+
+    def describe(self) -> str:
+        parts = [f"issuer {self.issuer}"]
+        for label, value in (
+            ("identity", self.identity),
+            ("repository", self.repository),
+            ("workflow", self.workflow),
+            ("ref", self.ref),
+        ):
+            if value is not None:
+                parts.append(f"{label} {value}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class TrustScope:
     pattern: str
     keys: tuple[Path, ...]
     require: bool
+    identities: tuple[IdentityRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class SigstoreSettings:
+    """`[sigstore]` of the user's config: the trust material of keyless verification and
+    the services `sign --keyless` uses (None: the public-good defaults the sigstore
+    library ships)."""
+
+    trusted_root: Path | None = None
+    signing_config: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +78,7 @@ class Config:
     registries: dict[str, RegistrySettings] = field(default_factory=dict)
     trust: tuple[TrustScope, ...] = ()
     path: Path | None = None
+    sigstore: SigstoreSettings = field(default_factory=SigstoreSettings)
 
     def registry_settings(self, registry: str) -> RegistrySettings:
         return self.registries.get(registry, RegistrySettings())
@@ -111,7 +147,7 @@ def parse_trust_table(data: Any, path: Path, prefix: str = "trust") -> tuple[Tru
     for pattern, body in data.items():
         key = f'{prefix}."{pattern}"'
         _expect(body, dict, key, path)
-        _unknown(body, {"keys", "require"}, f"{key}.", path)
+        _unknown(body, {"keys", "require", "identities"}, f"{key}.", path)
         if "/" not in pattern:
             raise ConfigError(f"{path}: trust scope {pattern!r} must be `<registry>/<repository glob>`")
         keys = _expect(body.get("keys", []), list, f"{key}.keys", path)
@@ -119,12 +155,77 @@ def parse_trust_table(data: Any, path: Path, prefix: str = "trust") -> tuple[Tru
             _expect(k, str, f"{key}.keys", path)
         require = _expect(body.get("require", False), bool, f"{key}.require", path)
         resolved = tuple((path.parent / Path(k).expanduser()).resolve() for k in keys)
-        scopes.append(TrustScope(pattern, resolved, require))
+        identities = _identity_rules(body.get("identities", []), f"{key}.identities", path)
+        scopes.append(TrustScope(pattern, resolved, require, identities))
     return tuple(scopes)
 
 
+IDENTITY_KEYS = ("issuer", "identity", "repository", "workflow", "ref")
+
+
+def _identity_rules(value: Any, key: str, path: Path) -> tuple[IdentityRule, ...]:
+    """`[[trust."<scope>".identities]]`: each entry names its issuer and at least one of
+    `identity` or `repository`; there is no trust on first use, so an entry that would
+    match any signer of an issuer is refused."""
+    example = 'issuer = "https://token.actions.githubusercontent.com", repository = "owner/name"'
+    rules = []
+    for index, item in enumerate(_expect(value, list, key, path)):
+        where = f"{key}[{index}]"
+        _expect(item, dict, where, path)
+        _unknown(item, set(IDENTITY_KEYS), f"{where}.", path)
+        for name in IDENTITY_KEYS:
+            if name in item:
+                _expect(item[name], str, f"{where}.{name}", path)
+                if not item[name].strip():
+                    raise ConfigError(f"{path}: `{where}.{name}` is empty", f"give a value, e.g. {example}")
+        if "issuer" not in item:
+            raise ConfigError(
+                f"{path}: `{where}` has no `issuer`",
+                f"every keyless signer is bound to its OIDC issuer, e.g. {example}",
+            )
+        if "identity" not in item and "repository" not in item:
+            raise ConfigError(
+                f"{path}: `{where}` names neither `identity` nor `repository`, so it would trust anyone "
+                f"who can sign in at {item['issuer']}",
+                f"add `identity` (the exact certificate identity) or `repository`, e.g. {example}",
+            )
+        if ("workflow" in item or "ref" in item) and "repository" not in item:
+            raise ConfigError(
+                f"{path}: `{where}` has `workflow` or `ref` without `repository`",
+                "`workflow` and `ref` narrow a GitHub `repository`; add it",
+            )
+        repository = item.get("repository")
+        if repository is not None:
+            repository = repository.strip().removeprefix("https://github.com/").strip("/")
+            if repository.count("/") != 1:
+                raise ConfigError(
+                    f"{path}: `{where}.repository` {item['repository']!r} is not `owner/name`",
+                    'write the GitHub repository as `owner/name`, e.g. "wasmcp/wasmcp"',
+                )
+        workflow = item.get("workflow")
+        if workflow is not None and "@" in workflow:
+            raise ConfigError(
+                f"{path}: `{where}.workflow` {workflow!r} carries a ref",
+                'give the file (".github/workflows/release.yml") and the ref glob in `ref`',
+            )
+        rules.append(IdentityRule(item["issuer"], item.get("identity"), repository, workflow, item.get("ref")))
+    return tuple(rules)
+
+
+def _sigstore_table(value: Any, path: Path) -> SigstoreSettings:
+    _expect(value, dict, "sigstore", path)
+    _unknown(value, {"trusted-root", "signing-config"}, "sigstore.", path)
+    paths: dict[str, Path | None] = {}
+    for name in ("trusted-root", "signing-config"):
+        item = value.get(name)
+        if item is not None:
+            item = path.parent / Path(_expect(item, str, f"sigstore.{name}", path)).expanduser()
+        paths[name] = item
+    return SigstoreSettings(paths["trusted-root"], paths["signing-config"])
+
+
 def parse_config(data: dict[str, Any], path: Path) -> Config:
-    _unknown(data, {"default-registry", "namespaces", "registries", "trust"}, "", path)
+    _unknown(data, {"default-registry", "namespaces", "registries", "trust", "sigstore"}, "", path)
     default_registry = _expect(data.get("default-registry", DEFAULT_REGISTRY), str, "default-registry", path)
     try:
         validate_registry(default_registry)
@@ -151,4 +252,5 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             ca_path = path.parent / Path(_expect(ca, str, f"{key}.ca-file", path)).expanduser()
         registries[host] = RegistrySettings(plain, ca_path)
     trust = parse_trust_table(data.get("trust", {}), path)
-    return Config(default_registry, dict(namespaces), registries, trust, path)
+    sigstore = _sigstore_table(data.get("sigstore", {}), path)
+    return Config(default_registry, dict(namespaces), registries, trust, path, sigstore)

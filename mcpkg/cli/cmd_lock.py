@@ -34,10 +34,15 @@ def lock_command(
         raise UsageError("component names are only taken with --update", "mcpkg lock --update NAME...")
     if check:
         from mcpkg.cache import Cache
+        from mcpkg.config import load_config
+        from mcpkg.ops.trust import lock_trust_problems
 
         # a path component's digest from the cache's records when it is unchanged; no
         # record is written (--check writes nothing, not even to the cache)
-        reasons = check_lock(load_project(root), lambda path: Cache.default().file_digest(path, record=False)[0])
+        cache = Cache.default()
+        loaded = load_project(root)
+        trust = lock_trust_problems(load_config(), loaded.manifest.trust, cache)
+        reasons = check_lock(loaded, lambda path: cache.file_digest(path, record=False)[0], trust)
         if json_output and not reasons:
             emit_json({"fresh": True, "reasons": []})
         if reasons:
@@ -56,12 +61,14 @@ def lock_command(
                    "components": [
             {"name": e.name, "position": e.position, "role": result.roles.get(e.name),
              "version": e.version, "digest": e.digest,
-             "layer-digest": e.layer_digest, "signatures": list(e.signatures)} for e in result.lock.entries
+             "layer-digest": e.layer_digest, "signatures": list(e.signatures),
+             "identities": list(e.identities), "bundles": list(e.bundles)} for e in result.lock.entries
         ]})  # fmt: skip
         return
     for entry in result.lock.entries:
         what = entry.path if entry.source == "path" else f"{entry.reference}:{entry.version or '-'}"
-        signed = f"  signed by {', '.join(entry.signatures)}" if entry.signatures else ""
+        signers = [*entry.signatures, *(i.split(" ", 1)[-1] for i in entry.identities)]
+        signed = f"  signed by {', '.join(signers)}" if signers else ""
         print(f"{entry.name:<24} {entry.position:<9} {what}{signed}")
         print(f"{'':<24} {'':<9} {result.roles.get(entry.name, '')}")
     if result.migrated_from is not None:

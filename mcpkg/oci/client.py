@@ -89,7 +89,7 @@ def _retry_after(response: Response) -> float | None:
     return None
 
 
-_SCOPE_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags)/")
+_SCOPE_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)/")
 
 
 class RegistryClient:
@@ -301,6 +301,13 @@ class RegistryClient:
         return response.status == 200
 
     def put_manifest(self, repository: str, tag: str, data: bytes, media_type: str) -> Digest:
+        return self.put_manifest_subject(repository, tag, data, media_type)[0]
+
+    def put_manifest_subject(
+        self, repository: str, tag: str, data: bytes, media_type: str
+    ) -> tuple[Digest, str | None]:
+        """Put a manifest; also returns the `OCI-Subject` header, by which an OCI 1.1
+        registry says it indexed the manifest's `subject` for the referrers API."""
         digest = sha256_digest(data)
         response = self.request(
             "PUT",
@@ -311,10 +318,11 @@ class RegistryClient:
             ok=(201, 200),
         )
         stored = response.headers.get("Docker-Content-Digest")
+        subject = response.headers.get("OCI-Subject")
         response.close()
         if stored and stored != str(digest):
             raise IntegrityError(f"{self.registry} stored the manifest under {stored}, but mcpkg sent {digest}")
-        return digest
+        return digest, subject
 
     # -- tags ---------------------------------------------------------------------
 

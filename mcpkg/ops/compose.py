@@ -32,6 +32,7 @@ from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, Invalid
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
 from mcpkg.ops.pull import pull_reference
+from mcpkg.ops.trust import lock_trust_problems, recheck_entry
 from mcpkg.outfile import (
     Destination,
     Kind,
@@ -213,7 +214,8 @@ def compose_project(
 
     dest = resolve_artifact_output(output, "server.wasm", "server")  # a bad -o fails before any work
     project = load_project(root)
-    reasons = check_lock(project, lambda path: ctx.cache.file_digest(path)[0])
+    trust_problems = lock_trust_problems(ctx.config, project.manifest.trust, ctx.cache)
+    reasons = check_lock(project, lambda path: ctx.cache.file_digest(path)[0], trust_problems)
     relocked = False
     if reasons:
         if locked:
@@ -242,7 +244,8 @@ def compose_project(
             )
             if offline and not ctx.cache.has_blob(layer):
                 raise ConfigError(f"--offline, but {entry.name} ({ref}) is not in the cache", "compose once online")
-            pulled = pull_reference(ctx, ref, with_signature=not offline, project_scopes=project.manifest.trust)
+            pulled = pull_reference(ctx, ref, with_signature=False, project_scopes=project.manifest.trust)
+            recheck_entry(ctx, entry, project.manifest.trust, offline=offline)  # offline, from what the lock recorded
             if pulled.manifest.layer.digest != layer:
                 raise IntegrityError(f"{entry.name}: the locked manifest's layer is not the locked layer digest")
             layer_path = pulled.layer_path

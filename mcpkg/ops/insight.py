@@ -10,11 +10,10 @@ from mcpkg.errors import ConfigError, McpkgError
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import chain_problems, component_reference
 from mcpkg.ops.pull import pull_reference
+from mcpkg.ops.trust import lock_trust_problems, recheck_entry
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import highest_tag
-from mcpkg.signing.policy import policy_for
-from mcpkg.signing.verify import check
 from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain, wire_for
 from mcpkg.wasm.introspect import cached_model, component_model
@@ -135,24 +134,23 @@ def project_check(ctx: Context, root: Path) -> list[str]:
     """`mcpkg check` for CI: fresh lock, signatures under the policy, compatible chain."""
 
     project = load_project(root)
-    problems = check_lock(project, lambda path: ctx.cache.file_digest(path)[0])
+    trust_problems = lock_trust_problems(ctx.config, project.manifest.trust, ctx.cache)
+    problems = check_lock(project, lambda path: ctx.cache.file_digest(path)[0], trust_problems)
     if problems:
         return problems
     lock, models = _models(ctx, root)
     for entry in lock.entries:
         if entry.source != "registry":
             continue
-        ref = Reference.parse(str(entry.reference)).with_tag(entry.version)
-        policy = policy_for(ref.location, ctx.config.trust, project.manifest.trust)
-        try:
-            digest = Digest.parse(str(entry.digest))
-            verdict = check(ctx.client(ref.registry), ref, digest, policy, report_unverified=False)
+        try:  # offline, from the signature material the lock recorded (fetched by digest if not cached)
+            verdict = recheck_entry(ctx, entry, project.manifest.trust, offline=False)
         except McpkgError as exc:
-            problems.append(f"{entry.name}: {exc.message}")
+            problems.append(exc.message if exc.message.startswith(f"{entry.name}:") else f"{entry.name}: {exc.message}")
             continue
-        if verdict.verification is not None and not set(entry.signatures) <= set(verdict.key_ids):
-            problems.append(
-                f"{entry.name}: locked signatures {list(entry.signatures)} no longer verify ({verdict.status})"
-            )
+        verified = {*verdict.key_ids, *verdict.identities}
+        recorded = {*entry.signatures, *entry.identities}
+        if verdict.verification is not None and not recorded <= verified:
+            gone = sorted(recorded - verified)
+            problems.append(f"{entry.name}: locked signers {gone} no longer verify ({verdict.status})")
     problems.extend(chain_problems(project.manifest, models))
     return problems

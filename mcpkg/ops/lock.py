@@ -115,6 +115,8 @@ def _fetch_registry(
         version=choice.tag,
         digest=str(pulled.reference.digest),
         signatures=pulled.signed_by,
+        identities=pulled.identities,
+        bundles=pulled.material,
     )
     return Resolved(entry, model)
 

@@ -30,9 +30,9 @@ from mcpkg.oci.artifact import (
 from mcpkg.oci.blobs import download_blob
 from mcpkg.ops.context import Context
 from mcpkg.ops.resolve import parse_target, resolve_reference
+from mcpkg.ops.trust import component_policy
 from mcpkg.outfile import Destination, resolve_artifact_output
 from mcpkg.reference import Digest, Reference
-from mcpkg.signing.policy import policy_for
 from mcpkg.signing.verify import check
 from mcpkg.wasm.preamble import check_preamble
 
@@ -49,6 +49,8 @@ class PulledComponent:
     from_cache: bool
     output: str | None = None  # where the user's copy went (`stdout` for -o -)
     signed_by: tuple[str, ...] = ()  # key ids that verified under the trust policy
+    identities: tuple[str, ...] = ()  # keyless signers that verified ("issuer identity")
+    material: tuple[str, ...] = ()  # digests of the signature material that verified (cached)
 
     @property
     def declared(self) -> ComponentInfo | None:
@@ -141,10 +143,13 @@ def pull_reference(
     # the trust policy decides before anything is written
     signature: str = "not checked (served from cache)"
     signed_by: tuple[str, ...] = ()
-    policy = policy_for(ref.location, ctx.config.trust, project_scopes)
+    identities: tuple[str, ...] = ()
+    material: dict[str, bytes] = {}
+    policy = component_policy(ctx.config, ref.location, project_scopes)
     if with_signature and (not manifest_cached or policy.applies):
         verdict = check(ctx.client(ref.registry), ref, manifest_digest, policy)
-        signature, signed_by = verdict.status, verdict.key_ids
+        signature, signed_by, identities = verdict.status, verdict.key_ids, verdict.identities
+        material = verdict.material
     config, config_to_store = _config(ctx, ref, manifest)
     if config.layer_digests and config.layer_digests != (str(manifest.layer.digest),):
         raise InvalidArtifactError(
@@ -156,6 +161,8 @@ def pull_reference(
         ctx.cache.store_bytes(manifest.config.digest, config_to_store)
     if not manifest_cached:
         ctx.cache.store_bytes(manifest_digest, manifest_data)
+    for text, data in material.items():  # what verified, for offline re-checks (compose, check)
+        ctx.cache.store_bytes(Digest.parse(text), data)
     if dest is not None:
         # a layer downloaded (and verified) moments ago needs no second hash
         ctx.cache.export(layer.digest, layer.size, dest, verify=layer_cached)
@@ -170,7 +177,9 @@ def pull_reference(
         str(resolved.with_digest(None)) if resolved.tag else None,
     )
     output = None if dest is None else str(dest)
-    return PulledComponent(resolved, manifest, config, layer_path, signature, from_cache, output, signed_by)
+    return PulledComponent(
+        resolved, manifest, config, layer_path, signature, from_cache, output, signed_by, identities, tuple(material)
+    )
 
 
 def pull(ctx: Context, text: str, output: Path | None = None) -> PulledComponent:

@@ -135,6 +135,13 @@ class _Reader:
 def parse_server_manifest(text: str, path: Path) -> ServerManifest:
     reader = _Reader(text, path)
     data = parse_toml(text, path, "fix the syntax at the line named")
+    if "sigstore" in data:  # trust material is the user's choice, never a project's
+        raise reader.error(
+            "[sigstore] belongs in the user's config, not in a project",
+            "sigstore",
+            hint="move it to your mcpkg config.toml (`mcpkg env` shows where); "
+            "a project may only add [trust] keys and identities",
+        )
     reader.unknown(data, {"server", "components", "trust"}, None)
     server = data.get("server")
     if not isinstance(server, dict):

@@ -54,10 +54,15 @@ def read_lock(project: Project) -> tuple[bytes, Lockfile] | None:
     return data, parse(data, project.lock_path)
 
 
-def check_lock(project: Project, digest_of: Callable[[Path], Digest] | None = None) -> list[str]:
+def check_lock(
+    project: Project,
+    digest_of: Callable[[Path], Digest] | None = None,
+    trust_problems: Callable[[Lockfile], list[str]] | None = None,
+) -> list[str]:
     """Why the lock is not fresh (empty: it is). Offline; writes nothing. `digest_of`
     gives a path component's digest (default: hash the file; the callers pass the
-    cache's digest records, `Cache.file_digest`)."""
+    cache's digest records, `Cache.file_digest`); `trust_problems` says which recorded
+    signers the trust policy no longer accepts (`ops.trust.lock_trust_problems`)."""
     digest_of = digest_of or (lambda path: hash_file(path)[0])
     existing = read_lock(project)
     if existing is None:
@@ -81,6 +86,8 @@ def check_lock(project: Project, digest_of: Callable[[Path], Digest] | None = No
                 reasons.append(f"{spec.name}: {spec.path} does not exist")
             elif str(digest_of(path)) != entry.layer_digest:
                 reasons.append(f"{spec.name}: {spec.path} changed since it was locked")
+    if trust_problems is not None:
+        reasons.extend(trust_problems(lock))
     return reasons
 
 

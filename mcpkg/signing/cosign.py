@@ -47,16 +47,48 @@ class SignatureVerdict:
     reason: str
     claims_reference: str | None = None
     claims_version: str | None = None
+    record: bytes | None = None  # the signature as kept for offline re-checks (`signature_record`)
+
+    @property
+    def record_digest(self) -> str | None:
+        return None if self.record is None else "sha256:" + hashlib.sha256(self.record).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "kind": "key",
             "index": self.index,
             "valid": self.valid,
             "key-id": self.key_id,
             "reason": self.reason,
             "docker-reference": self.claims_reference,
             "version": self.claims_version,
+            "digest": self.record_digest,
         }
+
+
+RECORD_TYPE = "application/vnd.mcpkg.cosign-signature.v1+json"
+
+
+def signature_record(payload: bytes, signature: bytes) -> bytes:
+    """A key-based signature as one self-contained document (payload and signature),
+    what `mcpkg.lock`'s `bundles` names and the cache keeps for offline re-checks."""
+    body = {
+        "mediaType": RECORD_TYPE,
+        "payload": base64.b64encode(payload).decode(),
+        "signature": base64.b64encode(signature).decode(),
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+def parse_record(data: bytes) -> tuple[bytes, bytes] | None:
+    """(payload, signature) of a signature record, or None when `data` is not one."""
+    try:
+        body = json.loads(data)
+        if not isinstance(body, dict) or body.get("mediaType") != RECORD_TYPE:
+            return None
+        return base64.b64decode(body["payload"], validate=True), base64.b64decode(body["signature"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def _sha(data: bytes) -> Digest:
@@ -119,6 +151,24 @@ def add_signature(
     return keys.key_id(key.public_key()), len(layers)
 
 
+def signature_records(client: RegistryClient, ref: Reference, digest: Digest) -> list[bytes]:
+    """Every signature stored for `digest` as a record (`signature_record`), unverified:
+    what a lock's recorded digests are looked up in when the cache lacks them."""
+    records = []
+    for layer in read_signature_layers(client, ref, digest):
+        encoded = layer.annotations.get(SIGNATURE_ANNOTATION)
+        if layer.media_type != MEDIA_TYPE or not encoded or layer.size > MAX_PAYLOAD:
+            continue
+        buffer = io.BytesIO()
+        try:
+            signature = base64.b64decode(encoded, validate=True)
+            download_blob(client, ref.repository, layer.digest, layer.size, buffer)
+        except (binascii.Error, ValueError, McpkgError):
+            continue
+        records.append(signature_record(buffer.getvalue(), signature))
+    return records
+
+
 def verify_signatures(
     client: RegistryClient,
     ref: Reference,
@@ -159,7 +209,19 @@ def _verdict(
         download_blob(client, ref.repository, layer.digest, layer.size, buffer)
     except McpkgError as exc:
         return SignatureVerdict(index, None, False, f"payload unavailable or corrupt: {exc.message}")
-    payload = buffer.getvalue()
+    return check_signature(buffer.getvalue(), signature, ref, digest, tag, index, key_ids)
+
+
+def check_signature(
+    payload: bytes,
+    signature: bytes,
+    ref: Reference,
+    digest: Digest,
+    tag: str | None,
+    index: int,
+    key_ids: list[tuple[str, ec.EllipticCurvePublicKey]],
+) -> SignatureVerdict:
+    """The verdict on one payload and signature (no I/O: also the offline re-check)."""
     signer = next((kid for kid, key in key_ids if keys.verify(key, payload, signature)), None)
     claims = parse_payload(payload)
     if signer is None:
@@ -177,4 +239,4 @@ def _verdict(
         return SignatureVerdict(
             index, signer, False, f"version claim {claims.version!r} does not match tag {tag!r}", *base
         )
-    return SignatureVerdict(index, signer, True, "valid", *base)
+    return SignatureVerdict(index, signer, True, "valid", *base, record=signature_record(payload, signature))

@@ -30,10 +30,12 @@ ALLOWED: dict[str, set[str]] = {
 }
 # heavy engines: imported inside the function that needs them (never at start-up), and
 # only in the package that wraps them; every other import sits at the top of its module
-LAZY_ENGINES = ("wasmtime", "nacl", "platformdirs", "cryptography", "ssl", "certifi")
+LAZY_ENGINES = ("wasmtime", "nacl", "platformdirs", "cryptography", "ssl", "certifi", "sigstore")
 # third-party libraries confined to one part
 CONFINED = {
     "certifi": "oci",
+    "sigstore": "signing",  # keyless verification and signing; it makes its own HTTP calls (docs/design.md)
+    "sigstore_models": "signing",
     "wasmtime": "wasm",
     "typer": "cli",
     "click": "cli",

@@ -1,0 +1,108 @@
+"""The trust policy as the project commands apply it: the policy of a component (user
+config + `mcpkg.toml` + `[sigstore] trusted-root`), the offline re-check of what a lock
+recorded (`compose`, `check`), and whether a changed policy still accepts a lock
+(`lock --check`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mcpkg.cache import Cache
+from mcpkg.config import Config, TrustScope
+from mcpkg.errors import ConfigError, SignatureError
+from mcpkg.ops.context import Context
+from mcpkg.project.lockfile import LockEntry, Lockfile
+from mcpkg.reference import Digest, Reference
+from mcpkg.signing.policy import Policy, policy_for
+from mcpkg.signing.recorded import recorded_problem
+from mcpkg.signing.verify import TrustVerdict, fetch_material, recheck
+
+
+def component_policy(config: Config, location: str, project_scopes: tuple[TrustScope, ...] = ()) -> Policy:
+    return policy_for(location, config.trust, project_scopes, trusted_root=config.sigstore.trusted_root)
+
+
+def locked_reference(entry: LockEntry) -> Reference:
+    return Reference.parse(str(entry.reference)).with_tag(entry.version).with_digest(Digest.parse(str(entry.digest)))
+
+
+def recorded_material(ctx: Context, entry: LockEntry, ref: Reference, *, offline: bool) -> dict[str, bytes]:
+    """The signature material `entry` records, from the cache; what the cache lacks is
+    fetched (when not offline) and kept only if its digest is the recorded one."""
+    material: dict[str, bytes] = {}
+    missing = []
+    if not entry.bundles and (entry.signatures or entry.identities):  # a lock of format 1 or 2
+        if offline:
+            raise ConfigError(
+                f"--offline, but the lock records no signature material for {entry.name} (an older lock format)",
+                "run `mcpkg lock` once to record it",
+            )
+        assert ref.digest is not None
+        return fetch_material(ctx.client(ref.registry), ref, ref.digest)
+    for text in entry.bundles:
+        data = ctx.cache.read_blob(Digest.parse(text))
+        if data is None:
+            missing.append(text)
+        else:
+            material[text] = data
+    if missing:
+        if offline:
+            raise ConfigError(
+                f"--offline, but the signatures {entry.name} was locked with are not in the cache",
+                "run once with network access (`mcpkg check` or `mcpkg compose`)",
+            )
+        assert ref.digest is not None
+        found = fetch_material(ctx.client(ref.registry), ref, ref.digest)
+        for text in missing:
+            data = found.get(text)
+            if data is not None:
+                ctx.cache.store_bytes(Digest.parse(text), data)
+                material[text] = data
+    return material
+
+
+def recheck_entry(
+    ctx: Context, entry: LockEntry, project_scopes: tuple[TrustScope, ...], *, offline: bool
+) -> TrustVerdict:
+    """The trust decision on a locked registry component, from what its lock recorded
+    (SignatureError when the policy requires a signature and none verifies)."""
+    ref = locked_reference(entry)
+    assert ref.digest is not None
+    policy = component_policy(ctx.config, ref.location, project_scopes)
+    if not policy.applies or not policy.names_signers:
+        return recheck(ref, ref.digest, policy, {})
+    material = recorded_material(ctx, entry, ref, offline=offline)
+    try:
+        return recheck(ref, ref.digest, policy, material)
+    except SignatureError as exc:
+        exc.message = f"{entry.name}: {exc.message}"
+        if not entry.bundles:
+            exc.hint = "the lock records no signatures for it: run `mcpkg lock` to verify and record them"
+        raise
+
+
+def lock_trust_problems(
+    config: Config, project_scopes: tuple[TrustScope, ...], cache: Cache
+) -> Callable[[Lockfile], list[str]]:
+    """For `check_lock`: the components whose recorded signers the policy no longer
+    accepts (offline; judged from the records and the cached bundles)."""
+
+    def problems(lock: Lockfile) -> list[str]:
+        found = []
+        for entry in lock.entries:
+            if entry.source != "registry" or entry.reference is None:
+                continue
+            policy = component_policy(config, entry.reference, project_scopes)
+            problem = recorded_problem(
+                entry.name,
+                policy,
+                entry.signatures,
+                entry.identities,
+                entry.bundles,
+                lambda text: cache.read_blob(Digest.parse(text)),
+            )
+            if problem is not None:
+                found.append(problem)
+        return found
+
+    return problems
