@@ -262,9 +262,7 @@ def _fulcio_identity(claims: Mapping[str, Any]) -> _Identity:
             value = claims.get(name)
             return "" if value is None else str(value)
 
-        raw.update(
-            {"2": claim("event_name"), "3": claim("sha"), "4": claim("workflow"), "5": claim("repository")}
-        )
+        raw.update({"2": claim("event_name"), "3": claim("sha"), "4": claim("workflow"), "5": claim("repository")})
         raw["6"] = claim("ref")
         repository = claim("repository")
         utf8.update(
@@ -547,7 +545,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _reply(self, status: int, value: Any) -> None:
@@ -659,7 +657,9 @@ class LocalSigstore:
         self._directory.mkdir(parents=True, exist_ok=True)
         self._server = _Server(self)
         self._log.name = f"127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-sigstore", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="local-sigstore", daemon=True
+        )
         self._thread.start()
         self._write_trust_files()
 
@@ -759,9 +759,7 @@ class LocalSigstore:
             header_b64, claims_b64, signature_b64 = token.split(".")
             signature = _b64url_decode(signature_b64)
             der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            self._oidc_key.public_key().verify(
-                der, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256())
-            )
+            self._oidc_key.public_key().verify(der, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))
             claims = json.loads(_b64url_decode(claims_b64))
         except (ValueError, InvalidSignature) as exc:
             raise SigstoreRequestError(401, "the identity token is not one of this instance's issuer") from exc
@@ -770,8 +768,8 @@ class LocalSigstore:
         audience = claims.get("aud")
         if audience != "sigstore" and not (isinstance(audience, list) and "sigstore" in audience):
             raise SigstoreRequestError(401, "the identity token's audience is not sigstore")
-        now = time.time()
-        if not (claims.get("nbf", claims.get("iat", 0)) - 5 <= now < claims.get("exp", 0)):
+        start, end = claims.get("nbf", claims.get("iat")), claims.get("exp")
+        if not (isinstance(start, int | float) and isinstance(end, int | float) and start - 5 <= time.time() < end):
             raise SigstoreRequestError(401, "the identity token is expired or not yet valid")
         if "iss" not in claims or "sub" not in claims:
             raise SigstoreRequestError(401, "the identity token lacks iss or sub")
@@ -913,7 +911,9 @@ class LocalSigstore:
 
     # -- Rekor --
 
-    def _rekor_submit(self, proposed: Mapping[str, Any], integrated_time: int | None = None) -> tuple[str, dict[str, Any]]:
+    def _rekor_submit(
+        self, proposed: Mapping[str, Any], integrated_time: int | None = None
+    ) -> tuple[str, dict[str, Any]]:
         _, body = _canonical_body(proposed)
         return self._log.append(body, integrated_time)
 
@@ -1023,9 +1023,7 @@ class LocalSigstore:
         proposed = {
             "apiVersion": "0.0.1",
             "kind": "dsse",
-            "spec": {
-                "proposedContent": {"envelope": json.dumps(envelope), "verifiers": [_b64(_pem(cert).encode())]}
-            },
+            "spec": {"proposedContent": {"envelope": json.dumps(envelope), "verifiers": [_b64(_pem(cert).encode())]}},
         }
         _, entry = self._rekor_submit(proposed, self._when(integrated_time))
         return self._bundle(cert, entry, "dsse", {"dsseEnvelope": envelope})

@@ -192,7 +192,7 @@ def test_lock_records_wires_and_reads_them_back() -> None:
         ),
     )
     data = render(lock)
-    assert f"version = {LOCK_VERSION}\n" in data.decode() and LOCK_VERSION == 2
+    assert f"version = {LOCK_VERSION}\n" in data.decode() and LOCK_VERSION == 3
     assert 'wire = { "wasmcp:mcp-v20251125/tools" = "mine" }\n' in data.decode()
     back = parse(data, Path("mcpkg.lock"))
     assert back == lock and render(back) == data
@@ -217,4 +217,4 @@ def test_a_format_1_lock_is_read_and_rendered_unchanged() -> None:
     with pytest.raises(ConfigError, match="not part of lock format 1"):
         parse(old.replace(b"exports = []\n", b'exports = []\nwire = { "a:b/c" = "d" }\n', 1), Path("mcpkg.lock"))
     with pytest.raises(ConfigError, match="upgrade mcpkg"):
-        parse(old.replace(b"version = 1", b"version = 3"), Path("mcpkg.lock"))
+        parse(old.replace(b"version = 1", b"version = 4"), Path("mcpkg.lock"))

@@ -17,7 +17,7 @@ import pytest
 import requests
 from cryptography import x509
 from sigstore._internal.fulcio.client import FulcioClientError
-from sigstore.dsse import StatementBuilder, Subject
+from sigstore.dsse import DigestSet, StatementBuilder, Subject
 from sigstore.errors import Error, VerificationError
 from sigstore.hashes import Hashed
 from sigstore.models import Bundle, TrustedRoot
@@ -77,7 +77,7 @@ def statement_bytes() -> bytes:
 def sign_github_dsse(instance: LocalSigstore) -> Bundle:
     statement = (
         StatementBuilder()
-        .subjects([Subject(name="widget.wasm", digest={"sha256": DIGEST})])
+        .subjects([Subject(name="widget.wasm", digest=DigestSet({"sha256": DIGEST}))])
         .predicate_type("https://example.test/predicate/v1")
         .predicate({"built": True})
         .build()
@@ -188,7 +188,7 @@ def test_certificate_expired_before_integrated_time_is_refused(local: LocalSigst
     integrated = bundle.log_entry._inner.integrated_time
     assert integrated is not None
     assert bundle.signing_certificate.not_valid_after_utc.timestamp() < integrated
-    with pytest.raises(VerificationError, match="expired|not valid|validity"):
+    with pytest.raises(VerificationError, match=r"expired|not valid|validity"):
         verifier(local).verify_dsse(bundle, policy.Identity(identity=DEFAULT_EMAIL, issuer=EMAIL_ISSUER))
 
 
@@ -262,7 +262,9 @@ def test_sigstore_js_agrees(local: LocalSigstore, foreign: LocalSigstore, tmp_pa
     assert untrusted.returncode == 1
     assert "CERTIFICATE_ERROR" in untrusted.stderr
     expired = local.issue_bundle_dsse(
-        statement_bytes(), cert_not_before=datetime.timedelta(minutes=-20), cert_not_after=datetime.timedelta(minutes=-10)
+        statement_bytes(),
+        cert_not_before=datetime.timedelta(minutes=-20),
+        cert_not_after=datetime.timedelta(minutes=-10),
     )
     refused = sigstore_js(local.trusted_root_path, expired, tmp_path)
     assert refused.returncode == 1
