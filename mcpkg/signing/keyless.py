@@ -332,6 +332,18 @@ def _client_trust_config(trusted_root: Path | None, signing_config: Path | None)
     )
 
 
+def _exact_statement(statement_class: Any, statement: bytes) -> Any:
+    """A sigstore `Statement` that signs exactly `statement`: cosign v3's subject carries
+    only a digest, and sigstore-python's model insists on a `name` key, so the model is
+    validated with `"name": null` added and the signed bytes stay cosign's."""
+    body = json.loads(statement)
+    for subject in body["subject"]:
+        subject.setdefault("name", None)
+    made = statement_class(json.dumps(body).encode())
+    made._contents = statement
+    return made
+
+
 def sign_manifest(
     manifest_digest: str, token: str, trusted_root: Path | None, signing_config: Path | None
 ) -> tuple[bytes, CertIdentity | None, int | None]:
@@ -351,8 +363,9 @@ def sign_manifest(
     statement = json.dumps(statement_for(manifest_digest), separators=(",", ":")).encode()
     try:
         context = SigningContext.from_trust_config(config)
-        with context.signer(parsed, cache=False) as signer:
-            bundle = signer.sign_dsse(Statement(statement))
+        # cache=True: with False, sigstore-python 4.5 signs with another key than the certificate's
+        with context.signer(parsed, cache=True) as signer:
+            bundle = signer.sign_dsse(_exact_statement(Statement, statement))
     except SigstoreError as exc:
         raise SignatureError(
             f"keyless signing failed: {_first_line(exc).replace(token, '<token>')}",
