@@ -42,7 +42,8 @@ def referrers_registry() -> Iterator[ReferrersRegistry]:
 
 def keyless_config(sigstore: LocalSigstore, scope: str, rule: str, require: bool = True) -> str:
     return (
-        f'[sigstore]\ntrusted-root = "{sigstore.trusted_root_path}"\nsigning-config = "{sigstore.signing_config_path}"\n'
+        f'[sigstore]\ntrusted-root = "{sigstore.trusted_root_path}"\n'
+        f'signing-config = "{sigstore.signing_config_path}"\n'
         f'\n[trust."{scope}"]\nrequire = {"true" if require else "false"}\n'
         f'\n[[trust."{scope}".identities]]\n{rule}\n'
     )
