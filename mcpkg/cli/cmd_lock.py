@@ -35,7 +35,7 @@ def lock_command(
     if check:
         from mcpkg.cache import Cache
         from mcpkg.config import load_config
-        from mcpkg.ops.trust import lock_trust_problems
+        from mcpkg.ops.lockpolicy import lock_trust_problems
 
         # a path component's digest from the cache's records when it is unchanged; no
         # record is written (--check writes nothing, not even to the cache)

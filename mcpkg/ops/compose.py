@@ -31,8 +31,9 @@ from mcpkg.compose.encoder import Part, encode_composition
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
+from mcpkg.ops.lockpolicy import lock_trust_problems
 from mcpkg.ops.pull import pull_reference
-from mcpkg.ops.trust import lock_trust_problems, recheck_entry
+from mcpkg.ops.trust import recheck_entry
 from mcpkg.outfile import (
     Destination,
     Kind,

@@ -9,8 +9,9 @@ from typing import Any
 from mcpkg.errors import ConfigError, McpkgError
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import chain_problems, component_reference
+from mcpkg.ops.lockpolicy import lock_trust_problems
 from mcpkg.ops.pull import pull_reference
-from mcpkg.ops.trust import lock_trust_problems, recheck_entry
+from mcpkg.ops.trust import recheck_entry
 from mcpkg.project.state import check_lock, load_project, read_lock
 from mcpkg.reference import Digest, Reference
 from mcpkg.semver import highest_tag

@@ -29,8 +29,8 @@ from mcpkg.oci.artifact import (
 )
 from mcpkg.oci.blobs import download_blob
 from mcpkg.ops.context import Context
+from mcpkg.ops.lockpolicy import component_policy
 from mcpkg.ops.resolve import parse_target, resolve_reference
-from mcpkg.ops.trust import component_policy
 from mcpkg.outfile import Destination, resolve_artifact_output
 from mcpkg.reference import Digest, Reference
 from mcpkg.signing.verify import check

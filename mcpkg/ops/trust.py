@@ -1,25 +1,17 @@
 """The trust policy as the project commands apply it: the policy of a component (user
 config + `mcpkg.toml` + `[sigstore] trusted-root`), the offline re-check of what a lock
 recorded (`compose`, `check`), and whether a changed policy still accepts a lock
-(`lock --check`)."""
+(`lock --check`, in `lockpolicy.py`, which imports no network code)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from mcpkg.cache import Cache
-from mcpkg.config import Config, TrustScope
+from mcpkg.config import TrustScope
 from mcpkg.errors import ConfigError, SignatureError
 from mcpkg.ops.context import Context
-from mcpkg.project.lockfile import LockEntry, Lockfile
+from mcpkg.ops.lockpolicy import component_policy
+from mcpkg.project.lockfile import LockEntry
 from mcpkg.reference import Digest, Reference
-from mcpkg.signing.policy import Policy, policy_for
-from mcpkg.signing.recorded import recorded_problem
 from mcpkg.signing.verify import TrustVerdict, fetch_material, recheck
-
-
-def component_policy(config: Config, location: str, project_scopes: tuple[TrustScope, ...] = ()) -> Policy:
-    return policy_for(location, config.trust, project_scopes, trusted_root=config.sigstore.trusted_root)
 
 
 def locked_reference(entry: LockEntry) -> Reference:
@@ -79,30 +71,3 @@ def recheck_entry(
         if not entry.bundles:
             exc.hint = "the lock records no signatures for it: run `mcpkg lock` to verify and record them"
         raise
-
-
-def lock_trust_problems(
-    config: Config, project_scopes: tuple[TrustScope, ...], cache: Cache
-) -> Callable[[Lockfile], list[str]]:
-    """For `check_lock`: the components whose recorded signers the policy no longer
-    accepts (offline; judged from the records and the cached bundles)."""
-
-    def problems(lock: Lockfile) -> list[str]:
-        found = []
-        for entry in lock.entries:
-            if entry.source != "registry" or entry.reference is None:
-                continue
-            policy = component_policy(config, entry.reference, project_scopes)
-            problem = recorded_problem(
-                entry.name,
-                policy,
-                entry.signatures,
-                entry.identities,
-                entry.bundles,
-                lambda text: cache.read_blob(Digest.parse(text)),
-            )
-            if problem is not None:
-                found.append(problem)
-        return found
-
-    return problems

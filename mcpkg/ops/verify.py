@@ -9,8 +9,8 @@ from mcpkg.config import IdentityRule
 from mcpkg.errors import UsageError
 from mcpkg.infile import readable_file
 from mcpkg.ops.context import Context
+from mcpkg.ops.lockpolicy import component_policy
 from mcpkg.ops.resolve import parse_target, resolve_reference
-from mcpkg.ops.trust import component_policy
 from mcpkg.signing.verify import Verification, verify_reference
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import Mcpkg
 
-HEAVY = ("requests", "urllib3", "wasmtime", "cryptography", "nacl", "tomlkit", "platformdirs")
+HEAVY = ("requests", "urllib3", "wasmtime", "cryptography", "nacl", "tomlkit", "platformdirs", "sigstore", "pydantic")
 # the entry point `mcpkg` runs (pyproject's [project.scripts]), with its own argv
 PROBE = """
 import json, sys
@@ -27,9 +27,10 @@ except SystemExit:
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 # measured through the entry point (59 for --version, which answers before typer is
-# imported; 179 for --help, the whole app; 182 for lock --check and 186 for a warm
+# imported; 179 for --help, the whole app; 197 for lock --check (which reads the trust
+# policy since keyless identities: no sigstore, no cryptography) and 186 for a warm
 # inspect, each loading its own command only), plus room
-BUDGET = {"--version": 65, "--help": 190, "lock --check": 192, "inspect (warm)": 196}
+BUDGET = {"--version": 65, "--help": 190, "lock --check": 202, "inspect (warm)": 196}
 
 
 def loaded(mcpkg: Mcpkg, *args: str, cwd: Path | None = None) -> list[str]:
@@ -61,3 +62,19 @@ def test_lock_check(mcpkg: Mcpkg, tmp_path: Path) -> None:
 def test_warm_inspect_of_a_file(mcpkg: Mcpkg, fixtures: Path) -> None:
     mcpkg.ok("inspect", str(fixtures / "greeter.wasm"))  # the types are now cached
     check(loaded(mcpkg, "-q", "inspect", str(fixtures / "greeter.wasm")), "inspect (warm)", "inspect")
+
+
+def test_commands_that_meet_no_bundle_do_not_import_sigstore(mcpkg: Mcpkg, fixtures: Path, repo: str) -> None:
+    """sigstore-python (~0.3 s, pydantic) is imported only where a bundle is verified or
+    made: a pull without a trust policy, or under a key-only policy, never loads it."""
+    mcpkg.ok("push", str(fixtures / "greeter.wasm"), f"{repo}:1.0.0")
+    modules = loaded(mcpkg, "pull", f"{repo}:1.0.0")
+    assert "mcpkg.ops.pull" in modules  # the probe really pulled
+    assert not [m for m in modules if m.split(".")[0] in ("sigstore", "sigstore_models", "pydantic")]
+    keys = mcpkg.home / "keys"
+    mcpkg.ok("keygen", "--output-prefix", str(keys / "k"), env={"COSIGN_PASSWORD": "pw"})
+    host = repo.split("/", 1)[0]
+    mcpkg.write_config(f'[trust."{host}/t/*"]\nkeys = ["{keys / "k.pub"}"]\n')
+    modules = loaded(mcpkg, "pull", f"{repo}:1.0.0")
+    assert "mcpkg.signing.cosign" in modules
+    assert not [m for m in modules if m.split(".")[0] in ("sigstore", "sigstore_models", "pydantic")]
