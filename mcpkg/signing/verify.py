@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.config import IdentityRule
-from mcpkg.errors import SignatureError, UsageError
+from mcpkg.errors import McpkgError, SignatureError, UsageError
 from mcpkg.oci.client import RegistryClient
 from mcpkg.reference import Digest, Reference
 from mcpkg.signing import keys as keyfiles
@@ -184,7 +184,10 @@ def check(
             return TrustVerdict("not checked (no trust policy for this repository)", None)
         signed = client.manifest_exists(ref.repository, signature_tag(digest))
         if not signed:
-            signed = bool(discover_bundles(client, ref.repository, digest, fetch=False).bundles)
+            try:  # only a report: a registry whose referrers listing is broken fails no pull here
+                signed = bool(discover_bundles(client, ref.repository, digest, fetch=False).bundles)
+            except McpkgError as exc:
+                return TrustVerdict(f"unknown (its referrers could not be listed: {exc.message})", None)
         return TrustVerdict("signed (not verified: no trust policy)" if signed else "unsigned", None)
     if not policy.names_signers:
         return _without_signers(policy, ref)
