@@ -268,8 +268,8 @@ def verify_bundle(
         reason = _first_line(exc)
         if "Integrated time only supported" in reason or entry_kind.startswith("intoto"):
             reason = f"cannot be verified offline: its log entry is {entry_kind} ({reason})"
-        elif "invalid signing cert" in reason or "expired" in reason:
-            reason = f"the certificate was not valid when the log saw the signature ({reason})"
+        elif any(m in reason for m in ("invalid signing cert", "expired", "not valid at validation time")):
+            reason = f"a certificate of the chain was not valid when the log saw the signature ({reason})"
         else:
             reason = f"does not verify against the trusted root: {reason}"
         return verdict(False, reason)

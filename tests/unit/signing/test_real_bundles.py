@@ -63,9 +63,7 @@ WHEEL_DIGEST = sha256_of(WHEEL)
 ARTIFACT_DIGEST = sha256_of(ARTIFACT)
 
 
-def check(
-    bundle: bytes | Path, digest: str, *rules: IdentityRule, root: Path | None = None
-) -> BundleVerdict:
+def check(bundle: bytes | Path, digest: str, *rules: IdentityRule, root: Path | None = None) -> BundleVerdict:
     data = bundle.read_bytes() if isinstance(bundle, Path) else bundle
     return verify_bundle(data, digest, rules, root, source="test")
 
@@ -73,7 +71,9 @@ def check(
 @pytest.fixture
 def staging_root() -> Iterator[Path]:
     """The sigstage trusted root the sigstore wheel ships, read in place (nothing copied)."""
-    shipped = resources.files("sigstore._store").joinpath("https%3A%2F%2Ftuf-repo-cdn.sigstage.dev", "trusted_root.json")
+    shipped = resources.files("sigstore._store").joinpath(
+        "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev", "trusted_root.json"
+    )
     with resources.as_file(shipped) as path:
         assert path.is_file()
         yield path
