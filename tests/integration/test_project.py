@@ -268,13 +268,16 @@ def test_a_format_1_lock_stays_fresh_and_is_migrated_by_lock(mcpkg: Mcpkg, publi
     mcpkg.ok("lock", "-C", str(root))
     lock = root / "mcpkg.lock"
     current = lock.read_bytes()
-    old = current.replace(b"\nversion = 2\n", b"\nversion = 1\n", 1)  # what mcpkg 0.1 wrote: no wires
+    # what mcpkg 0.1 wrote: no wires, no keyless identities or bundles
+    old = current.replace(b"\nversion = 3\n", b"\nversion = 1\n", 1)
+    old = old.replace(b"identities = []\n", b"").replace(b"bundles = []\n", b"")
+    assert old != current and b"version = 1\n" in old
     lock.write_bytes(old)
     assert mcpkg.ok("lock", "--check", "-C", str(root)).stdout == "mcpkg.lock is fresh\n"
     tree = mcpkg.ok("tree", "-C", str(root)).stdout
     assert "mcpkg:mcp/tools-writer@0.1.0 <- writers" in tree
     migrated = mcpkg.ok("lock", "-C", str(root))
-    assert "migrated from lock format 1 to 2" in migrated.stderr
+    assert "migrated from lock format 1 to 3" in migrated.stderr
     assert lock.read_bytes() == current  # the same pins, in the new format
     again = mcpkg.ok("lock", "-C", str(root), "--json").json()
     assert again["changed"] is False and again["migrated-from"] is None
