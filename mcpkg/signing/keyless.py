@@ -166,6 +166,15 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _reason(exc: BaseException) -> str:
+    """The first line of `exc`, or of its cause when it says nothing (sigstore-python's
+    Fulcio client drops the server's answer to a 4xx: the HTTP error is the cause)."""
+    text = _first_line(exc)
+    if text == type(exc).__name__ and exc.__cause__ is not None:
+        text = f"{text}: {_first_line(exc.__cause__)}"
+    return text
+
+
 class _AnyCertificate:
     """A sigstore VerificationPolicy that accepts every certificate: mcpkg matches the
     identity itself afterwards (`identity.matching_rule`), to say who signed."""
@@ -368,11 +377,11 @@ def sign_manifest(
             bundle = signer.sign_dsse(_exact_statement(Statement, statement))
     except SigstoreError as exc:
         raise SignatureError(
-            f"keyless signing failed: {_first_line(exc).replace(token, '<token>')}",
+            f"keyless signing failed: {_reason(exc).replace(token, '<token>')}",
             "check the signing config's services and that the token is fresh",
         ) from None
     except Exception as exc:
-        raise SignatureError(f"keyless signing failed: {_first_line(exc).replace(token, '<token>')}") from None
+        raise SignatureError(f"keyless signing failed: {_reason(exc).replace(token, '<token>')}") from None
     data = bundle.to_json().encode()
     log_index, _, _ = _log_facts(bundle)
     return data, cert_identity(bundle.signing_certificate), log_index
