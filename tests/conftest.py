@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from testing.pki import TestCA
 from testing.proxy import PagingProxy, paging_proxy
+from testing.referrers import ReferrersRegistry, running_referrers_registry
 from testing.registry import Registry, running_registry
+from testing.sigstore_local import LocalSigstore
 from testing.tokens import TokenServer, start_token_server
 from testing.witbuild import build_world, copy_wit
 
@@ -64,6 +66,20 @@ def token_registry(token_server: TokenServer) -> Iterator[Registry]:
 def tls_registry() -> Iterator[Registry]:
     with running_registry(tls=TestCA()) as reg:
         yield reg
+
+
+@pytest.fixture(scope="session")
+def sigstore() -> Iterator[LocalSigstore]:
+    """A local Sigstore (Fulcio, CT log, Rekor v1) on loopback, with its trust files."""
+    with LocalSigstore() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def referrers_registry() -> Iterator[ReferrersRegistry]:
+    """A docker-registry behind a proxy that adds the OCI 1.1 referrers API."""
+    with running_referrers_registry() as proxy:
+        yield proxy
 
 
 @pytest.fixture(scope="session")

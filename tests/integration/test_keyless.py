@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 
-from testing.referrers import ReferrersRegistry, running_referrers_registry
+from testing.referrers import ReferrersRegistry
 from testing.registry import Registry
 from testing.sigstore_local import GITHUB_ISSUER, LocalSigstore, github_claims, github_identity
 from tests.conftest import Mcpkg
@@ -26,18 +24,6 @@ WORKFLOW = ".github/workflows/release.yml"
 CLAIMS = github_claims("acme/widget", workflow=WORKFLOW, ref="refs/tags/v1.0.0")
 IDENTITY = github_identity(CLAIMS)
 NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-
-
-@pytest.fixture(scope="module")
-def sigstore() -> Iterator[LocalSigstore]:
-    with LocalSigstore() as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
-def referrers_registry() -> Iterator[ReferrersRegistry]:
-    with running_referrers_registry() as proxy:
-        yield proxy
 
 
 def keyless_config(sigstore: LocalSigstore, scope: str, rule: str, require: bool = True) -> str:

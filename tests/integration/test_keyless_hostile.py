@@ -21,7 +21,7 @@ from mcpkg.oci.client import RegistryClient
 from mcpkg.reference import Digest
 from mcpkg.signing.referrers import attach_bundle
 from mcpkg.signing.statement import COSIGN_SIGN, statement_for
-from testing.referrers import ReferrersRegistry, running_referrers_registry
+from testing.referrers import ReferrersRegistry
 from testing.registry import Registry
 from testing.sigstore_local import GITHUB_ISSUER, LocalSigstore
 from tests.conftest import Mcpkg
@@ -36,18 +36,6 @@ from tests.integration.test_keyless import (
 )
 
 CUSTOM_PREDICATE = "https://example.com/custom/v1"
-
-
-@pytest.fixture(scope="module")
-def sigstore() -> Iterator[LocalSigstore]:
-    with LocalSigstore() as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
-def referrers_registry() -> Iterator[ReferrersRegistry]:
-    with running_referrers_registry() as proxy:
-        yield proxy
 
 
 @pytest.fixture(scope="module")
