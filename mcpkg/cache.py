@@ -70,9 +70,10 @@ class CacheEntry:
     size: int
     references: tuple[str, ...]
     last_used: float
+    signatures: tuple[Digest, ...] = ()  # signature material that verified (kept as long as the entry)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "manifest": str(self.manifest),
             "config": str(self.config),
             "layer": str(self.layer),
@@ -80,6 +81,9 @@ class CacheEntry:
             "references": list(self.references),
             "last-used": self.last_used,
         }
+        if self.signatures:
+            data["signatures"] = [str(d) for d in self.signatures]
+        return data
 
 
 def default_cache_root() -> Path:
@@ -398,18 +402,30 @@ class Cache:
 
     # -- entries ------------------------------------------------------------------
 
-    def record(self, manifest: Digest, config: Digest, layer: Digest, size: int, reference: str | None) -> None:
-        """Remember that `manifest` was used now (and under which reference)."""
+    def record(
+        self,
+        manifest: Digest,
+        config: Digest,
+        layer: Digest,
+        size: int,
+        reference: str | None,
+        signatures: tuple[Digest, ...] = (),
+    ) -> None:
+        """Remember that `manifest` was used now (and under which reference, and which
+        signature material verified for it: `prune` keeps those blobs with the entry)."""
         self.ensure()
         path = self.entries_dir / f"{manifest.hex}.json"
         with self.lock(f"entry-{manifest.hex}"):
             references: list[str] = []
+            kept: set[Digest] = set(signatures)
             existing = self._load_entry(path)
             if existing:
                 references = list(existing.references)
+                kept.update(existing.signatures)
             if reference and reference not in references:
                 references.append(reference)
-            entry = CacheEntry(manifest, config, layer, size, tuple(sorted(references)), time.time())
+            material = tuple(sorted(kept, key=str))
+            entry = CacheEntry(manifest, config, layer, size, tuple(sorted(references)), time.time(), material)
             self.write_file(path, json.dumps(entry.to_json(), indent=1).encode())
 
     @staticmethod
@@ -423,9 +439,13 @@ class Cache:
                 int(data["size"]),
                 tuple(str(r) for r in data.get("references", [])),
                 float(data["last-used"]),
+                tuple(Digest.parse(str(d)) for d in data.get("signatures", [])),
             )
         except (OSError, ValueError, KeyError, TypeError, Exception):
             return None
+
+    def entry(self, manifest: Digest) -> CacheEntry | None:
+        return self._load_entry(self.entries_dir / f"{manifest.hex}.json")
 
     def entries(self) -> list[CacheEntry]:
         if not self.entries_dir.is_dir():
@@ -472,6 +492,7 @@ class Cache:
                 removed_entries += 1
                 continue
             live.update({entry.manifest.hex, entry.config.hex, entry.layer.hex})
+            live.update(d.hex for d in entry.signatures)
         live.update(d.hex for d in keep)
         freed = 0
         if self.blobs.is_dir():

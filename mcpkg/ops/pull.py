@@ -175,6 +175,7 @@ def pull_reference(
         layer.digest,
         layer.size,
         str(resolved.with_digest(None)) if resolved.tag else None,
+        tuple(Digest.parse(text) for text in material),
     )
     output = None if dest is None else str(dest)
     return PulledComponent(

@@ -50,6 +50,10 @@ def recorded_material(ctx: Context, entry: LockEntry, ref: Reference, *, offline
             if data is not None:
                 ctx.cache.store_bytes(Digest.parse(text), data)
                 material[text] = data
+        known = ctx.cache.entry(ref.digest)
+        if known is not None:  # `cache prune` keeps them as long as the component's entry
+            kept = tuple(Digest.parse(text) for text in material)
+            ctx.cache.record(known.manifest, known.config, known.layer, known.size, None, kept)
     return material
 
 

@@ -188,6 +188,12 @@ def test_project_pulls_locks_composes_and_checks_under_an_identity_policy(
     mcpkg.ok("compose", "-C", str(root), "-o", str(server), "--locked", "--offline")
     assert server.stat().st_size > 0
     assert mcpkg.ok("check", "-C", str(root)).exit_code == 0
+    # `cache prune` keeps the verified bundles as long as their component's entry
+    for path in (mcpkg.cache / "blobs" / "sha256").iterdir():
+        os.utime(path, (path.stat().st_atime - 7200, path.stat().st_mtime - 7200))
+    mcpkg.ok("cache", "prune")
+    assert bundle[7:] in mcpkg.cached_blobs()
+    mcpkg.ok("compose", "-C", str(root), "-o", str(server), "--locked", "--offline")
 
     # a bundle in the cache that no longer verifies stops an offline compose
     blob = mcpkg.cache / "blobs" / "sha256" / bundle[7:]
