@@ -2,11 +2,14 @@
 
 Layout under the cache root (platformdirs user cache dir, `MCPKG_CACHE_DIR` overrides):
 
-    blobs/sha256/<hex>    manifests, configs and layers, by digest (read-only files)
+    blobs/sha256/<hex>    manifests, configs and layers, by digest (read-only files), and
+                          the signature material that verified (bundles, key signature
+                          records), which `compose` and `check` re-verify offline
     verified/<hex>        the inode state (device, inode, size, mtime, ctime) of a layer
                           when it last hashed to its digest: handing it out again skips
                           the hash only while the file is exactly that inode, unchanged
-    entries/<hex>.json    one per pulled manifest: references, layer, size, last use
+    entries/<hex>.json    one per pulled manifest: references, layer, size, last use, and
+                          the signature material kept with it
     files/<dev>-<inode>   the digest of a user's file (a component given by path) with the
                           inode state it was hashed in: `inspect FILE`, `check FILE` and
                           path components hash an unchanged file once, not on every run
