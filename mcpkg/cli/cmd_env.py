@@ -54,6 +54,9 @@ def render_environment(data: dict[str, Any]) -> list[str]:
     for scope in data["trust"]:
         keys = ", ".join(scope["keys"]) or "no keys"
         lines.append(f"trust {scope['scope']}: {keys}{' (required)' if scope['require'] else ''}")
+        lines.extend(f"  keyless signer: {identity}" for identity in scope["identities"])
+    root = data["sigstore"]["trusted-root"] or "the public-good root shipped with sigstore-python"
+    lines.append(f"sigstore trusted root: {root}")
     return lines
 
 

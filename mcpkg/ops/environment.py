@@ -55,7 +55,16 @@ def describe_environment() -> dict[str, Any]:
             for host, settings in sorted(config.registries.items())
         },
         "trust": [
-            {"scope": scope.pattern, "keys": [str(k) for k in scope.keys], "require": scope.require}
+            {
+                "scope": scope.pattern,
+                "keys": [str(k) for k in scope.keys],
+                "identities": [rule.describe() for rule in scope.identities],
+                "require": scope.require,
+            }
             for scope in config.trust
         ],
+        "sigstore": {
+            "trusted-root": str(config.sigstore.trusted_root) if config.sigstore.trusted_root else None,
+            "signing-config": str(config.sigstore.signing_config) if config.sigstore.signing_config else None,
+        },
     }
