@@ -205,6 +205,20 @@ def test_a_referrer_to_a_missing_manifest_is_listed_unavailable(
         referrers_registry.reset()
 
 
+def test_a_referrer_whose_bundle_blob_is_missing_is_listed_unavailable(
+    mcpkg: Mcpkg, fixtures: Path, repo: str, registry: Registry, sigstore: LocalSigstore, tmp_path: Path
+) -> None:
+    digest = _signed_repo(mcpkg, fixtures, repo, registry, sigstore)
+    bundle = sigstore.issue_bundle_dsse(_statement(digest), token=sigstore.token(CLAIMS)).encode()
+    _attach(repo, digest, bundle)
+    registry.blob_data_path(f"sha256:{_bundle_hex(bundle)}").unlink()  # the registry lost the blob
+    verdict = _one_bundle(mcpkg, f"{repo}:1.0.0")
+    assert verdict["source"] == f"fallback tag sha256-{digest[7:]}"
+    assert "unavailable or corrupt" in verdict["reason"], verdict
+    assert "unavailable" in _refused(mcpkg, f"{repo}:1.0.0", tmp_path)
+    _nothing_cached(mcpkg, bundle)
+
+
 def test_a_failing_referrers_api_is_an_error_and_a_missing_one_falls_back_to_the_tag(
     mcpkg: Mcpkg, fixtures: Path, referrers_registry: ReferrersRegistry, sigstore: LocalSigstore, tmp_path: Path
 ) -> None:
