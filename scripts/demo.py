@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from testing.fixtures import SERVER_PARTS  # noqa: E402
 from testing.registry import running_registry  # noqa: E402
+from testing.sigstore_local import GITHUB_ISSUER, LocalSigstore, github_claims, github_identity  # noqa: E402
 
 MCPKG = str(ROOT / ".venv" / "bin" / "mcpkg")
 MCP_FIXTURES = SERVER_PARTS
@@ -114,6 +115,25 @@ def wasmcp_v03(env: dict[str, str], home: Path, host: str, fixtures: Path) -> No
     asyncio.run(talk_wasmcp([MCPKG, "run", str(server)], env))
 
 
+def keyless(env: dict[str, str], home: Path, host: str) -> None:
+    """Keyless signing as a GitHub Actions release would do it, against a local Sigstore
+    (Fulcio, CT log, Rekor) standing in for the public-good instance."""
+    step("sign keylessly (Sigstore) as a CI release would; verify by the workflow's identity")
+    with LocalSigstore() as sigstore:
+        claims = github_claims("acme/tools", ref="refs/tags/v0.1.0")
+        config = home / "config.toml"
+        config.write_text(
+            config.read_text()
+            + f'\n[sigstore]   # a local Sigstore stands in for the public-good one\n'
+            f'trusted-root = "{sigstore.trusted_root_path}"\nsigning-config = "{sigstore.signing_config_path}"\n'
+        )
+        token = {"SIGSTORE_IDENTITY_TOKEN": sigstore.token(claims), "NO_PROXY": "127.0.0.1,localhost"}
+        run({**env, **token}, "sign", f"{host}/mcp/tools-handler:0.1.0", "--keyless")
+        run(env, "verify", f"{host}/mcp/tools-handler:0.1.0", "--certificate-identity", github_identity(claims),
+            "--certificate-oidc-issuer", GITHUB_ISSUER)  # fmt: skip
+        config.write_text(config.read_text().split("\n[sigstore]")[0])
+
+
 def main() -> int:
     fixtures = ROOT / "registry-fixtures" / "build"
     with tempfile.TemporaryDirectory(prefix="mcpkg-demo-") as tmp, running_registry() as registry:
@@ -146,6 +166,7 @@ def main() -> int:
         for name in MCP_FIXTURES:
             run(env, "-q", "sign", f"mcp:{name}@0.1", "--key", str(home / "keys" / "publisher.key"), show=False)
         run(env, "verify", f"{host}/mcp/tools-handler:0.1.0", "--key", str(home / "keys" / "publisher.pub"))
+        keyless(env, home, host)
 
         step("what is it? roles and types, read by wasmtime (cached by digest)")
         report = run(env, "inspect", "mcp:tools-handler", show=False)
