@@ -1,7 +1,7 @@
 """mcpkg's benchmarks, each against the peers a user would otherwise run, in one process
 so the ratios come from one run on one machine.
 
-    ./scripts/bench [pull] [--runs N] [--size-mb 96]
+    ./scripts/bench [pull|inspect|lock|compose|run|verify]... [--runs N] [--size-mb 96]
 
 `pull`: a cold-cache pull of a large component from a loopback docker-registry, to a
 file: `mcpkg pull -o` vs `curl` of the same blob (the floor: no manifest, no
@@ -20,6 +20,7 @@ so wasmtime accepts it, and its size is exact and reproducible.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -508,15 +510,97 @@ def bench_run(runs: int, work: Path) -> None:
         print(f"{compiler:<10} {statistics.median(starts):8.2f} {statistics.median(latencies) * 1000:10.2f}")
 
 
+def bench_verify(registry: Registry, runs: int, work: Path) -> None:
+    """Signature checks of one component from a loopback registry: `mcpkg verify` with a
+    cosign key and with a keyless identity (bundle found through the fallback tag,
+    verified offline by sigstore-python), beside sigstore-js (`@sigstore/verify`, the
+    bundle as a local file: no registry, no discovery) on the same bundle and root, and
+    `mcpkg pull` of the cached component under a key policy and an identity policy."""
+    from testing.sigstore_local import GITHUB_ISSUER, LocalSigstore, github_claims, github_identity
+
+    fixture = ROOT / "registry-fixtures" / "build" / "greeter.wasm"
+    env = dict(os.environ, NO_COLOR="1", NO_PROXY="127.0.0.1,localhost", MCPKG_CACHE_DIR=str(work / "verify-cache"))
+    config = work / "verify-config.toml"
+    env["MCPKG_CONFIG"] = str(config)
+    ref = f"{registry.host}/verifybench/greeter:1.0.0"
+    with LocalSigstore() as sigstore:
+        claims = github_claims("acme/widget", ref="refs/tags/v1.0.0")
+        root = f'[sigstore]\ntrusted-root = "{sigstore.trusted_root_path}"\n'
+        root += f'signing-config = "{sigstore.signing_config_path}"\n'
+        config.write_text(root)
+        run_timed([MCPKG, "-q", "push", str(fixture), ref], env)
+        run_timed([MCPKG, "-q", "keygen", "--output-prefix", str(work / "bench")], {**env, "COSIGN_PASSWORD": "pw"})
+        run_timed([MCPKG, "-q", "sign", ref, "--key", str(work / "bench.key")], {**env, "COSIGN_PASSWORD": "pw"})
+        signed = subprocess.run(
+            [MCPKG, "sign", ref, "--keyless", "--json"],
+            env={**env, "SIGSTORE_IDENTITY_TOKEN": sigstore.token(claims)},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        referrer = json.loads(signed.stdout)["referrer"]
+        name = "verifybench/greeter"
+        request = urllib.request.Request(
+            f"http://{registry.host}/v2/{name}/manifests/{referrer}",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        with urllib.request.urlopen(request) as response:
+            layer = json.loads(response.read())["layers"][0]["digest"]
+        bundle = work / "bundle.json"
+        with urllib.request.urlopen(f"http://{registry.host}/v2/{name}/blobs/{layer}") as response:
+            bundle.write_bytes(response.read())
+        identity = github_identity(claims)
+        scope = f'[trust."{registry.host}/verifybench/*"]\nrequire = true\n'
+        key_policy = root + scope + f'keys = ["{work / "bench.pub"}"]\n'
+        identity_policy = root + scope + (
+            f'\n[[trust."{registry.host}/verifybench/*".identities]]\n'
+            f'issuer = "{GITHUB_ISSUER}"\nrepository = "acme/widget"\nref = "refs/tags/v*"\n'
+        )
+        node_env = dict(os.environ, MCPKG_NODE_PREFIX=str(ROOT / ".venv" / "node"))
+        commands: dict[str, tuple[list[str], dict[str, str], str]] = {
+            "mcpkg verify --key": ([MCPKG, "verify", ref, "--key", str(work / "bench.pub")], env, root),
+            "mcpkg verify (keyless)": (
+                [MCPKG, "verify", ref, "--certificate-identity", identity, "--certificate-oidc-issuer", GITHUB_ISSUER],
+                env,
+                root,
+            ),
+            "sigstore-js verify (file)": (
+                [
+                    "node",
+                    str(ROOT / "testing" / "sigstore_verify.mjs"),
+                    str(sigstore.trusted_root_path),
+                    str(bundle),
+                    "--identity",
+                    identity,
+                    "--issuer",
+                    GITHUB_ISSUER,
+                ],
+                node_env,
+                root,
+            ),
+            "mcpkg pull (key policy)": ([MCPKG, "-q", "pull", ref], env, key_policy),
+            "mcpkg pull (identity policy)": ([MCPKG, "-q", "pull", ref], env, identity_policy),
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs + 1):  # the first round warms caches and is dropped
+            for label, (argv, command_env, text) in commands.items():
+                config.write_text(text)
+                times[label].append(run_timed(argv, command_env))
+    print(f"\nsignature checks of one component on a loopback registry, {runs} runs each (median, min, max)")
+    floor = statistics.median(times["sigstore-js verify (file)"][1:])
+    for label, values in times.items():
+        kept = values[1:]
+        median = statistics.median(kept)
+        print(f"{label:<30} {median:7.3f} s {min(kept):7.3f} {max(kept):7.3f}   x{median / floor:4.2f} of sigstore-js")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock, compose, run"
+        "benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock, compose, run, verify"
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run"]
+    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run", "verify"]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
@@ -529,6 +613,8 @@ def main() -> int:
             bench_compose(args.runs, work)
         if "run" in args.benchmarks:
             bench_run(args.runs, work)
+        if "verify" in args.benchmarks:
+            bench_verify(registry, args.runs, work)
     return 0
 
 
