@@ -77,8 +77,8 @@ def locked_project(published: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 LOCK_CASES: list[tuple[str, Callable[[str], str], str]] = [
     ("not TOML", lambda t: t.replace("[server]", "[server"), "mcpkg.lock is not valid TOML"),
-    ("version a string", lambda t: t.replace("version = 2\n", 'version = "1"\n', 1), "`version` is missing"),
-    ("future version", lambda t: t.replace("version = 2\n", "version = 99\n", 1), "lock format version 99"),
+    ("version a string", lambda t: t.replace("version = 3\n", 'version = "1"\n', 1), "`version` is missing"),
+    ("future version", lambda t: t.replace("version = 3\n", "version = 99\n", 1), "lock format version 99"),
     ("size negative", lambda t: t.replace("size = ", "size = -", 1), "`component[0].size`"),
     ("size a string", lambda t: _first_size_as_string(t), "`component[0].size`"),
     ("digest malformed", lambda t: t.replace('layer-digest = "sha256:', 'layer-digest = "sha256:z', 1), "layer-digest"),
