@@ -30,6 +30,7 @@ from mcpkg.signing.cosign import (
 from mcpkg.signing.keyless import BundleVerdict, bundle_digest, verify_bundle
 from mcpkg.signing.keys import load_public_key
 from mcpkg.signing.policy import Policy
+from mcpkg.signing.recorded import bundle_identity
 from mcpkg.signing.referrers import discover_bundles
 
 
@@ -128,10 +129,20 @@ def collect(
             if found.data is None:
                 checked.append((BundleVerdict(found.digest, found.source, False, str(found.problem), index=index), b""))
                 continue
-            verdict = verify_bundle(found.data, str(digest), rules, trusted_root, source=found.source, index=index)
+            if rules:
+                verdict = verify_bundle(found.data, str(digest), rules, trusted_root, source=found.source, index=index)
+            else:  # listed, not verified: no identity to hold it against (and no sigstore import)
+                verdict = unchecked_bundle(found.data, found.source, index)
             checked.append((verdict, found.data))
     bundles = [b for b, _ in checked]
     return Verification(ref.with_digest(None), digest, verdicts, bundles, notes, _material(verdicts, checked))
+
+
+def unchecked_bundle(data: bytes, source: str, index: int) -> BundleVerdict:
+    """A bundle found while no keyless identity was asked for: who it names, unverified."""
+    kind = "dsse" if b'"dsseEnvelope"' in data else "message-signature"
+    reason = "not checked: no keyless identity to verify it against (--certificate-identity, or policy identities)"
+    return BundleVerdict(bundle_digest(data), source, False, reason, kind, bundle_identity(data), index=index)
 
 
 def verify_reference(

@@ -97,6 +97,14 @@ def test_sign_keyless_with_fallback_tag_then_verify(
     assert wrong.exit_code == 1 and "identity https://github.com/acme/widget" in wrong.stdout + wrong.stderr
     half = mcpkg("verify", f"{repo}:1.0.0", "--certificate-identity", IDENTITY)
     assert half.exit_code == 2 and "go together" in half.stderr
+    # with a key only, the bundles are listed with their signer, not verified
+    keys = tmp_path / "keys" / "k"
+    mcpkg.ok("keygen", "--output-prefix", str(keys), env={"COSIGN_PASSWORD": "pw"})
+    mcpkg.ok("sign", f"{repo}:1.0.0", "--key", str(keys.with_suffix(".key")), env={"COSIGN_PASSWORD": "pw"})
+    by_key = mcpkg.ok("verify", f"{repo}:1.0.0", "--key", str(keys.with_suffix(".pub")), "--json").json()
+    assert by_key["verified"] is True and len(by_key["key-ids"]) == 1 and by_key["identities"] == []
+    assert [b["identity"]["identity"] for b in by_key["bundles"]] == [IDENTITY, IDENTITY]
+    assert all(b["reason"].startswith("not checked") for b in by_key["bundles"])
 
     # an independent verifier (sigstore-js) accepts mcpkg's bundle against the same root
     path = tmp_path / "bundle.json"
