@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from mcpkg.wasm.binary.leb import Reader, encode_u32, malformed
 from mcpkg.wasm.binary.sections import ALIAS_SECTION, COMPONENT_SECTION, CORE_MODULE_SECTION, MAX_DEPTH
@@ -164,3 +165,97 @@ def share_modules(components: list[bytes]) -> Sharing:
         sharing.components.append(data if rewritten is None else b"".join(rewritten[0]))
         sharing.sharing_components += rewritten is not None
     return sharing
+
+
+@dataclass(frozen=True)
+class SharedInFile:
+    modules: int  # core modules the outer component defines that nested components alias
+    size: int  # their bytes
+    aliases: int  # how many times nested components alias them
+    components: int  # how many nested components (at any depth) alias at least one
+
+    def to_json(self) -> dict[str, int]:
+        return {"modules": self.modules, "bytes": self.size, "aliases": self.aliases, "components": self.components}
+
+
+def _read_u32(f: BinaryIO) -> int:
+    result, shift = 0, 0
+    for _ in range(5):
+        raw = f.read(1)
+        if not raw:
+            raise malformed("the file ends inside a section header")
+        result |= (raw[0] & 0x7F) << shift
+        shift += 7
+        if not raw[0] & 0x80:
+            return result
+    raise malformed("a section size is longer than 5 bytes")
+
+
+def _file_sections(f: BinaryIO, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(id, payload start, payload size) of each section of the component at [start, end)."""
+    out, pos = [], start + 8
+    while pos < end:
+        f.seek(pos)
+        raw = f.read(1)
+        if not raw:
+            raise malformed("the file ends inside a component")
+        size = _read_u32(f)
+        payload = f.tell()
+        if payload + size > end:
+            raise malformed(f"a section at offset {payload} claims {size} bytes past its component's end")
+        out.append((raw[0], payload, size))
+        pos = payload + size
+    return out
+
+
+def _outer_module_aliases(payload: bytes, depth: int) -> list[int]:
+    """The outer core module indices that an alias section at `depth` takes from the
+    outermost component (aliases of other kinds are skipped)."""
+    r = Reader(payload)
+    found = []
+    for _ in range(r.u32("an alias count")):
+        sort = r.byte("an alias sort")
+        core_sort = r.byte("a core sort") if sort == 0x00 else None
+        tag = r.byte("an alias target")
+        if tag in (0x00, 0x01):
+            r.u32("an instance index")
+            length = r.u32("a name length")  # not `r.pos += r.u32(...)`: r.pos would be read first
+            r.pos += length
+        elif tag == _OUTER:
+            count, index = r.u32("an outer count"), r.u32("an outer index")
+            if core_sort == _MODULE_SORT and count == depth:
+                found.append(index)
+        else:
+            raise malformed(f"unknown alias target {tag:#x}")
+    return found
+
+
+def shared_in_file(f: BinaryIO, size: int) -> SharedInFile:
+    """What a composed component shares: its own core modules that nested components alias
+    (`mcpkg inspect` of a composed server). Reads section headers and alias sections
+    only, seeking past everything else."""
+    top = _file_sections(f, 0, size)
+    modules = [(payload, length) for sid, payload, length in top if sid == CORE_MODULE_SECTION]
+    aliased: set[int] = set()
+    counts = {"aliases": 0, "components": 0}
+
+    def walk(start: int, end: int, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise malformed(f"components nested more than {MAX_DEPTH} deep")
+        uses = 0
+        for sid, payload, length in _file_sections(f, start, end):
+            if sid == ALIAS_SECTION:
+                f.seek(payload)
+                indices = _outer_module_aliases(f.read(length), depth)
+                aliased.update(indices)
+                uses += len(indices)
+            elif sid == COMPONENT_SECTION:
+                walk(payload, payload + length, depth + 1)
+        counts["aliases"] += uses
+        counts["components"] += bool(uses)
+
+    for sid, payload, length in top:
+        if sid == COMPONENT_SECTION:
+            walk(payload, payload + length, 1)
+    shared = [modules[i] for i in sorted(aliased) if i < len(modules)]
+    return SharedInFile(len(shared), sum(length for _, length in shared), counts["aliases"], counts["components"])

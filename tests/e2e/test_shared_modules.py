@@ -69,5 +69,12 @@ def test_componentize_py_parts_share_one_copy_of_each_module(mcpkg: Mcpkg, fixtu
     # the same imports and exports as ever: wasm-tools reads the same world
     wit = subprocess.run([find_wasm_tools(), "component", "wit", str(out)], capture_output=True, text=True, check=True)
     assert "export wasi:cli/run@0.2.3;" in wit.stdout
+    # inspect of the composed server says what it shares
+    inspected = mcpkg.ok("inspect", str(out), "--json").json()["shared-modules"]
+    assert inspected["modules"] == shared["modules"] and inspected["components"] == len(names)
+    assert inspected["aliases"] == sum(n - 1 for n in inputs.values() if n > 1) + shared["modules"]
+    assert "core modules" in mcpkg.ok("inspect", str(out)).stdout
+    part = mcpkg.ok("inspect", str(v03 / "hello-world.wasm"), "--json").json()
+    assert part["shared-modules"] is None
     again = mcpkg.ok("compose", "-C", str(tmp_path), "-o", str(tmp_path / "again.wasm"), "--locked")
     assert (tmp_path / "again.wasm").read_bytes() == data and "core modules across" in again.stderr
