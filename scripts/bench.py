@@ -538,7 +538,7 @@ def _encode_time(parts: Any, labels: dict[Path, str], directory: Path) -> float:
     return time.perf_counter() - started
 
 
-COMPILE = "import sys, wasmtime; wasmtime.Component.from_file(wasmtime.Engine(), sys.argv[1])"
+COMPILE = "import sys, wasmtime, wasmtime.component as wc; wc.Component.from_file(wasmtime.Engine(), sys.argv[1])"
 
 
 def _compile_cost(path: Path) -> tuple[float, float]:
