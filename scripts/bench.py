@@ -1,7 +1,7 @@
 """mcpkg's benchmarks, each against the peers a user would otherwise run, in one process
 so the ratios come from one run on one machine.
 
-    ./scripts/bench [pull|inspect|lock|compose|run|verify]... [--runs N] [--size-mb 96]
+    ./scripts/bench [pull|inspect|lock|compose|run|verify|share]... [--runs N] [--size-mb 96]
 
 `pull`: a cold-cache pull of a large component from a loopback docker-registry, to a
 file: `mcpkg pull -o` vs `curl` of the same blob (the floor: no manifest, no
@@ -510,6 +510,105 @@ def bench_run(runs: int, work: Path) -> None:
         print(f"{compiler:<10} {statistics.median(starts):8.2f} {statistics.median(latencies) * 1000:10.2f}")
 
 
+def _encode_time(parts: Any, labels: dict[Path, str], directory: Path) -> float:
+    """mcpkg's composition in-process, sharing (hashing every core module) included:
+    read the parts, check the chain, encode, write (types from the cache, as `compose`
+    has them; wasmtime's validation excluded, as in `bench compose`)."""
+    from mcpkg.cache import Cache, hash_file
+    from mcpkg.compose.encoder import Part, compose
+    from mcpkg.wasm.compat import check_chain
+    from mcpkg.wasm.introspect import component_model
+
+    cache = Cache(directory / "cache")
+    models = {labels[path]: component_model(path, hash_file(path)[0], cache, labels[path]) for path in labels}
+    transport, terminal = labels[parts.transport], labels[parts.terminal]
+    chain = [labels[p] for p in parts.chain]
+    services = [labels[p] for p in parts.services]
+    started = time.perf_counter()
+    built = {label: Part(label, path.read_bytes(), models[label]) for path, label in labels.items()}
+    report = check_chain(
+        (transport, models[transport]),
+        [(c, models[c]) for c in chain],
+        (terminal, models[terminal]),
+        [(n, models[n]) for n in services],
+    )
+    composition = compose(transport, chain, terminal, services, built, report.wiring.links)
+    with (directory / "encoded.wasm").open("wb") as out:
+        out.writelines(composition.chunks)
+    return time.perf_counter() - started
+
+
+COMPILE = "import sys, wasmtime, wasmtime.component as wc; wc.Component.from_file(wasmtime.Engine(), sys.argv[1])"
+
+
+def _compile_cost(path: Path) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MiB) of compiling `path` with wasmtime-py (Cranelift, the
+    default) in a fresh process, as GNU time reports them."""
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%U %S %M", PYTHON, "-c", COMPILE, str(path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True,
+    )  # fmt: skip
+    user, system, rss = result.stderr.decode().strip().splitlines()[-1].split()
+    return float(user) + float(system), int(rss) / 1024
+
+
+def bench_share(work: Path) -> None:
+    """What sharing core modules gives (docs/compose.md, "Shared core modules"), one run,
+    on two servers of componentize-py parts (the v0.3 hello-world server, 9 parts, and
+    the fixture server, 6 parts): mcpkg's output against `wasm-tools compose`'s output of
+    the same parts: bytes, wasmtime compile CPU and peak RSS (wasmtime-py, fresh
+    process), and the first answer: `mcpkg run` (a full compile) against
+    `wasmtime run -C cache=n` of wasm-tools compose's output."""
+    from testing.compose_tool import compose as wasm_tools_compose
+    from testing.compose_tool import find_wasm_tools
+    from tests.e2e.servers import server_parts, wasmcp_server_parts
+
+    fixtures = ROOT / "registry-fixtures" / "build"
+    servers = {
+        "v0.3 hello-world (9 parts)": wasmcp_server_parts(fixtures, "stdio-transport"),
+        "fixture server (6 parts)": server_parts(fixtures, "stdio-transport"),
+    }
+    targets = {"compose": 1.0, "bytes": 0.75, "compile CPU": 0.3, "peak RSS": 0.5, "first answer": 0.35}
+    rows: list[tuple[str, str, float, float]] = []
+    for name, parts in servers.items():
+        directory = work / f"share-{len(rows)}"
+        directory.mkdir()
+        labels = {parts.transport: "transport", parts.terminal: "terminal"}
+        labels.update({path: f"link{i}" for i, path in enumerate(parts.chain, 1)})
+        labels.update({path: f"service{i}" for i, path in enumerate(parts.services, 1)})
+        chain = ", ".join(f'"{labels[p]}"' for p in parts.chain)
+        text = f'[server]\nname = "share"\ntransport = "transport"\nchain = [{chain}]\nterminal = "terminal"\n'
+        text += "".join(f'\n[components.{label}]\npath = "{path}"\n' for path, label in labels.items())
+        (directory / "mcpkg.toml").write_text(text)
+        env = dict(os.environ, MCPKG_CONFIG=os.devnull, MCPKG_CACHE_DIR=str(directory / "cache"))
+        ours, theirs = directory / "ours.wasm", directory / "theirs.wasm"
+        run_timed([MCPKG, "-q", "compose", "-C", str(directory), "-o", str(ours)], env)
+        started = time.perf_counter()
+        wasm_tools_compose(parts, theirs, find_wasm_tools())
+        their_time = time.perf_counter() - started
+        rows.append((name, "compose", _encode_time(parts, labels, directory), their_time))
+        rows.append((name, "bytes", ours.stat().st_size / 1e6, theirs.stat().st_size / 1e6))
+        our_cpu, our_rss = _compile_cost(ours)
+        their_cpu, their_rss = _compile_cost(theirs)
+        rows.append((name, "compile CPU", our_cpu, their_cpu))
+        rows.append((name, "peak RSS", our_rss, their_rss))
+        for artifact in (directory / "cache" / "compiled").glob("*"):
+            artifact.unlink()  # the first run compiles
+        mine = _session([MCPKG, "run", "--compiler", "cranelift", str(ours)], env, 0)[0]
+        cli = _session([WASMTIME, "run", "-C", "cache=n", str(theirs)], env, 0)[0]
+        rows.append((name, "first answer", mine, cli))
+    units = {"compose": "s", "bytes": "MB", "compile CPU": "s", "peak RSS": "MiB", "first answer": "s"}
+    print("\nshared core modules: mcpkg compose vs wasm-tools compose of the same parts (one run)")
+    print(f"{'server':<28} {'measure':<13} {'mcpkg':>10} {'wasm-tools':>11} {'ratio':>6} {'target':>7}")
+    for name, measure, our_value, their_value in rows:
+        ratio = our_value / their_value
+        mark = "ok" if ratio <= targets[measure] else "MISSED"
+        print(
+            f"{name:<28} {measure:<13} {our_value:8.1f}{units[measure]:>3} {their_value:8.1f}{units[measure]:>3} "
+            f"{ratio:6.2f} {'<=' + str(targets[measure]):>7} {mark}"
+        )
+
+
 def bench_verify(registry: Registry, runs: int, work: Path) -> None:
     """Signature checks of one component from a loopback registry: `mcpkg verify` with a
     cosign key and with a keyless identity (bundle found through the fallback tag,
@@ -595,12 +694,14 @@ def bench_verify(registry: Registry, runs: int, work: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "benchmarks", nargs="*", help="which benchmarks (default: all): pull, inspect, lock, compose, run, verify"
+        "benchmarks",
+        nargs="*",
+        help="which benchmarks (default: all): pull, inspect, lock, compose, run, verify, share",
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run", "verify"]
+    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run", "verify", "share"]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
@@ -615,6 +716,8 @@ def main() -> int:
             bench_run(args.runs, work)
         if "verify" in args.benchmarks:
             bench_verify(registry, args.runs, work)
+        if "share" in args.benchmarks:
+            bench_share(work)
     return 0
 
 

@@ -89,6 +89,9 @@ def compose_command(
     say = results_printer(to_stdout)
     say(f"wrote {result.output} ({result.size} bytes, {human_size(result.size)})")
     say(f"digest:       {result.digest}")
+    shared = result.sharing_line()
+    if shared:
+        note(shared)  # -q hides it
     say("imports the host must provide:")
     for name in result.imports:
         say(f"  {name}")
@@ -147,6 +150,9 @@ def _one_command(
     composed = result.composed
     say(f"wrote {composed.output} ({composed.size} bytes, {human_size(composed.size)})")
     say(f"digest:       {composed.digest}")
+    shared = composed.sharing_line()
+    if shared:
+        note(shared)  # -q hides it
     if result.saved is not None:
         note(f"wrote {result.saved / 'mcpkg.toml'} and mcpkg.lock: `mcpkg compose --locked` gives the same bytes")
     else:

@@ -57,6 +57,12 @@ def render_report(report: dict[str, Any]) -> None:
         print(f"file:         {report['file']}")
     print(f"layer:        {report['layer-digest']}")
     print(f"size:         {report['size']} ({human_size(report['size'])})")
+    shared = report.get("shared-modules")
+    if shared:
+        print(
+            f"shared:       {shared['modules']} core modules ({human_size(shared['bytes'])}) defined once, "
+            f"aliased {shared['aliases']} times by {shared['components']} nested components"
+        )
     for key, value in sorted((report.get("annotations") or {}).items()):
         print(f"annotation:   {key}={value}")
     config = report.get("config")

@@ -10,7 +10,10 @@ Shape (what wac and `wasm-tools compose` emit; docs/compose.md, "The encoder"):
    (`@0.2.3`, `@0.2.8`) unify to the highest. Then world-level type imports (a world's
    `use`, read from the binaries by `typeimports.py`) and world-level function imports
    that no service provides, one of each name.
-2. The inner components, embedded byte for byte as nested component sections.
+2. The core modules that occur in two or more inner components, defined once
+   (`sharing.py`), then the inner components, embedded byte for byte as nested
+   component sections except that each shared module is an `alias outer` to its one
+   definition.
 3. Instantiations: services first, then the terminal, the chain from its last link up,
    and the transport; each inner import is given the outer import of that interface,
    type or function, or the export of the instance the wiring names (aliased out of it).
@@ -37,11 +40,13 @@ from mcpkg.compose.instancetypes import (
     same_function,
     type_key,
 )
+from mcpkg.compose.sharing import Sharing, share_modules
 from mcpkg.compose.typeimports import TypeImport, type_imports
 from mcpkg.errors import IncompatibleError
 from mcpkg.wasm.binary.encode import encode_chunks
 from mcpkg.wasm.binary.types import (
     COMPONENT_SECTION,
+    CORE_MODULE_SECTION,
     FUNC,
     INSTANCE,
     TYPE,
@@ -439,6 +444,12 @@ def _parts(t: Type) -> list[Type]:
     return [part for part in parts if part is not None]
 
 
+@dataclass(frozen=True)
+class Composition:
+    chunks: list[bytes]  # the composed component, to write in order
+    sharing: Sharing  # the core modules defined once and aliased
+
+
 def encode_composition(
     transport: str,
     chain: list[str],
@@ -447,9 +458,22 @@ def encode_composition(
     parts: dict[str, Part],
     links: dict[tuple[str, str], tuple[str, str]],
 ) -> list[bytes]:
-    """The composed component, as chunks to write in order (the inner components are not
-    copied). `links` maps (importer, import) to (provider, export); every other import
-    becomes an import of the composed component. Services nothing imports from are left out."""
+    """The composed component, as chunks to write in order (`compose`'s chunks)."""
+    return compose(transport, chain, terminal, services, parts, links).chunks
+
+
+def compose(
+    transport: str,
+    chain: list[str],
+    terminal: str,
+    services: list[str],
+    parts: dict[str, Part],
+    links: dict[tuple[str, str], tuple[str, str]],
+) -> Composition:
+    """The composed component, as chunks to write in order (inner components that share
+    nothing are not copied), and what it shares. `links` maps (importer, import) to
+    (provider, export); every other import becomes an import of the composed component.
+    Services nothing imports from are left out."""
     services = used_services(transport, chain, terminal, services, links)
     ordered = [transport, *chain, terminal, *services]
     host = {(label, name) for label in ordered for name in parts[label].model.imports if (label, name) not in links}
@@ -461,18 +485,23 @@ def encode_composition(
     # same wrapper wired to two providers) is embedded once and instantiated twice
     component_index: dict[str, int] = {}
     embedded: dict[bytes, int] = {}
+    distinct: list[bytes] = []
     for label in ordered:
         data = parts[label].data
         key = hashlib.sha256(data).digest()
         if key not in embedded:
             embedded[key] = len(embedded)
-            composer.sections.append(Section(COMPONENT_SECTION, data))
+            distinct.append(data)
         component_index[label] = embedded[key]
+    # core modules in two or more places are defined once, here, and aliased (sharing.py)
+    sharing = share_modules(distinct)
+    composer.sections += [Section(CORE_MODULE_SECTION, module) for module in sharing.modules]
+    composer.sections += [Section(COMPONENT_SECTION, data) for data in sharing.components]
     instance_of: dict[str, int] = {}
     for label in _instantiation_order([*services, terminal, *reversed(chain), transport], links):
         instance_of[label] = composer.instantiate(label, component_index[label], instance_of)
     composer.export_all(transport, instance_of[transport])
-    return encode_chunks(composer.sections)
+    return Composition(encode_chunks(composer.sections), sharing)
 
 
 def _instantiation_order(preferred: list[str], links: dict[tuple[str, str], tuple[str, str]]) -> list[str]:

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from mcpkg.cache import Cache
+from mcpkg.compose.sharing import shared_in_file
 from mcpkg.infile import readable_file
 from mcpkg.wasm.backend import backend_contract, backend_problems, entry_export, is_backend_candidate
 from mcpkg.wasm.contracts import classify
@@ -59,6 +61,15 @@ def model_report(model: ComponentModel) -> dict[str, Any]:
     }
 
 
+def shared_report(path: Path) -> dict[str, int] | None:
+    """The core modules a composed component defines once for its nested components to
+    alias (docs/compose.md, "Shared core modules"); None when it shares none. Reads
+    section headers and alias sections only."""
+    with path.open("rb") as f:
+        shared = shared_in_file(f, os.fstat(f.fileno()).st_size)
+    return shared.to_json() if shared.modules else None
+
+
 def describe_file(cache: Cache, path: Path, *, with_wit: bool = False) -> tuple[dict[str, Any], str | None]:
     """`mcpkg inspect FILE`: the report (and the WIT text when asked). Needs no registry
     and, once the types are cached, no wasmtime."""
@@ -66,4 +77,5 @@ def describe_file(cache: Cache, path: Path, *, with_wit: bool = False) -> tuple[
     digest, size = cache.file_digest(path)
     model = component_model(path, digest, cache, str(path))
     report = {"file": str(path), "layer-digest": str(digest), "size": size, **model_report(model)}
+    report["shared-modules"] = shared_report(path)
     return report, render_wit(model) if with_wit else None

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from mcpkg.ops.context import Context
-from mcpkg.ops.describe import model_report
+from mcpkg.ops.describe import model_report, shared_report
 from mcpkg.ops.pull import pull
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel
@@ -38,6 +38,7 @@ def inspect_reference(ctx: Context, text: str) -> tuple[dict[str, Any], Componen
         "size": layer.size,
         "signature": pulled.signature,
         **model_report(model),
+        "shared-modules": shared_report(pulled.layer_path),
         "warnings": warnings,
     }
     return report, model
