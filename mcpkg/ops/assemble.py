@@ -119,8 +119,23 @@ def parse_overrides(values: list[str]) -> dict[str, str]:
     return overrides
 
 
+def name_stem(text: str) -> str:
+    """What a COMPONENT argument is called in the plan and a saved `mcpkg.toml`: a file's
+    stem, a package's name, or a reference's last repository segment, never its tag
+    (`127.0.0.1:5000/acme/calculator:1.0.0` is `calculator`) or digest."""
+    if written_as_path(text):
+        return Path(text).stem
+    package = PackageName.try_parse(text)
+    if package is not None:
+        return package.name
+    try:
+        return Reference.parse(text).repository.rsplit("/", 1)[-1]
+    except UsageError:
+        return re.split(r"[/:]", text.split("@", 1)[0])[-1]
+
+
 def _name_for(text: str, taken: set[str]) -> str:
-    stem = Path(text).stem if written_as_path(text) else re.split(r"[/:]", text.split("@", 1)[0])[-1]
+    stem = name_stem(text)
     base = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_") or "component"
     if not base[0].isalnum():
         base = "c" + base

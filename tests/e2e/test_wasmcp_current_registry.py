@@ -157,6 +157,30 @@ def test_one_command_wraps_each_capability(framework: Framework, monkeypatch: py
     assert Path("server.wasm").stat().st_size == made["size"]
 
 
+def test_one_command_names_tagged_references_after_their_repository(
+    framework: Framework, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`compose <reg>/acme/calculator:1.0.0 ... --save` names the parts `calculator` and
+    `almanac` (and their wrappers after them), never after the tag or digest."""
+    user = framework.runner
+    calculator = f"{registry.host}/acme/calculator:1.0.0"
+    almanac = f"{registry.host}/acme/almanac:1.0.0"
+    user.ok("push", str(framework.work / "strings.wasm"), calculator)
+    digest = user.ok("push", str(framework.work / "counter.wasm"), almanac, "--json").json()["digest"]
+    project = framework.work / "tagged"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    made = user.ok(
+        "compose", calculator, f"{almanac}@{digest}", "--transport", "stdio", "--save", "-o", "server.wasm", "--json"
+    ).json()
+    names = [p["name"] for p in made["plan"]]
+    assert {"calculator", "almanac", "calculator-tools", "almanac-tools"} <= set(names), names
+    assert not [n for n in names if n[0].isdigit() or "sha256" in n]
+    manifest = (project / "mcpkg.toml").read_text()
+    assert "[components.calculator]" in manifest and "[components.almanac]" in manifest
+    assert "1-0-0" not in manifest
+
+
 def test_one_command_with_a_part_that_needs_more_than_wasi_p2(
     framework: Framework, fixtures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
