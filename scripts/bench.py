@@ -323,7 +323,7 @@ def _compose_once(
     output: Path,
 ) -> None:
     """mcpkg's composition in-process: read the parts, check the chain, encode, write."""
-    from mcpkg.compose.encoder import encode_composition
+    from mcpkg.compose.encoder import compose
     from mcpkg.wasm.compat import check_chain
 
     for label, path in files.items():
@@ -334,7 +334,7 @@ def _compose_once(
         (terminal, parts[terminal].model),
         [(service, parts[service].model)],
     )
-    chunks = encode_composition(transport, chain, terminal, [service], parts, report.wiring.links)
+    chunks = compose(transport, chain, terminal, [service], parts, report.wiring.links).chunks
     with output.open("wb") as out:
         out.writelines(chunks)
 

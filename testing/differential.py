@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 
 from mcpkg.cache import Cache, hash_file
-from mcpkg.compose.encoder import INTERNAL_TYPE, Part, encode_composition
+from mcpkg.compose.encoder import INTERNAL_TYPE, Part, compose
 from mcpkg.errors import IncompatibleError, McpkgError
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import component_model
@@ -257,10 +257,8 @@ def compose_with_mcpkg(built: Built, cache_dir: Path) -> bytes:
     )
     if not report.ok:
         raise Mismatch("mcpkg's chain check refused: " + "; ".join(str(p) for p in report.problems))
-    chunks = encode_composition(
-        built.transport, built.chain, built.terminal, built.services, parts, report.wiring.links
-    )
-    return b"".join(chunks)
+    composition = compose(built.transport, built.chain, built.terminal, built.services, parts, report.wiring.links)
+    return b"".join(composition.chunks)
 
 
 def compose_config(built: Built) -> tuple[dict[str, Any], bool]:

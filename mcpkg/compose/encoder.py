@@ -450,18 +450,6 @@ class Composition:
     sharing: Sharing  # the core modules defined once and aliased
 
 
-def encode_composition(
-    transport: str,
-    chain: list[str],
-    terminal: str,
-    services: list[str],
-    parts: dict[str, Part],
-    links: dict[tuple[str, str], tuple[str, str]],
-) -> list[bytes]:
-    """The composed component, as chunks to write in order (`compose`'s chunks)."""
-    return compose(transport, chain, terminal, services, parts, links).chunks
-
-
 def compose(
     transport: str,
     chain: list[str],

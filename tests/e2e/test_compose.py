@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mcpkg.cache import Cache, hash_file
-from mcpkg.compose.encoder import Part, encode_composition
+from mcpkg.compose.encoder import Part, compose
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import component_model
 from tests.conftest import Mcpkg
@@ -130,7 +130,7 @@ def test_different_wasi_patch_versions_compose(roles_dir: Path, tmp_path: Path, 
         [("writers", parts["writers"].model)],
     )
     assert report.ok
-    chunks = encode_composition("stdio", ["logger", "tools"], "init", ["writers"], parts, report.wiring.links)
+    chunks = compose("stdio", ["logger", "tools"], "init", ["writers"], parts, report.wiring.links).chunks
     out = tmp_path / "mixed.wasm"
     out.write_bytes(b"".join(chunks))
     subprocess.run([wasm_tools, "validate", str(out)], check=True)
