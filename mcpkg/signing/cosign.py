@@ -151,22 +151,32 @@ def add_signature(
     return keys.key_id(key.public_key()), len(layers)
 
 
+def _signed_payload(client: RegistryClient, ref: Reference, layer: Descriptor) -> tuple[bytes, bytes] | str:
+    """(payload, signature) of one signature layer, fetched and digest-checked, or why not."""
+    if layer.media_type != MEDIA_TYPE:
+        return f"layer media type {layer.media_type!r} is not a cosign payload"
+    encoded = layer.annotations.get(SIGNATURE_ANNOTATION)
+    if not encoded:
+        return "no signature annotation"
+    try:
+        signature = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return "the signature annotation is not valid base64"
+    if layer.size > MAX_PAYLOAD:
+        return f"payload of {layer.size} bytes is too large"
+    buffer = io.BytesIO()
+    try:
+        download_blob(client, ref.repository, layer.digest, layer.size, buffer)
+    except McpkgError as exc:
+        return f"payload unavailable or corrupt: {exc.message}"
+    return buffer.getvalue(), signature
+
+
 def signature_records(client: RegistryClient, ref: Reference, digest: Digest) -> list[bytes]:
     """Every signature stored for `digest` as a record (`signature_record`), unverified:
     what a lock's recorded digests are looked up in when the cache lacks them."""
-    records = []
-    for layer in read_signature_layers(client, ref, digest):
-        encoded = layer.annotations.get(SIGNATURE_ANNOTATION)
-        if layer.media_type != MEDIA_TYPE or not encoded or layer.size > MAX_PAYLOAD:
-            continue
-        buffer = io.BytesIO()
-        try:
-            signature = base64.b64decode(encoded, validate=True)
-            download_blob(client, ref.repository, layer.digest, layer.size, buffer)
-        except (binascii.Error, ValueError, McpkgError):
-            continue
-        records.append(signature_record(buffer.getvalue(), signature))
-    return records
+    found = (_signed_payload(client, ref, layer) for layer in read_signature_layers(client, ref, digest))
+    return [signature_record(*signed) for signed in found if not isinstance(signed, str)]
 
 
 def verify_signatures(
@@ -193,23 +203,10 @@ def _verdict(
     layer: Descriptor,
     key_ids: list[tuple[str, ec.EllipticCurvePublicKey]],
 ) -> SignatureVerdict:
-    if layer.media_type != MEDIA_TYPE:
-        return SignatureVerdict(index, None, False, f"layer media type {layer.media_type!r} is not a cosign payload")
-    encoded = layer.annotations.get(SIGNATURE_ANNOTATION)
-    if not encoded:
-        return SignatureVerdict(index, None, False, "no signature annotation")
-    try:
-        signature = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        return SignatureVerdict(index, None, False, "the signature annotation is not valid base64")
-    if layer.size > MAX_PAYLOAD:
-        return SignatureVerdict(index, None, False, f"payload of {layer.size} bytes is too large")
-    buffer = io.BytesIO()
-    try:
-        download_blob(client, ref.repository, layer.digest, layer.size, buffer)
-    except McpkgError as exc:
-        return SignatureVerdict(index, None, False, f"payload unavailable or corrupt: {exc.message}")
-    return check_signature(buffer.getvalue(), signature, ref, digest, tag, index, key_ids)
+    signed = _signed_payload(client, ref, layer)
+    if isinstance(signed, str):
+        return SignatureVerdict(index, None, False, signed)
+    return check_signature(*signed, ref, digest, tag, index, key_ids)
 
 
 def check_signature(
