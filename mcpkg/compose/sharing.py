@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from mcpkg.wasm.binary.leb import Reader, encode_u32, malformed
-from mcpkg.wasm.binary.sections import ALIAS_SECTION, COMPONENT_SECTION, CORE_MODULE_SECTION, MAX_DEPTH
+from mcpkg.wasm.binary.sections import (
+    ALIAS_SECTION,
+    COMPONENT_SECTION,
+    CORE_MODULE_SECTION,
+    MAX_DEPTH,
+    section_spans,
+)
 
 _CORE_SORT, _MODULE_SORT, _OUTER = 0x00, 0x11, 0x02
 
@@ -75,19 +81,7 @@ class _Occurrence:
 
 
 def _sections(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """(id, header start, payload start, payload end) of each section of the component
-    at data[start:end], past its preamble."""
-    r = Reader(data, start + 8, end)
-    out = []
-    while not r.at_end():
-        header = r.pos
-        sid = r.byte("a section id")
-        size = r.u32("a section size")
-        if size > r.remaining:
-            raise malformed(f"a section at offset {r.pos} claims {size} bytes, only {r.remaining} remain")
-        out.append((sid, header, r.pos, r.pos + size))
-        r.pos += size
-    return out
+    return section_spans(data, start, end, f"the component at offset {start}")
 
 
 def _collect(data: bytes, start: int, end: int, depth: int, found: list[_Occurrence]) -> None:

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 from mcpkg.errors import InvalidArtifactError
 from mcpkg.wasm.binary.leb import Reader, encode_u32, malformed
-from mcpkg.wasm.binary.sections import COMPONENT_SECTION, CORE_MODULE_SECTION, CORE_PREAMBLE, MAX_DEPTH, PREAMBLE
+from mcpkg.wasm.binary.sections import (
+    COMPONENT_SECTION,
+    CORE_MODULE_SECTION,
+    CORE_PREAMBLE,
+    MAX_DEPTH,
+    PREAMBLE,
+    section_spans,
+)
 
 # core module section ids (WebAssembly core spec, binary format)
 _CORE_CUSTOM, _CORE_START, _CORE_ELEMENT, _CORE_CODE, _CORE_DATA, _CORE_DATACOUNT = 0, 8, 9, 10, 11, 12
@@ -37,18 +44,8 @@ class Reduced:
 
 
 def _sections(data: bytes, start: int, end: int, what: str) -> list[tuple[int, int, int]]:
-    """(id, payload start, payload end) of each section of the binary at data[start:end]
-    (past its 8-byte preamble)."""
-    r = Reader(data, start + 8, end)
-    out = []
-    while not r.at_end():
-        sid = r.byte("a section id")
-        size = r.u32("a section size")
-        if size > r.remaining:
-            raise malformed(f"a section of {what} at offset {r.pos} claims {size} bytes, only {r.remaining} remain")
-        out.append((sid, r.pos, r.pos + size))
-        r.pos += size
-    return out
+    """(id, payload start, payload end) of each section of the binary at data[start:end]."""
+    return [(sid, begin, stop) for sid, _, begin, stop in section_spans(data, start, end, what)]
 
 
 def _section(sid: int, payload: bytes) -> bytes:

@@ -1,8 +1,10 @@
-"""The component binary format's section ids, preambles and the reader's limits: plain
-constants, cheap to import (the reduced-copy walker needs only these, not the model)."""
+"""The component binary format's section ids, preambles and the reader's limits, and the
+raw walk over a binary's sections: cheap to import (the reduced-copy walker and the
+composer's module sharing need only these, not the model)."""
 
 from __future__ import annotations
 
+from mcpkg.wasm.binary.leb import Reader, malformed
 from mcpkg.wasm.preamble import COMPONENT_PREAMBLE, CORE_MODULE_PREAMBLE
 
 PREAMBLE = COMPONENT_PREAMBLE
@@ -46,3 +48,20 @@ SECTION_NAMES = {
     EXPORT_SECTION: "export",
     VALUE_SECTION: "value",
 }
+
+
+def section_spans(data: bytes, start: int, end: int, what: str) -> list[tuple[int, int, int, int]]:
+    """(id, header start, payload start, payload end) of each section of the binary at
+    data[start:end], past its 8-byte preamble (a core module's or a component's: their
+    sections are laid out alike). A size header may be a padded LEB128."""
+    r = Reader(data, start + 8, end)
+    out = []
+    while not r.at_end():
+        header = r.pos
+        sid = r.byte("a section id")
+        size = r.u32("a section size")
+        if size > r.remaining:
+            raise malformed(f"a section of {what} at offset {r.pos} claims {size} bytes, only {r.remaining} remain")
+        out.append((sid, header, r.pos, r.pos + size))
+        r.pos += size
+    return out
