@@ -250,3 +250,16 @@ def test_an_unsigned_component_is_refused_under_a_requiring_identity_policy(
     wrong = mcpkg("pull", f"{repo}:1.0.0", "--json")
     assert wrong.exit_code == 1 and "mallory/fork" in wrong.json()["error"]["message"]
     assert not (mcpkg.cache / "entries").exists() or not list((mcpkg.cache / "entries").iterdir())
+
+
+def test_sign_says_how_to_sign(mcpkg: Mcpkg, repo: str) -> None:
+    """Usage errors, before any request or token lookup (exit 2, with the fix)."""
+    cases = [
+        ((), "say how to sign: --key KEY or --keyless"),
+        (("--keyless", "--key", "k.key"), "--key and --keyless exclude each other"),
+        (("--key", "k.key", "--identity-token", "t"), "--identity-token is for --keyless signing"),
+        (("--keyless",), "no identity token for keyless signing"),
+    ]
+    for args, message in cases:
+        result = mcpkg("sign", f"{repo}:1.0.0", *args, env={"SIGSTORE_IDENTITY_TOKEN": None, "GITHUB_ACTIONS": None})
+        assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
