@@ -21,39 +21,34 @@ def locked_reference(entry: LockEntry) -> Reference:
 def recorded_material(ctx: Context, entry: LockEntry, ref: Reference, *, offline: bool) -> dict[str, bytes]:
     """The signature material `entry` records, from the cache; what the cache lacks is
     fetched (when not offline) and kept only if its digest is the recorded one."""
+    legacy = not entry.bundles and bool(entry.signatures or entry.identities)  # lock format 1 or 2
     material: dict[str, bytes] = {}
-    missing = []
-    if not entry.bundles and (entry.signatures or entry.identities):  # a lock of format 1 or 2
-        if offline:
-            raise ConfigError(
-                f"--offline, but the lock records no signature material for {entry.name} (an older lock format)",
-                "run `mcpkg lock` once to record it",
-            )
-        assert ref.digest is not None
-        return fetch_material(ctx.client(ref.registry), ref, ref.digest)
     for text in entry.bundles:
         data = ctx.cache.read_blob(Digest.parse(text))
-        if data is None:
-            missing.append(text)
-        else:
+        if data is not None:
             material[text] = data
-    if missing:
-        if offline:
-            raise ConfigError(
-                f"--offline, but the signatures {entry.name} was locked with are not in the cache",
-                "run once with network access (`mcpkg check` or `mcpkg compose`)",
-            )
-        assert ref.digest is not None
-        found = fetch_material(ctx.client(ref.registry), ref, ref.digest)
-        for text in missing:
-            data = found.get(text)
-            if data is not None:
-                ctx.cache.store_bytes(Digest.parse(text), data)
-                material[text] = data
-        known = ctx.cache.entry(ref.digest)
-        if known is not None:  # `cache prune` keeps them as long as the component's entry
-            kept = tuple(Digest.parse(text) for text in material)
-            ctx.cache.record(known.manifest, known.config, known.layer, known.size, None, kept)
+    missing = [text for text in entry.bundles if text not in material]
+    if not legacy and not missing:
+        return material
+    if offline:
+        what = "records no signature material (an older lock format)" if legacy else "names signatures not cached"
+        raise ConfigError(
+            f"--offline, but the lock {what} for {entry.name}",
+            "run once with network access (`mcpkg lock`, `mcpkg check` or `mcpkg compose`)",
+        )
+    assert ref.digest is not None
+    found = fetch_material(ctx.client(ref.registry), ref, ref.digest)
+    if legacy:  # everything there, verified by `recheck` against the policy
+        return found
+    for text in missing:
+        data = found.get(text)
+        if data is not None:
+            ctx.cache.store_bytes(Digest.parse(text), data)
+            material[text] = data
+    known = ctx.cache.entry(ref.digest)
+    if known is not None:  # `cache prune` keeps them as long as the component's entry
+        kept = tuple(Digest.parse(text) for text in material)
+        ctx.cache.record(known.manifest, known.config, known.layer, known.size, None, kept)
     return material
 
 

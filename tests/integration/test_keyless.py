@@ -203,6 +203,15 @@ def test_project_pulls_locks_composes_and_checks_under_an_identity_policy(
     assert bundle[7:] in mcpkg.cached_blobs()
     mcpkg.ok("compose", "-C", str(root), "-o", str(server), "--locked", "--offline")
 
+    # a bundle the cache lost: --offline refuses, `check` fetches it by its recorded digest
+    lost = mcpkg.cache / "blobs" / "sha256" / bundle[7:]
+    kept = lost.read_bytes()
+    lost.unlink()
+    offline = mcpkg("compose", "-C", str(root), "-o", str(tmp_path / "s1.wasm"), "--locked", "--offline")
+    assert offline.exit_code == 1 and "names signatures not cached for tools" in offline.stderr
+    assert mcpkg.ok("check", "-C", str(root)).exit_code == 0
+    assert lost.read_bytes() == kept
+
     # a bundle in the cache that no longer verifies stops an offline compose
     blob = mcpkg.cache / "blobs" / "sha256" / bundle[7:]
     original = blob.read_bytes()
