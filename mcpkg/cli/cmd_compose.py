@@ -19,11 +19,12 @@ from mcpkg.cli.options import (
     results_printer,
     stdout_taken,
 )
-from mcpkg.cli.terminal import compiling_note, emit_json, human_size, note
+from mcpkg.cli.terminal import OUT, compiling_note, emit_json, first_run_note, human_size, note
 from mcpkg.errors import UsageError
 
 if TYPE_CHECKING:
     from mcpkg.ops.assemble import AssembleResult
+    from mcpkg.ops.compose import ComposeResult
 
 
 def compose_command(
@@ -33,7 +34,12 @@ def compose_command(
         help="Without mcpkg.toml: the server's own components (files, references or package names), "
         "in chain order; mcpkg adds the transport, terminal and services of their contract's framework.",
     ),
-    transport: str = typer.Option("http", "--transport", "-t", help="With COMPONENTs: stdio or http."),
+    transport: str | None = typer.Option(
+        None,
+        "--transport",
+        "-t",
+        help="With COMPONENTs: stdio or http (default http; a transport you give serves what it serves).",
+    ),
     with_parts: list[str] = typer.Option(
         [], "--with", metavar="ROLE=COMPONENT", help="With COMPONENTs: replace one framework part (repeatable)."
     ),
@@ -66,10 +72,12 @@ def compose_command(
 
     if components:
         _one_command(components, transport, with_parts, save, output, chosen if precompile else None, json_output,
-                     plain_http, to_stdout, locked or offline or project is not None, compiling)  # fmt: skip
+                     plain_http, to_stdout, locked or project is not None, compiling, offline)  # fmt: skip
         return
-    if save or with_parts:
-        raise UsageError("--save and --with apply to COMPONENT arguments", "mcpkg compose hello.wasm --save")
+    if save or with_parts or transport is not None:
+        raise UsageError(
+            "--save, --with and --transport apply to COMPONENT arguments", "mcpkg compose hello.wasm --save"
+        )
     root = project_root(project)  # no mcpkg.toml: fails here, before any work is announced
     with opened(json_output, plain_http) as ctx:
         result = compose_project(
@@ -98,11 +106,12 @@ def compose_command(
     say("exports:")
     for name in result.exports:
         say(f"  {name}")
+    _after_compose(result, precompile)
 
 
 def _one_command(
     components: list[str],
-    transport: str,
+    transport: str | None,
     with_parts: list[str],
     save: bool,
     output: Path,
@@ -112,13 +121,14 @@ def _one_command(
     to_stdout: bool,
     project_options: bool,
     on_compile: Callable[[str], None],
+    offline: bool,
 ) -> None:
     from mcpkg.ops.assemble import assemble, parse_overrides
     from mcpkg.ops.run import parse_compiler
 
     if project_options:
         raise UsageError(
-            "--locked, --offline and -C apply to a project (mcpkg.toml), not to COMPONENT arguments",
+            "--locked and -C apply to a project (mcpkg.toml), not to COMPONENT arguments",
             "use --save to write the project, then `mcpkg compose --locked`",
         )
     overrides = parse_overrides(with_parts)
@@ -132,6 +142,7 @@ def _one_command(
             save=save,
             precompile=parse_compiler(precompile) if precompile else None,
             on_compile=on_compile,
+            offline=offline,
         )
     if json_output:
         emit_json({
@@ -142,21 +153,47 @@ def _one_command(
         })  # fmt: skip
         return
     say = results_printer(to_stdout)
-    say(f"server of {result.plan.contract.package}:")
-    for part in result.plan.parts:
-        origin = part.source if not part.framework else f"{part.source}@{(part.version or '').lstrip('=')}"
-        say(f"  {part.name:<22} {part.position:<9} {origin}")
-        say(f"  {'':<22} {'':<9} {_digest(result, part.name)}  {part.role}")
+    if not OUT.quiet:  # -q: only what was written
+        for line in plan_lines(result):
+            say(line)
     composed = result.composed
     say(f"wrote {composed.output} ({composed.size} bytes, {human_size(composed.size)})")
     say(f"digest:       {composed.digest}")
     shared = composed.sharing_line()
     if shared:
         note(shared)  # -q hides it
+    _after_compose(composed, precompile is not None)
     if result.saved is not None:
         note(f"wrote {result.saved / 'mcpkg.toml'} and mcpkg.lock: `mcpkg compose --locked` gives the same bytes")
     else:
         note("to pin this server: run the same command with --save (writes mcpkg.toml and mcpkg.lock)")
+
+
+def plan_lines(result: AssembleResult) -> list[str]:
+    """The plan as text: each part's name, position and origin, its digest and role, and
+    for a wrapper (or any part wired by name) which part each wired import goes to."""
+    lines = [f"server of {result.plan.contract.package}:"]
+    for part in result.plan.parts:
+        origin = part.source if not part.framework else f"{part.source}@{(part.version or '').lstrip('=')}"
+        lines.append(f"  {part.name:<22} {part.position:<9} {origin}")
+        lines.append(f"  {'':<22} {'':<9} {_digest(result, part.name)}  {part.role}")
+        for interface, provider in sorted(part.wires.items()):
+            lines.append(f"  {'':<22} {'':<9} wired: {interface} <- {provider}")
+    return lines
+
+
+def _after_compose(composed: ComposeResult, precompiled: bool) -> None:
+    """Notes after a compose: the imports of types alone (nothing to provide), and when
+    the server was not compiled now, what its first `mcpkg run` will take."""
+    if composed.type_imports:
+        note("imports of types alone (nothing to provide): " + ", ".join(composed.type_imports))
+    if precompiled or composed.output == "stdout":
+        return
+    from mcpkg.cache import Cache
+    from mcpkg.wasm.runner import DEFAULT_COMPILER, has_artifact
+
+    if not has_artifact(Cache.default(), composed.digest, DEFAULT_COMPILER):  # compiled before: no wait
+        first_run_note(Path(composed.output))
 
 
 def _digest(result: AssembleResult, name: str) -> str:

@@ -34,7 +34,7 @@ def run_command(
     chosen = parse_compiler(compiler)
 
     def compiling() -> None:
-        compiling_note(server.name, chosen, "first run only", "later runs load the compiled code")
+        compiling_note(server.name, chosen, "first run only", "later runs load the compiled code", server)
 
     outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
     if outcome.serve_command is not None:

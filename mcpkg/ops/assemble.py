@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpkg.errors import ConfigError, ConflictError, IncompatibleError, NotFoundError, UsageError
+from mcpkg.errors import ConfigError, ConflictError, IncompatibleError, McpkgError, NotFoundError, UsageError
 from mcpkg.infile import readable_file, written_as_path
 from mcpkg.ops.compose import ComposeResult, compose_project
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import LockResult, lock_project
+from mcpkg.ops.offline import cached_tags
 from mcpkg.ops.pull import pull_reference
 from mcpkg.outfile import write_user_file
 from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME
@@ -62,6 +63,20 @@ from mcpkg.wasm.runner import Compiler
 
 MAX_CANDIDATES = 10  # framework releases tried, newest first, for one contract version
 TRANSPORTS = ("stdio", "http")
+DEFAULT_TRANSPORT = "http"
+# what a transport exports to serve each kind (a transport may serve both, as wasmcp's does)
+TRANSPORT_EXPORTS = {"stdio": "wasi:cli/run@", "http": "wasi:http/incoming-handler@"}
+
+
+def served_transports(model: ComponentModel) -> list[str]:
+    """The transports a component serves, by what it exports (`stdio`, `http`)."""
+    return [kind for kind, prefix in TRANSPORT_EXPORTS.items() if any(n.startswith(prefix) for n in model.exports)]
+
+
+def _serves_text(model: ComponentModel) -> str:
+    kinds = served_transports(model)
+    exported = ", ".join(n for n in sorted(model.exports) if n.startswith(tuple(TRANSPORT_EXPORTS.values())))
+    return f"serves {' and '.join(kinds)} only ({exported})" if kinds else "serves neither stdio nor http"
 
 
 @dataclass
@@ -182,16 +197,27 @@ class Planner:
             if ref.digest is not None:
                 return None, str(ref.digest), ref
         if package is not None or (ref.tag is None and requirement is not None):
-            tags = self.ctx.client(ref.registry).list_tags(ref.repository)
+            tags = self._tags(ref)
             tag = highest_tag(tags, requirement)
             if tag is None and requirement is None and "latest" in tags:
                 tag = "latest"
+            if tag is None and self.ctx.offline:
+                raise ConfigError(
+                    f"--offline, but no release of {ref.location} that matches is in the cache",
+                    "run the command once with network access, or drop --offline",
+                )
             if tag is None:
                 raise NotFoundError(f"{text}: no release of {ref.location} matches", f"see `mcpkg tags {text}`")
             return (str(requirement) if requirement else None), None, ref.with_tag(tag)
         if ref.tag is None:
             ref = ref.with_tag("latest")
         return (f"={ref.tag}" if Version.try_parse(ref.tag or "") else None), None, ref
+
+    def _tags(self, ref: Reference) -> list[str]:
+        """The repository's tags: the registry's, or offline the cache's (ops/offline.py)."""
+        if self.ctx.offline:
+            return list(cached_tags(self.ctx.cache, ref))
+        return self.ctx.client(ref.registry).list_tags(ref.repository)
 
     def _part(
         self,
@@ -215,28 +241,51 @@ class Planner:
         return Part(name, source, is_path, where, model, str(role), version, digest)
 
     def framework(
-        self, contract: Contract, package: str, name: str, position: str, provides: str | None = None
+        self,
+        contract: Contract,
+        package: str,
+        name: str,
+        position: str,
+        provides: str | None = None,
+        serves: str | None = None,
     ) -> Part:
         """The newest release of a framework package that uses this contract version, or
-        exports `provides` (a service interface of another package)."""
+        exports `provides` (a service interface of another package); a transport: one that
+        `serves` the transport asked for (`stdio`, `http`)."""
         parsed = PackageName.try_parse(package)
         assert parsed is not None
         ref = self.ctx.config.package_reference(parsed)
-        tags = [t for t in sort_tags(self.ctx.client(ref.registry).list_tags(ref.repository)) if Version.try_parse(t)]
+        tags = [t for t in sort_tags(self._tags(ref)) if Version.try_parse(t)]
+        if not tags and self.ctx.offline:
+            raise ConfigError(
+                f"--offline, but no release of the framework component {package} ({ref.location}) is in the cache",
+                "run the command once with network access, or drop --offline",
+            )
         if not tags:
             raise NotFoundError(
                 f"the framework component {package} ({ref.location}) has no releases",
                 "publish it, map its namespace with `[namespaces]` in the config, or pass --with",
             )
-        tried = []
+        tried, other_kinds = [], []
         for tag in list(reversed(tags))[:MAX_CANDIDATES]:
             pulled = pull_reference(self.ctx, ref.with_tag(tag))
             model = component_model(pulled.layer_path, pulled.manifest.layer.digest, self.ctx.cache, str(ref))
             if uses_contract(model, contract) or (provides is not None and find_export(model, provides) is not None):
+                if serves is not None and serves not in served_transports(model):
+                    other_kinds.append(f"{tag} {_serves_text(model)}")
+                    tried.append(tag)
+                    continue
                 roles = [r for r in classify(model) if r.contract == contract.package]
                 role = str(roles[0]) if roles else f"{package} ({contract.package})"
                 return Part(name, package, False, position, model, role, f"={tag}", framework=True)
             tried.append(tag)
+        if other_kinds:
+            other = "stdio" if serves == "http" else "http"
+            raise IncompatibleError(
+                f"--transport {serves}, but no release of {package} ({ref.location}) serves {serves}: "
+                + "; ".join(other_kinds),
+                f"use --transport {other}, or give an {serves} transport: --with transport=COMPONENT",
+            )
         raise IncompatibleError(
             f"no release of {package} ({ref.location}) uses {contract.package}: tried {', '.join(tried)}",
             "publish a release built against this contract version, or pass --with",
@@ -261,8 +310,12 @@ def _contract_of(parts: list[Part], given: list[str]) -> Contract:
     return contract
 
 
-def plan_server(ctx: Context, components: list[str], transport: str, overrides: dict[str, str], cwd: Path) -> Plan:
-    if transport not in TRANSPORTS:
+def plan_server(
+    ctx: Context, components: list[str], transport: str | None, overrides: dict[str, str], cwd: Path
+) -> Plan:
+    """`transport`: what --transport asked for (None: not given; the default framework
+    transport then serves http)."""
+    if transport is not None and transport not in TRANSPORTS:
         raise UsageError(f"--transport must be stdio or http, not {transport!r}")
     planner = Planner(ctx, cwd)
     taken: set[str] = set()
@@ -295,12 +348,13 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
         keys: tuple[str, ...],
         name: str | None = None,
         provides: str | None = None,
+        serves: str | None = None,
     ) -> Part:
         short = package.split(":", 1)[1]
         part = override((*keys, world, short), position)
         if part is None:
             label = name or _name_for(short, plan.names() | taken)
-            part = planner.framework(contract, package, label, position, provides)
+            part = planner.framework(contract, package, label, position, provides, serves)
         plan.parts.append(part)
         return part
 
@@ -317,7 +371,7 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
             raise UsageError(f"{len(present)} components given are {position}s: {', '.join(p.name for p in present)}")
         if present:
             continue
-        prefer = f"{transport}-transport" if position == "transport" else None
+        prefer = f"{transport or DEFAULT_TRANSPORT}-transport" if position == "transport" else None
         found = position_default(contract, position, prefer)
         if found is None:
             replacement = override((position,), position)
@@ -327,7 +381,9 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
                 )
             plan.parts.append(replacement)
             continue
-        add_default(found[0], found[1], position, (position,))
+        serves = (transport or DEFAULT_TRANSPORT) if position == "transport" else None
+        add_default(found[0], found[1], position, (position,), serves=serves)
+    _check_transport(plan.at("transport")[0], transport)
     _add_services(plan, add_default)
     order = {"transport": 0, "chain": 1, "terminal": 2, "service": 3}
     plan.parts.sort(key=lambda p: order[p.position])  # stable: the chain keeps the order given
@@ -338,6 +394,29 @@ def plan_server(ctx: Context, components: list[str], transport: str, overrides: 
             "name a role: transport, terminal, or one of: " + ", ".join(sorted(contract.defaults)),
         )
     return plan
+
+
+def _wire_fixable(exc: McpkgError) -> bool:
+    """A lock failure that a `wire` entry fixes (ops/wirehints.py)."""
+    return isinstance(exc, IncompatibleError) and bool(exc.details and exc.details.get("wire-fixes"))
+
+
+def _check_transport(part: Part, asked: str | None) -> None:
+    """The transport serves what --transport asked for (a transport the user gave, with no
+    --transport, serves what it serves)."""
+    kinds = served_transports(part.model)
+    if not kinds:
+        raise IncompatibleError(
+            f"the transport {part.name} ({part.source}) {_serves_text(part.model)}: it exports neither "
+            "wasi:cli/run nor wasi:http/incoming-handler",
+            "give a transport that serves stdio or http (--with transport=COMPONENT)",
+        )
+    wanted = asked if asked is not None else (DEFAULT_TRANSPORT if part.framework else None)
+    if wanted is not None and wanted not in kinds:
+        raise IncompatibleError(
+            f"--transport {wanted}, but the transport {part.name} ({part.source}) {_serves_text(part.model)}",
+            f"use --transport {kinds[0]}, or give an {wanted} transport: --with transport=COMPONENT",
+        )
 
 
 def _wrappers_needed(part: Part, contract: Contract) -> list[tuple[str, str, str]]:
@@ -397,7 +476,7 @@ def manifest_text(plan: Plan, base: Path | None) -> str:
         f"# {plan.contract.package}; edit it freely (`mcpkg add`, `mcpkg remove`), then `mcpkg lock`.",
         "",
         "[server]",
-        f'name = "{plan.at("chain")[0].name if chain else "server"}"',
+        f'name = "{next((p.name for p in plan.parts if not p.framework), "server")}"',
         f'transport = "{transport}"',
         "chain = [" + ", ".join(f'"{n}"' for n in chain) + "]",
         f'terminal = "{terminal}"',
@@ -429,15 +508,19 @@ def assemble(
     components: list[str],
     output: Path,
     *,
-    transport: str = "http",
+    transport: str | None = None,
     overrides: dict[str, str] | None = None,
     save: bool = False,
     cwd: Path | None = None,
     precompile: Compiler | None = None,
     on_compile: Callable[[str], None] | None = None,
+    offline: bool = False,
 ) -> AssembleResult:
-    """`on_compile(name)`: called before a `precompile` compile (see `compose_project`)."""
+    """`on_compile(name)`: called before a `precompile` compile (see `compose_project`).
+    `offline`: the framework and every reference come from the cache (ops/offline.py)."""
     here = (cwd or Path.cwd()).resolve()
+    if offline:
+        ctx.offline = True
     if (here / MANIFEST_NAME).exists():
         raise UsageError(
             f"COMPONENT arguments build a server without {MANIFEST_NAME}, and there is one here",
@@ -450,12 +533,35 @@ def assemble(
             if (here / name).exists():
                 raise ConflictError(f"{here / name} already exists", "--save writes a new project; remove it first")
         write_user_file(here / MANIFEST_NAME, manifest_text(plan, here).encode())
-        locked = lock_project(ctx, here)
-        composed = compose_project(ctx, here, output, locked=True, precompile=precompile, on_compile=on_compile)
+        try:
+            locked = lock_project(ctx, here, offline=offline)
+        except McpkgError as exc:
+            if not _wire_fixable(exc):  # nothing half-written: the plan goes with its failure
+                (here / MANIFEST_NAME).unlink(missing_ok=True)
+                raise
+            exc.hint = (
+                f"{exc.hint}\n(the plan is kept in {here / MANIFEST_NAME}, without a lock: add the wire there, "
+                "then `mcpkg compose`)"
+            )
+            raise
+        composed = compose_project(
+            ctx, here, output, locked=True, offline=offline, precompile=precompile, on_compile=on_compile
+        )
         return AssembleResult(plan, locked, composed, here)
     with tempfile.TemporaryDirectory(prefix="mcpkg-compose-") as tmp:
         root = Path(tmp)
         (root / MANIFEST_NAME).write_text(manifest_text(plan, None))
-        locked = lock_project(ctx, root)
-        composed = compose_project(ctx, root, output, locked=True, precompile=precompile, on_compile=on_compile)
+        try:
+            locked = lock_project(ctx, root, offline=offline)
+        except IncompatibleError as exc:
+            if _wire_fixable(exc):
+                exc.hint = (
+                    f"{exc.hint}\n(COMPONENT arguments have no mcpkg.toml to wire in: run the same command with "
+                    "--save, which keeps the plan in mcpkg.toml when the wiring fails; add the wire there, then "
+                    "`mcpkg compose`. Or replace a framework provider: --with ROLE=COMPONENT)"
+                )
+            raise
+        composed = compose_project(
+            ctx, root, output, locked=True, offline=offline, precompile=precompile, on_compile=on_compile
+        )
     return AssembleResult(plan, locked, composed, None)

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -58,12 +58,15 @@ class ComposeResult:
     output: str  # the path as given, or `stdout`
     digest: str
     size: int
-    imports: list[str]
+    imports: list[str]  # what the host must provide (WASI...)
     exports: list[str]
     relocked: bool
     validated: bool  # False when this exact output had been validated before
     compiled: bool = False  # True when --precompile compiled it now
     sharing: Sharing | None = None  # the core modules defined once and aliased (None: a backend)
+    # interfaces of types alone the server still imports: nothing provides them, the types
+    # travel with the functions (`tree` leaves them out too)
+    type_imports: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,7 @@ class ComposeResult:
             "digest": self.digest,
             "size": self.size,
             "imports": self.imports,
+            "type-imports": self.type_imports,
             "exports": self.exports,
             "relocked": self.relocked,
             "shared-modules": self.sharing.to_json() if self.sharing is not None else None,
@@ -228,6 +232,8 @@ def compose_project(
 
     dest = resolve_artifact_output(output, "server.wasm", "server")  # a bad -o fails before any work
     project = load_project(root)
+    if offline:
+        ctx.offline = True  # the cache stands in for every registry (ops/offline.py)
     trust_problems = lock_trust_problems(ctx.config, project.manifest.trust, ctx.cache)
     reasons = check_lock(project, lambda path: ctx.cache.file_digest(path)[0], trust_problems)
     relocked = False
@@ -291,10 +297,12 @@ def compose_project(
     chunks = composition.chunks
     announce = None if on_compile is None else (lambda: on_compile("the server" if dest.is_stdout else dest.path.name))
     digest, size, validated, compiled = write_validated(ctx, chunks, dest, precompile=precompile, on_compile=announce)
-    imports = unified_imports([*report.wiring.host_imports, *report.wiring.type_only])
+    imports = unified_imports(list(report.wiring.host_imports))
+    host_keys = {semver_key(name) for name in imports}
+    type_imports = [n for n in unified_imports(list(report.wiring.type_only)) if semver_key(n) not in host_keys]
     exports = sorted(parts[lock.transport].model.exports)
     return ComposeResult(
-        str(dest), digest, size, imports, exports, relocked, validated, compiled, composition.sharing
+        str(dest), digest, size, imports, exports, relocked, validated, compiled, composition.sharing, type_imports
     )
 
 

@@ -19,6 +19,7 @@ class Context:
     cache: Cache
     plain_http: bool = False
     progress: ProgressFactory = silent  # how long transfers report (the CLI: a progress bar)
+    offline: bool = False  # --offline: no client is ever made (ops/offline.py)
     _clients: dict[str, RegistryClient] = field(default_factory=dict)
 
     @classmethod
@@ -28,6 +29,10 @@ class Context:
     def client(self, registry: str) -> RegistryClient:
         """The client for `registry` in this thread (sessions are not shared across the
         worker threads `mcpkg lock` uses)."""
+        if self.offline:
+            from mcpkg.ops.offline import refuse_network
+
+            raise refuse_network(registry)
         key = f"{registry}#{threading.get_ident()}"
         client = self._clients.get(key)
         if client is None:

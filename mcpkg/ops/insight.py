@@ -153,5 +153,5 @@ def project_check(ctx: Context, root: Path) -> list[str]:
         if verdict.verification is not None and not recorded <= verified:
             gone = sorted(recorded - verified)
             problems.append(f"{entry.name}: locked signers {gone} no longer verify ({verdict.status})")
-    problems.extend(chain_problems(project.manifest, models))
+    problems.extend(chain_problems(project.manifest, models)[0])
     return problems

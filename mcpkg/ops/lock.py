@@ -25,7 +25,9 @@ from pathlib import Path
 
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, McpkgError, NotFoundError, UsageError
 from mcpkg.ops.context import Context
+from mcpkg.ops.offline import cached_tags
 from mcpkg.ops.pull import pull_reference
+from mcpkg.ops.wirehints import WireFix, wire_fixes, wire_hint
 from mcpkg.outfile import remove_dead_temps, resolve_destination, write_user_file
 from mcpkg.progress import step
 from mcpkg.project.lockfile import LockEntry, Lockfile, render
@@ -149,14 +151,13 @@ def resolve_project(
         return update_all or (update is not None and name in update)
 
     need = [n for n, (_, _, w, locked) in wanted.items() if needs_tags(w, locked, updating(n))]
-    if need and offline:
-        raise UsageError(
-            f"--offline, but these components must be resolved against their registry: {', '.join(sorted(need))}",
-            "run `mcpkg lock` with network access",
-        )
+    if offline:
+        ctx.offline = True  # from here on, the cache stands in for every registry
 
     def tags_of(name: str) -> tuple[str, list[str]]:
         ref = wanted[name][1]
+        if offline:  # the tags the cache has seen (ops/offline.py)
+            return name, list(cached_tags(ctx.cache, ref))
         try:
             return name, ctx.client(ref.registry).list_tags(ref.repository)
         except McpkgError as exc:
@@ -203,20 +204,23 @@ def naming(exc: McpkgError, name: str) -> McpkgError:
     return exc
 
 
-def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> list[str]:
+def chain_problems(manifest: ServerManifest, models: dict[str, ComponentModel]) -> tuple[list[str], list[WireFix]]:
+    """What keeps the server from composing, and for the imports that cannot be wired,
+    the `wire` entries that fix them (ops/wirehints.py)."""
     if manifest.backend is not None:  # one wasi:mcp backend: checked against its contract
-        return backend_problems(models[manifest.backend], manifest.backend)
+        return backend_problems(models[manifest.backend], manifest.backend), []
+    services = {name: models[name] for name in manifest.services}
     report = check_chain(
         (manifest.transport, models[manifest.transport]),
         [(name, models[name]) for name in manifest.chain],
         (manifest.terminal, models[manifest.terminal]),
-        [(name, models[name]) for name in manifest.services],
+        list(services.items()),
         manifest.wires,
     )
     problems = [str(p) for p in report.problems]
     if problems:  # say why, when it is that the parts target different contract versions
         problems.extend(contract_mismatches(sorted(models.items())))
-    return problems
+    return problems, wire_fixes(report.problems, services, report.wiring.chain_interface)
 
 
 @dataclass(frozen=True)
@@ -235,13 +239,13 @@ def lock_project(ctx: Context, root: Path, *, update: set[str] | None = None, of
         # a killed writer's temp file goes even when the lock is not rewritten this time
         remove_dead_temps(project.lock_path)
         lock, resolved = resolve_project(ctx, project, update, offline)
-        problems = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
+        problems, fixes = chain_problems(project.manifest, {n: r.model for n, r in resolved.items()})
         if problems:
             what = "cannot be served (a wasi:mcp backend)" if project.manifest.backend else "cannot compose"
             raise IncompatibleError(
-                f"{project.manifest.name} {what}, so no lock was written:\n  " + "\n  ".join(problems),
-                "fix the components or their order in mcpkg.toml, or pick other versions",
-                {"problems": problems},
+                f"the server {project.manifest.name!r} {what}, so no lock was written:\n  " + "\n  ".join(problems),
+                wire_hint(fixes) or "fix the components or their order in mcpkg.toml, or pick other versions",
+                {"problems": problems, "wire-fixes": [f.to_json() for f in fixes]},
             )
         data = render(lock)
         existing = None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.config import TrustScope
-from mcpkg.errors import InvalidArtifactError
+from mcpkg.errors import ConfigError, InvalidArtifactError
 from mcpkg.oci.artifact import (
     ComponentInfo,
     WasmConfig,
@@ -30,10 +30,11 @@ from mcpkg.oci.artifact import (
 from mcpkg.oci.blobs import download_blob
 from mcpkg.ops.context import Context
 from mcpkg.ops.lockpolicy import component_policy
+from mcpkg.ops.offline import cached_digest
 from mcpkg.ops.resolve import parse_target, resolve_reference
 from mcpkg.outfile import Destination, resolve_artifact_output
 from mcpkg.reference import Digest, Reference
-from mcpkg.signing.verify import check
+from mcpkg.signing.verify import check, recheck
 from mcpkg.wasm.preamble import check_preamble
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -70,6 +71,17 @@ class PulledComponent:
             "declared": declared.to_json() if declared else None,
             "annotations": self.manifest.annotations,
         }
+
+
+def _kept_material(ctx: Context, digest: Digest) -> dict[str, bytes]:
+    """The signature material the cache kept for a manifest when it verified."""
+    entry = ctx.cache.entry(digest)
+    material: dict[str, bytes] = {}
+    for kept in entry.signatures if entry is not None else ():
+        data = ctx.cache.read_blob(kept)
+        if data is not None:
+            material[str(kept)] = data
+    return material
 
 
 def _manifest_bytes(ctx: Context, ref: Reference) -> tuple[bytes, Digest, bool]:
@@ -137,6 +149,8 @@ def pull_reference(
     with_signature: bool = True,
     project_scopes: tuple[TrustScope, ...] = (),
 ) -> PulledComponent:
+    if ctx.offline and ref.digest is None:
+        ref = ref.with_digest(cached_digest(ctx.cache, ref))
     manifest_data, manifest_digest, manifest_cached = _manifest_bytes(ctx, ref)
     what = str(ref)
     manifest = parse_image_manifest(manifest_data, what)
@@ -146,7 +160,17 @@ def pull_reference(
     identities: tuple[str, ...] = ()
     material: dict[str, bytes] = {}
     policy = component_policy(ctx.config, ref.location, project_scopes)
-    if with_signature and (not manifest_cached or policy.applies):
+    if with_signature and ctx.offline:  # judged from the material kept when it verified
+        kept = _kept_material(ctx, manifest_digest)
+        if not kept and policy.require and policy.names_signers:
+            raise ConfigError(
+                f"--offline, but no verified signature of {ref.location}@{manifest_digest} is cached",
+                "run once with network access, so that its signature is verified and kept",
+            )
+        verdict = recheck(ref, manifest_digest, policy, kept)
+        signature, signed_by, identities = verdict.status, verdict.key_ids, verdict.identities
+        material = verdict.material
+    elif with_signature and (not manifest_cached or policy.applies):
         verdict = check(ctx.client(ref.registry), ref, manifest_digest, policy)
         signature, signed_by, identities = verdict.status, verdict.key_ids, verdict.identities
         material = verdict.material

@@ -116,6 +116,11 @@ def compile_and_store(
     return component, artifact
 
 
+def has_artifact(cache: Cache, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
+    """Whether a compiled artifact is kept for this server (not checked: see below)."""
+    return _paths(cache, digest, compiler)[0].is_file()
+
+
 def cached_artifact_ok(cache: Cache, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
     artifact, checksum = _paths(cache, digest, compiler)
     if not (artifact.is_file() and checksum.is_file()):

@@ -8,6 +8,7 @@ capability components alone, in one command."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -201,3 +202,118 @@ def test_one_command_with_a_part_that_needs_more_than_wasi_p2(
     assert refused.exit_code == 1 and "wasi:keyvalue/store@0.2.0-draft" in refused.stderr
     assert "wasmtime run -S keyvalue" in refused.stderr
     assert (sorted(compiled.glob("*.cwasm")) if compiled.is_dir() else []) == before  # refused before compiling
+
+
+def test_http_asked_of_a_stdio_only_transport_is_refused(
+    framework: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--transport http` (also the default) never gives a stdio server: the registry's
+    transport serves stdio only, so the command fails saying what it serves."""
+    monkeypatch.chdir(framework.work)
+    for args in ((), ("--transport", "http")):
+        refused = framework.runner("compose", "strings.wasm", *args, "-o", "http.wasm")
+        assert refused.exit_code == 1, refused.stderr
+        assert "--transport http, but no release of wasmcp:transport" in refused.stderr
+        assert "serves stdio only (wasi:cli/run@0.2.8)" in refused.stderr and "--transport stdio" in refused.stderr
+        assert not Path("http.wasm").exists()
+    # a transport the user gives serves what it serves; asked for the other kind, refused
+    transport = framework.runner.cache.parent / "stdio-transport.wasm"
+    framework.runner.ok("pull", "wasmcp:transport", "-o", str(transport))
+    given = framework.runner(
+        "compose", "strings.wasm", "--with", f"transport={transport}", "-t", "http", "-o", "x.wasm"
+    )
+    assert given.exit_code == 1 and "serves stdio only" in given.stderr and not Path("x.wasm").exists()
+
+
+def test_plan_text_shows_wiring_and_quiet_hides_it(framework: Framework, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(framework.work)
+    made = framework.runner.ok("compose", "strings.wasm", "counter.wasm", "-t", "stdio", "-o", "plan.wasm")
+    out = made.stdout
+    assert "wired: wasmcp:mcp-v20251125/tools <- strings" in out
+    assert "wired: wasmcp:mcp-v20251125/tools <- counter" in out
+    # the first run's compile, said beforehand with both ways to make it shorter
+    assert "the first `mcpkg run` compiles it: about" in made.stderr
+    assert "--compiler winch" in made.stderr and "--precompile" in made.stderr
+    quiet = framework.runner.ok("-q", "compose", "strings.wasm", "counter.wasm", "-t", "stdio", "-o", "plan.wasm")
+    assert "server of" not in quiet.stdout and "wired:" not in quiet.stdout and "strings-tools" not in quiet.stdout
+    assert quiet.stdout.startswith("wrote ") and quiet.stderr == ""
+
+
+def test_locked_compose_lists_only_what_the_host_provides(framework: Framework, tmp_path: Path) -> None:
+    """Interfaces of types alone (`wasmcp:auth/types`, the contract's `mcp`) are not
+    "imports the host must provide" (as `tree` does not list them); a note names them."""
+    project = tmp_path / "types"
+    project.mkdir()
+    shutil.copy(framework.work / "strings.wasm", project / "strings.wasm")
+    (project / "mcpkg.toml").write_text(PROJECT)
+    framework.runner.ok("add", "strings", "strings.wasm", "-C", str(project))
+    made = framework.runner.ok("compose", "-C", str(project), "--locked", "-o", str(project / "s.wasm"))
+    host = made.stdout.split("imports the host must provide:\n", 1)[1].split("exports:", 1)[0].split()
+    assert host and all(name.startswith("wasi:") for name in host), host
+    assert "imports of types alone (nothing to provide): " in made.stderr
+    assert "wasmcp:auth/types@0.1.1" in made.stderr and "wasmcp:mcp-v20251125/mcp@0.1.1" in made.stderr
+    data = framework.runner.ok("compose", "-C", str(project), "--locked", "-o", str(project / "s.wasm"), "--json")
+    assert "wasmcp:auth/types@0.1.1" in data.json()["type-imports"]
+    assert not [n for n in data.json()["imports"] if not n.startswith("wasi:")]
+
+
+def test_ambiguous_wiring_names_the_importer_and_the_wire_that_fixes_it(
+    framework: Framework, fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two key-value stores: the session store's import is ambiguous. The error names the
+    importer and both providers, not the server or a wrapper, and the hint is the `wire`
+    entry; written, it fixes the lock. The one-command form says how to get a mcpkg.toml."""
+    user = framework.runner
+    project = tmp_path / "ambiguous"
+    project.mkdir()
+    shutil.copy(framework.work / "strings.wasm", project / "strings.wasm")
+    shutil.copy(fixtures / "wasmcp-v20251125" / "kv-store.wasm", project / "kv.wasm")
+    (project / "mcpkg.toml").write_text(PROJECT + '\n[components.kv-spare]\npath = "kv.wasm"\n')
+    failed = user("add", "strings", "strings.wasm", "-C", str(project))
+    assert failed.exit_code == 1, failed.stderr
+    assert "session-store" in failed.stderr and "kv-spare, kv-store" in failed.stderr
+    assert "strings-tools cannot compose" not in failed.stderr
+    assert '[components.session-store.wire] "wasmcp:keyvalue/store" = "kv-spare"' in failed.stderr
+    assert '[components.session-store.wire] "wasmcp:keyvalue/store" = "kv-store"' in failed.stderr
+    assert not (project / "mcpkg.lock").exists()
+    # the hint's entries, written as it says (every importer of the interface named)
+    manifest = (project / "mcpkg.toml").read_text()
+    wire = 'wire = { "wasmcp:keyvalue/store" = "kv-spare" }'
+    importers = re.findall(r'\[components\.([a-z-]+)\.wire\] "wasmcp:keyvalue/store" = "kv-spare"', failed.stderr)
+    assert "session-store" in importers
+    for importer in importers:
+        manifest = manifest.replace(f"[components.{importer}]\n", f"[components.{importer}]\n{wire}\n")
+    (project / "mcpkg.toml").write_text(manifest)
+    user.ok("lock", "-C", str(project))
+    assert 'wire = { "wasmcp:keyvalue/store" = "kv-spare" }' in (project / "mcpkg.lock").read_text()
+    # one command: the same ambiguity, and the way to a mcpkg.toml to wire it in
+    one = tmp_path / "one"
+    one.mkdir()
+    for name in ("kv.wasm", "strings.wasm"):
+        shutil.copy(project / name, one / name)
+    shutil.copy(project / "kv.wasm", one / "kv2.wasm")
+    args = ("compose", "strings.wasm", "kv.wasm", "kv2.wasm", "-t", "stdio", "-o", str(one / "s.wasm"))
+    monkeypatch.chdir(one)
+    refused = user(*args)
+    assert refused.exit_code == 1 and '"wasmcp:keyvalue/store" = "kv"' in refused.stderr
+    assert "--save" in refused.stderr and not (one / "mcpkg.toml").exists()
+    saved = user(*args, "--save")
+    assert saved.exit_code == 1 and (one / "mcpkg.toml").exists() and not (one / "mcpkg.lock").exists()
+    assert "the plan is kept in" in saved.stderr
+
+
+def test_offline_one_command_from_the_cache(
+    framework: Framework, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the framework cached (and its signatures verified and kept), COMPONENT
+    arguments compose with --offline: tags and signatures come from the cache, and the
+    bytes are those of the online command. A user whose cache lacks it is told so."""
+    monkeypatch.chdir(framework.work)
+    framework.runner.ok("compose", "strings.wasm", "-t", "stdio", "-o", "online.wasm")
+    framework.runner.ok("compose", "strings.wasm", "-t", "stdio", "-o", "offline.wasm", "--offline")
+    assert Path("online.wasm").read_bytes() == Path("offline.wasm").read_bytes()
+    stranger = Mcpkg(tmp_path / "stranger")
+    stranger.write_config(framework.runner.config.read_text())
+    refused = stranger("compose", "strings.wasm", "-t", "stdio", "-o", "never.wasm", "--offline")
+    assert refused.exit_code == 1 and "--offline" in refused.stderr and "cache" in refused.stderr
+    assert not Path("never.wasm").exists()

@@ -1,0 +1,66 @@
+"""About how long wasmtime takes to compile a component, said before it does.
+
+A server's first `mcpkg run` compiles it (unless `compose --precompile` did), and an MCP
+client that starts the server waits for that compile before its `initialize` is
+answered; clients commonly give up after 60 s. So `compose` and `run` say beforehand
+about how long it will take and how to make it shorter.
+
+What is compiled is the code of the core modules: the size of their code sections, every
+module definition counted once (the composer defines a module shared by several
+components once, `compose/sharing.py`), read from the section headers alone through a
+memory map. Data segments, custom sections and the component level cost next to nothing.
+
+The rates are measured on two cores (`scripts/bench run` and docs/compose.md): wasmtime
+compiles functions in parallel, so more cores take less. The estimate is rounded and
+labelled "about"; it is a hint, never a promise.
+"""
+
+from __future__ import annotations
+
+import mmap
+from pathlib import Path
+
+from mcpkg.wasm.binary.sections import COMPONENT_SECTION, CORE_MODULE_SECTION, section_spans
+
+CODE_SECTION = 10  # a core module's code section id
+MAX_NESTING = 64
+
+# seconds per MiB of core-module code and a fixed start, two cores (docs/compose.md)
+SECONDS_PER_CODE_MIB = {"cranelift": 0.7, "winch": 0.28}
+START_SECONDS = {"cranelift": 1.0, "winch": 0.5}
+SLOW_START = 30.0  # a first answer later than this risks an MCP client's timeout
+
+
+def code_size(path: Path) -> int:
+    """Bytes of core-module code in the component (or core module) at `path`; 0 when it
+    cannot be read as one (the compile itself then says what is wrong)."""
+    try:
+        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _code_in(data, 0, len(data), 0, data[4:8] == b"\x01\x00\x00\x00")  # type: ignore[arg-type]
+    except (OSError, ValueError, Exception):
+        return 0
+
+
+def _code_in(data: bytes, start: int, end: int, depth: int, core: bool) -> int:
+    total = 0
+    for sid, _, payload, stop in section_spans(data, start, end, "the component"):
+        if core and sid == CODE_SECTION:
+            total += stop - payload
+        elif not core and sid == CORE_MODULE_SECTION:
+            total += _code_in(data, payload, stop, depth, True)
+        elif not core and sid == COMPONENT_SECTION and depth < MAX_NESTING:
+            total += _code_in(data, payload, stop, depth + 1, False)
+    return total
+
+
+def estimate_seconds(code_bytes: int, compiler: str) -> float:
+    """About how many seconds `compiler` takes for `code_bytes` of code on two cores."""
+    rate = SECONDS_PER_CODE_MIB.get(compiler, SECONDS_PER_CODE_MIB["cranelift"])
+    return START_SECONDS.get(compiler, 1.0) + rate * code_bytes / (1024 * 1024)
+
+
+def rounded(seconds: float) -> str:
+    """"about 25 s", "about 2 min"."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds / 5) * 5 if seconds >= 10 else round(seconds))} s"
+    return f"about {round(seconds / 60)} min"
