@@ -1,4 +1,4 @@
-"""`mcpkg add NAME REF|FILE [--version REQ] [--chain|--service|--transport|--terminal]
+"""`mcpkg add NAME REF|FILE [--version REQ] [--chain|--service|--transport|--terminal|--backend]
 [--wire INTERFACE=COMPONENT]...`."""
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ def add_command(
     service: bool = typer.Option(False, "--service", help="A service, wired by interface name."),
     transport: bool = typer.Option(False, "--transport", help="Make it the transport."),
     terminal: bool = typer.Option(False, "--terminal", help="Make it the terminal."),
+    backend: bool = typer.Option(
+        False,
+        "--backend",
+        help="Make it the server's wasi:mcp backend (a whole server: `mcpkg init --contract wasi-mcp`).",
+    ),
     no_wrap: bool = typer.Option(
         False, "--no-wrap", help="A capability component: add it alone, without its wrapper in the chain."
     ),
@@ -41,10 +46,12 @@ def add_command(
     instance of its wrapper (tools-middleware...) in the chain, wired to it."""
     from mcpkg.ops.edit import add
 
-    choices = (("chain", chain), ("service", service), ("transport", transport), ("terminal", terminal))
+    choices = (
+        ("chain", chain), ("service", service), ("transport", transport), ("terminal", terminal), ("backend", backend)
+    )  # fmt: skip
     flags = [position for position, chosen in choices if chosen]
     if len(flags) > 1:
-        raise UsageError("choose one of --chain, --service, --transport, --terminal")
+        raise UsageError("choose one of --chain, --service, --transport, --terminal, --backend")
     if version is not None:
         from mcpkg.semver import Requirement
 
@@ -65,4 +72,5 @@ Examples:
   mcpkg add tools fixtures:tools --version 0.1    # a package name
   mcpkg add logger ./build/logger.wasm            # a local file (a path: ./ ../ / ~/ or .wasm)
   mcpkg add writers fixtures:writers --service
+  mcpkg add notes ./notes.wasm --backend          # after `mcpkg init --contract wasi-mcp`
 """

@@ -189,11 +189,9 @@ def _after_compose(composed: ComposeResult, precompiled: bool) -> None:
         note("imports of types alone (nothing to provide): " + ", ".join(composed.type_imports))
     if precompiled or composed.output == "stdout":
         return
-    from mcpkg.cache import Cache
-    from mcpkg.wasm.runner import DEFAULT_COMPILER, has_artifact
+    from mcpkg.ops.run import first_compile_ahead
 
-    if not has_artifact(Cache.default(), composed.digest, DEFAULT_COMPILER):  # compiled before: no wait
-        first_run_note(Path(composed.output))
+    first_run_note(first_compile_ahead(Path(composed.output), composed.digest))
 
 
 def _digest(result: AssembleResult, name: str) -> str:

@@ -15,7 +15,8 @@ def init_command(
         "wasmcp-v0.3",
         "--contract",
         help="The framework to start from: wasmcp-v0.3 (wasmcp:mcp@0.3.0, the default), "
-        "wasmcp-v20251125 (the current generation), mcpkg (this project's own contract), or a contract's package.",
+        "wasmcp-v20251125 (the current generation), mcpkg (this project's own contract), wasi-mcp (a server "
+        "that is one wasi:mcp backend), or a contract's package.",
     ),
     project: Path = typer.Option(Path("."), "--project", "-C", help="Where to write mcpkg.toml (created if missing)."),
 ) -> None:
@@ -33,4 +34,5 @@ EXAMPLES = """\b
 Examples:
   mcpkg init --transport stdio
   mcpkg init --contract wasmcp-v20251125 -C my-server
+  mcpkg init --contract wasi-mcp -C notes          # then: mcpkg add notes ./notes.wasm --backend
 """

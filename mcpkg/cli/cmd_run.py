@@ -24,7 +24,7 @@ def run_command(
     """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
     granted unless asked), or host a wasi:mcp backend (MCP over stdio, docs/wasi-mcp.md).
     For an HTTP server, print the `wasmtime serve` command."""
-    from mcpkg.ops.run import parse_compiler, run
+    from mcpkg.ops.run import compile_estimate, parse_compiler, run
 
     if OUT.json:
         raise UsageError(
@@ -34,7 +34,8 @@ def run_command(
     chosen = parse_compiler(compiler)
 
     def compiling() -> None:
-        compiling_note(server.name, chosen, "first run only", "later runs load the compiled code", server)
+        estimate = compile_estimate(server)
+        compiling_note(server.name, chosen, "first run only", "later runs load the compiled code", estimate)
 
     outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
     if outcome.serve_command is not None:

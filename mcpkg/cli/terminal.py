@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 
@@ -40,33 +39,28 @@ def note(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def compiling_note(name: str, compiler: str, when: str, after: str, path: Path | None = None) -> None:
+def compiling_note(name: str, compiler: str, when: str, after: str, estimate: dict[str, str] | None = None) -> None:
     """What a full compile says, the same way wherever it happens (`run`, `compose
     --precompile`): what is compiled, when (once), with which compiler, about how long
-    (`path` given: wasm/compiletime.py), and what then; on `run` with cranelift, how to
-    make the wait shorter."""
-    from mcpkg.wasm.compiletime import code_size, estimate_seconds, rounded
-
-    code = code_size(path) if path is not None else 0
-    took = f", {rounded(estimate_seconds(code, compiler))}" if code else ""
+    (`estimate`: compiler -> "about N s", `ops.run.compile_estimate`), and what then; on
+    a first `run` with cranelift, how to make the wait shorter."""
+    took = f", {estimate[compiler]}" if estimate and compiler in estimate else ""
     note(f"compiling {name} ({when}) with {compiler}{took}: {after}")
-    if code and when == "first run only" and compiler == "cranelift":
-        winch = rounded(estimate_seconds(code, "winch"))
-        note(f"  sooner: --compiler winch ({winch}, slower code), or compile ahead: mcpkg compose --precompile")
+    if estimate and when == "first run only" and compiler == "cranelift":
+        note(
+            f"  sooner: --compiler winch ({estimate['winch']}, slower code), "
+            "or compile ahead: mcpkg compose --precompile"
+        )
 
 
-def first_run_note(path: Path, compiler: str = "cranelift") -> None:
+def first_run_note(estimate: dict[str, str], compiler: str = "cranelift") -> None:
     """Said by `compose` when it did not compile: the first `mcpkg run` will, about how
     long that takes, and the two ways to make a client's first start quick."""
-    from mcpkg.wasm.compiletime import code_size, estimate_seconds, rounded
-
-    code = code_size(path)
-    if not code:
+    if not estimate:
         return
-    slow, quick = rounded(estimate_seconds(code, compiler)), rounded(estimate_seconds(code, "winch"))
     note(
-        f"the first `mcpkg run` compiles it: {slow} with {compiler} ({quick} with --compiler winch); "
-        "--precompile compiles it now, so an MCP client's first start does not wait"
+        f"the first `mcpkg run` compiles it: {estimate[compiler]} with {compiler} ({estimate['winch']} with "
+        "--compiler winch); --precompile compiles it now, so an MCP client's first start does not wait"
     )
 
 

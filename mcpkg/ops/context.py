@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from mcpkg.cache import Cache
 from mcpkg.config import Config, load_config
+from mcpkg.errors import ConfigError
 from mcpkg.oci.client import RegistryClient
 from mcpkg.progress import ProgressFactory, silent
 
@@ -30,9 +31,10 @@ class Context:
         """The client for `registry` in this thread (sessions are not shared across the
         worker threads `mcpkg lock` uses)."""
         if self.offline:
-            from mcpkg.ops.offline import refuse_network
-
-            raise refuse_network(registry)
+            raise ConfigError(
+                f"--offline, but this needs {registry}: what it asks for is not in the cache",
+                "run once with network access, or drop --offline",
+            )
         key = f"{registry}#{threading.get_ident()}"
         client = self._clients.get(key)
         if client is None:

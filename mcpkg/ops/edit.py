@@ -12,8 +12,8 @@ from mcpkg.ops.assemble import Planner
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
 from mcpkg.outfile import resolve_destination, write_user_file
-from mcpkg.project.edit import Addition, add_components, init_manifest, remove_component
-from mcpkg.project.manifest import MANIFEST_NAME
+from mcpkg.project.edit import Addition, add_components, init_manifest, names_backend, remove_component
+from mcpkg.project.manifest import LOCK_NAME, MANIFEST_NAME
 from mcpkg.project.state import project_lock
 from mcpkg.semver import Requirement
 from mcpkg.wasm.contracts import (
@@ -31,6 +31,7 @@ CONTRACT_NAMES = {  # what `mcpkg init --contract` accepts besides a contract's 
     "wasmcp-v0.3": "wasmcp:mcp@0.3.0",
     "wasmcp-v20251125": "wasmcp:mcp-v20251125@0.1.1",
     "mcpkg": "mcpkg:mcp@0.1.0",
+    "wasi-mcp": "wasi:mcp@0.1.0-preview2",
 }
 DEFAULT_CONTRACT = "wasmcp-v0.3"  # the generation the wasmcp README describes
 
@@ -72,14 +73,39 @@ def starter_text(contract: Contract, transport: str, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def backend_starter_text(contract: Contract, name: str) -> str:
+    """A starter mcpkg.toml for a server that is one backend of `contract` (wasi:mcp): a
+    [server] that names no backend yet; `mcpkg add NAME FILE|REF --backend` names it."""
+    return "\n".join([
+        f"# An MCP server that is one {contract.package} backend: mcpkg is its MCP host, so there",
+        "# is no transport, chain or terminal to choose (docs/wasi-mcp.md). Name your backend:",
+        "#   mcpkg add NAME FILE|REF --backend   (a .wasm you built, or a registry reference)",
+        "# which sets `backend` below and locks it; then `mcpkg compose` checks it and writes",
+        "# server.wasm, and `mcpkg run` serves it over stdio.",
+        "",
+        "[server]",
+        f'name = "{name}"',
+        "",
+        "# Require signatures by your publishers' keys:",
+        '# [trust."ghcr.io/me/*"]',
+        '# keys = ["keys/publisher.pub"]',
+        "# require = true",
+    ]) + "\n"  # fmt: skip
+
+
 def init(root: Path, transport: str, contract_name: str = DEFAULT_CONTRACT, name: str | None = None) -> Path:
-    """`mcpkg init`: a starter mcpkg.toml for the framework of a contract."""
+    """`mcpkg init`: a starter mcpkg.toml for the framework of a contract, or for a server
+    that is one backend of a contract without a chain (wasi:mcp)."""
     package = CONTRACT_NAMES.get(contract_name, contract_name)
     contract = contract_named(package)
     if contract is None:
-        known = sorted({*CONTRACT_NAMES, *(c.package for c in contracts() if c.chain is not None)})
+        known = sorted({*CONTRACT_NAMES, *(c.package for c in contracts())})
         raise UsageError(f"unknown contract {contract_name!r}", "one of: " + ", ".join(known))
-    text = starter_text(contract, transport, name or root.resolve().name or "server")
+    server = name or root.resolve().name or "server"
+    if contract.chain is None:
+        text = backend_starter_text(contract, server)
+    else:
+        text = starter_text(contract, transport, server)
     return init_manifest(root, text)
 
 
@@ -158,7 +184,13 @@ def capability_wrappers(
 def remove(ctx: Context, root: Path, name: str) -> None:
     manifest = root / MANIFEST_NAME
     with project_lock(root):
-        _write_and_relock(ctx, root, manifest, remove_component(manifest, name))
+        text = remove_component(manifest, name)
+        if names_backend(manifest.read_text(), name):
+            # the server is empty again, as `mcpkg init --contract wasi-mcp` wrote it: nothing to lock
+            write_user_file(manifest, text.encode())
+            (root / LOCK_NAME).unlink(missing_ok=True)
+            return
+        _write_and_relock(ctx, root, manifest, text)
 
 
 def _write_and_relock(ctx: Context, root: Path, manifest: Path, text: str) -> None:

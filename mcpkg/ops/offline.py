@@ -44,10 +44,3 @@ def cached_digest(cache: Cache, ref: Reference) -> Digest:
             "run once with network access (e.g. `mcpkg pull` of it), or drop --offline",
         )
     return digest
-
-
-def refuse_network(registry: str) -> ConfigError:
-    return ConfigError(
-        f"--offline, but this needs {registry}: what it asks for is not in the cache",
-        "run once with network access, or drop --offline",
-    )

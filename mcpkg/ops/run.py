@@ -13,10 +13,13 @@ from mcpkg.errors import UsageError
 from mcpkg.infile import readable_file
 from mcpkg.wasm.backend import is_backend_candidate
 from mcpkg.wasm.backend_host import serve_backend
+from mcpkg.wasm.compiletime import code_size, estimate_seconds, rounded
 from mcpkg.wasm.runner import (
+    COMPILERS,
     DEFAULT_COMPILER,
     Compiler,
     cli_options,
+    has_artifact,
     inspect_server,
     is_http,
     parse_compiler,
@@ -28,7 +31,22 @@ from mcpkg.wasm.runner import (
     unprovided_imports,
 )
 
-__all__ = ["RunOutcome", "parse_compiler", "run"]
+__all__ = ["RunOutcome", "compile_estimate", "first_compile_ahead", "parse_compiler", "run"]
+
+
+def compile_estimate(path: Path) -> dict[str, str]:
+    """compiler -> "about N s" for the full compile of the server at `path` (empty when
+    its code cannot be measured; wasm/compiletime.py)."""
+    code = code_size(path)
+    return {c: rounded(estimate_seconds(code, c)) for c in COMPILERS} if code else {}
+
+
+def first_compile_ahead(path: Path, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> dict[str, str]:
+    """The estimate of the compile the first `mcpkg run` of a just-composed server will
+    do; empty when its compiled code is kept already (it was composed and run before)."""
+    if has_artifact(Cache.default(), digest, compiler):
+        return {}
+    return compile_estimate(path)
 
 
 @dataclass(frozen=True)

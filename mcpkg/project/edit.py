@@ -98,6 +98,26 @@ def _add(doc: tomlkit.TOMLDocument, addition: Addition) -> None:
         chain.append(name)
     elif position in ("transport", "terminal"):
         server[position] = name
+    elif position == "backend":  # a whole server: nothing else may be in it (docs/project.md)
+        current = server.get("backend")
+        if current:
+            raise ConflictError(
+                f"the server's backend is already {current!r}", f"`mcpkg remove {current}` first, then add the new one"
+            )
+        others = [key for key in ("transport", "chain", "terminal") if key in server]
+        if others or len(components) > 1:
+            raise ConflictError(
+                "a wasi:mcp backend is a whole server, and this one already has "
+                + (f"a {others[0]}" if others else "other components"),
+                "start a backend server in its own directory: `mcpkg init --contract wasi-mcp`",
+            )
+        server["backend"] = name
+
+
+def names_backend(text: str, name: str) -> bool:
+    """Whether the mcpkg.toml `text` names `name` as its server's backend."""
+    server = tomlkit.parse(text).get("server")
+    return isinstance(server, Table) and server.get("backend") == name
 
 
 def remove_component(path: Path, name: str) -> str:
@@ -106,6 +126,8 @@ def remove_component(path: Path, name: str) -> str:
     if components is None or name not in components:
         raise UsageError(f"no component {name!r} in {MANIFEST_NAME}")
     server = doc.get("server")
+    if isinstance(server, Table) and server.get("backend") == name:
+        del server["backend"]  # the server names no backend again, as `mcpkg init` wrote it
     if isinstance(server, Table):
         for role in ("transport", "terminal"):
             if server.get(role) == name:

@@ -149,6 +149,13 @@ def parse_server_manifest(text: str, path: Path) -> ServerManifest:
     reader.unknown(server, {"name", "transport", "chain", "terminal", "backend"}, "server")
     name = reader.string(server, "name", "server")
     backend = reader.string(server, "backend", "server", required=False)
+    if backend is None and not {"transport", "chain", "terminal"} & set(server):
+        raise reader.error(
+            "names neither a backend nor a transport yet",
+            "server",
+            hint="name the server's wasi:mcp backend: `mcpkg add NAME FILE|REF --backend`; or start from a "
+            "framework: `mcpkg init --contract wasmcp-v20251125`",
+        )
     if backend is not None:
         for key in ("transport", "chain", "terminal"):
             if key in server:

@@ -250,3 +250,55 @@ def test_bad_input_gets_json_rpc_errors(served: Served) -> None:
         (8, "ok"),
     ]
     assert replies[-1]["result"]["content"] == [{"type": "text", "text": "ok"}]
+
+
+def test_init_then_add_backend_lock_compose_and_run(served: Served, registry: Registry, tmp_path: Path) -> None:
+    """`mcpkg init --contract wasi-mcp` writes a documented starter naming no backend;
+    `lock` on it says what to do; `add NAME REF --backend` names the backend and locks it;
+    `compose` and `run` serve it. A second backend, or a backend in a framework server, is
+    refused without touching mcpkg.toml; `remove` of the backend gives the starter back."""
+    runner, project = served.runner, tmp_path / "notes"
+    written = runner.ok("init", "--contract", "wasi-mcp", "-C", str(project))
+    assert "mcpkg.toml" in written.stdout
+    starter = (project / "mcpkg.toml").read_text()
+    assert "mcpkg add NAME FILE|REF --backend" in starter and '[server]\nname = "notes"' in starter
+    assert "transport" not in starter.split("[server]", 1)[1]
+    empty = runner("lock", "-C", str(project))
+    assert empty.exit_code == 1 and "names neither a backend nor a transport yet" in empty.stderr
+    assert "--backend" in empty.stderr and not (project / "mcpkg.lock").exists()
+
+    ref = f"{registry.host}/wasi-mcp/tools-backend"
+    added = runner.ok("add", "tools", ref, "--version", "^1.0", "--backend", "-C", str(project))
+    assert added.stdout.splitlines() == ["added tools"]
+    manifest = (project / "mcpkg.toml").read_text()
+    assert 'backend = "tools"' in manifest and starter.splitlines()[0] in manifest  # comments kept
+    lock = (project / "mcpkg.lock").read_text()
+    assert 'backend = "tools"' in lock and 'position = "backend"' in lock
+    second = runner("add", "other", ref, "--backend", "-C", str(project))
+    assert second.exit_code == 1 and "already 'tools'" in second.stderr
+    assert (project / "mcpkg.toml").read_text() == manifest
+
+    server = project / "server.wasm"
+    runner.ok("compose", "-C", str(project), "--locked", "-o", str(server))
+    assert server.read_bytes() == served.servers["tools-backend"].read_bytes()  # the backend itself
+
+    async def main() -> None:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "mcpkg", "run", "--compiler", COMPILER, str(server)], env=_env(runner)
+        )
+        with (tmp_path / "stderr.log").open("w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+                await session.initialize()
+                called = await session.call_tool("add", {"a": 20, "b": 22})
+                assert [c.text for c in called.content if isinstance(c, mcp_types.TextContent)] == ["42"]
+
+    run(main)
+    runner.ok("remove", "tools", "-C", str(project))
+    assert 'backend = "tools"' not in (project / "mcpkg.toml").read_text() and not (project / "mcpkg.lock").exists()
+
+    framework = tmp_path / "framework"
+    runner.ok("init", "--contract", "wasmcp-v20251125", "-C", str(framework))
+    before = (framework / "mcpkg.toml").read_text()
+    mixed = runner("add", "tools", ref, "--backend", "-C", str(framework))
+    assert mixed.exit_code == 1 and "whole server" in mixed.stderr
+    assert (framework / "mcpkg.toml").read_text() == before
