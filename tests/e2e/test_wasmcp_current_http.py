@@ -172,7 +172,8 @@ def test_the_transport_on_the_wire(served: HttpServer) -> None:
         event = json.loads(listed.text.removeprefix("data: "))
         assert event["id"] == 2 and len(event["result"]["tools"]) == 4
 
-        unknown = post(client, url, {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "nope"}})
+        call = {"name": "nope", "arguments": {"x": 1}}
+        unknown = post(client, url, {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": call})
         error = json.loads(unknown.text.removeprefix("data: "))["error"]
         assert error == {"code": -32602, "message": "Unknown tool: nope"}  # the chain's error, as it is
         pinged = post(client, url, {"jsonrpc": "2.0", "id": "p", "method": "ping"})
