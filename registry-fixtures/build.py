@@ -69,6 +69,7 @@ from testing.fixtures import WASMCP_FRAMEWORK  # noqa: E402
 # own world.wit. Each is built with the vendored contract (and its deps) as WIT deps.
 WASMCP_CURRENT = {
     "stdio-transport": ("wit", "stdio-transport"),
+    "http-transport": ("wit", "http-transport"),
     "server-io": ("wit", "server-io"),
     "session-store": ("wit", "session-store"),
     "kv-store": ("wit", "kv-store"),

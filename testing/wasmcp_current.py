@@ -14,6 +14,7 @@ TOOLS = "wasmcp:mcp-v20251125/tools@0.1.1"
 # fixture (registry-fixtures/build/wasmcp-v20251125/<name>.wasm) -> its first role in `inspect`
 FIXTURE_ROLES: dict[str, str] = {
     "stdio-transport": f"stdio-transport ({CONTRACT}, transport)",
+    "http-transport": f"http-transport ({CONTRACT}, transport)",
     "server-io": f"server-io service ({CONTRACT})",
     "session-store": f"sessions service ({CONTRACT})",
     "kv-store": f"key-value store ({CONTRACT})",

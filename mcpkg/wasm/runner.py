@@ -20,7 +20,7 @@ Host interfaces: wasmtime-py's linker provides WASI preview 2 only (`wasi:cli`, 
 `kv-store` imports `wasi:keyvalue/*@0.2.0-draft`, its `authorization`
 `wasi:http/outgoing-handler`) is refused before it is compiled, naming those imports, with
 the equivalent wasmtime CLI command (`wasmtime run -S keyvalue -S http ...` or
-`wasmtime serve -Scommon -S keyvalue ...`), which can provide them.
+`wasmtime serve -O pooling-allocator=n -Scommon -S keyvalue ...`), which can provide them.
 
 Sandbox: stdin, stdout and stderr are attached; no environment variable, directory or
 network is granted beyond `--env K=V` and `--dir HOST::GUEST` (wasmtime's WASI denies
@@ -219,8 +219,12 @@ def cli_options(imports: list[str], serve: bool = False) -> list[str]:
 
 
 def serve_command(server: Path, options: list[str] | None = None) -> str:
+    """The `wasmtime serve` command of an HTTP server. `-O pooling-allocator=n`: `serve`'s
+    pooling allocator caps an instance's runtime data at 1 MiB, which a server of several
+    CPython components exceeds (wasmtime refuses to load it); on-demand allocation serves
+    every server."""
     extra = "".join(f" -S {option}" for option in options or [])
-    return f"wasmtime serve -Scommon{extra} --addr 127.0.0.1:8080 {server}"
+    return f"wasmtime serve -O pooling-allocator=n -Scommon{extra} --addr 127.0.0.1:8080 {server}"
 
 
 def run_command(server: Path, options: list[str]) -> str:

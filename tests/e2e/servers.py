@@ -50,10 +50,11 @@ class Wasmtime:
     def run_args(self, cwasm: Path) -> list[str]:
         return ["run", "--allow-precompiled", *self.flags, str(cwasm)]
 
-    def serve_args(self, cwasm: Path, port: int) -> list[str]:
+    def serve_args(self, cwasm: Path, port: int, env: dict[str, str] | None = None) -> list[str]:
         # The pooling allocator (serve's default) caps a component instance's runtime data at
         # 1 MiB; seven CPython instances need about 2.5 MiB, so allocate on demand instead.
         options = ["-O", "pooling-allocator=n", "-Scommon", "--addr", f"127.0.0.1:{port}"]
+        options += [f"--env={name}={value}" for name, value in (env or {}).items()]
         return ["serve", "--allow-precompiled", *self.flags, *options, str(cwasm)]
 
 
@@ -158,13 +159,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serving(wasmtime: Wasmtime, server: Server, log_dir: Path) -> Iterator[HttpServer]:
-    """`wasmtime serve` of `server` on a free port of 127.0.0.1, stopped on exit."""
+def serving(
+    wasmtime: Wasmtime, server: Server, log_dir: Path, env: dict[str, str] | None = None
+) -> Iterator[HttpServer]:
+    """`wasmtime serve` of `server` on a free port of 127.0.0.1, with `env` as the guest's
+    environment, stopped on exit."""
     port = free_port()
     log = log_dir / "stderr.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
-            [str(wasmtime.binary), *wasmtime.serve_args(server.cwasm, port)],
+            [str(wasmtime.binary), *wasmtime.serve_args(server.cwasm, port, env)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,

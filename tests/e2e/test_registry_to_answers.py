@@ -130,7 +130,7 @@ def test_compiled_once_and_tampered_artifact_is_recompiled(published: Published)
 
 def test_http_server_prints_serve_command(published: Published) -> None:
     result = published.runner.ok("run", str(published.http_server))
-    assert result.stdout.startswith("wasmtime serve -Scommon --addr 127.0.0.1:")
+    assert result.stdout.startswith("wasmtime serve -O pooling-allocator=n -Scommon --addr 127.0.0.1:")
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def test_keyvalue_and_http_are_named_with_their_options() -> None:
     assert cli_options(missing, serve=True) == ["keyvalue"]
     assert (
         serve_command(Path("s.wasm"), ["keyvalue"])
-        == "wasmtime serve -Scommon -S keyvalue --addr 127.0.0.1:8080 s.wasm"
+        == "wasmtime serve -O pooling-allocator=n -Scommon -S keyvalue --addr 127.0.0.1:8080 s.wasm"
     )
     with pytest.raises(McpkgError) as refused:
         refuse_unprovided(found, Path("s.wasm"))
