@@ -45,7 +45,9 @@ def render(name: str, arguments: dict[str, Any]) -> str:
 
 
 class Prompts(exports.Prompts):
-    def list_prompts(self, ctx: server_handler.MessageContext, request: mcp.ListPromptsRequest) -> mcp.ListPromptsResult:
+    def list_prompts(
+        self, ctx: server_handler.MessageContext, request: mcp.ListPromptsRequest
+    ) -> mcp.ListPromptsResult:
         listed = [
             mcp.Prompt(
                 name=name,
@@ -57,7 +59,9 @@ class Prompts(exports.Prompts):
         ]
         return mcp.ListPromptsResult(meta=None, next_cursor=None, prompts=listed)
 
-    def get_prompt(self, ctx: server_handler.MessageContext, request: mcp.GetPromptRequest) -> mcp.GetPromptResult | None:
+    def get_prompt(
+        self, ctx: server_handler.MessageContext, request: mcp.GetPromptRequest
+    ) -> mcp.GetPromptResult | None:
         if request.name not in PROMPTS:
             return None
         try:
@@ -70,7 +74,9 @@ class Prompts(exports.Prompts):
         for arg in declared:
             if arg.required and not arguments.get(arg.name):
                 raise invalid(f"{request.name} needs the argument {arg.name}")
-        text = mcp.ContentBlock_Text(mcp.TextContent(text=mcp.TextData_Text(render(request.name, arguments)), options=None))
+        text = mcp.ContentBlock_Text(
+            mcp.TextContent(text=mcp.TextData_Text(render(request.name, arguments)), options=None)
+        )
         return mcp.GetPromptResult(
             meta=None, description=description, messages=[mcp.PromptMessage(content=text, role=mcp.Role.USER)]
         )
