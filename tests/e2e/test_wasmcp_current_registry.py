@@ -287,6 +287,14 @@ def test_one_command_resources_capability(framework: Framework, monkeypatch: pyt
             with pytest.raises(MCPError) as no_prompts:
                 await client.list_prompts()
             assert no_prompts.value.code == METHOD_NOT_FOUND
+            # a `ref/resource` completion is parsed (not -32600) and passed down to the terminal
+            shout = mcp_types.ResourceTemplateReference(uri=NOTES_TEMPLATES["shout"])
+            with pytest.raises(MCPError) as completion:
+                await client.complete(shout, {"name": "word", "value": "w"})
+            assert (completion.value.code, completion.value.message) == (
+                METHOD_NOT_FOUND,
+                "Method not found: completion/complete",
+            )
 
     run(main)
 
