@@ -19,8 +19,9 @@ Outputs:
 - `wasmcp-v20251125/<name>.wasm`: the current wasmcp generation (`wasmcp:mcp-v20251125`):
   mcpkg's own framework components, wasmcp's `strings-py` example, a second tools
   capability, a resources and a prompts capability and a completions middleware,
-  componentize-py builds of `src/wasmcp-v20251125/<name>/app.py` (see `WASMCP_CURRENT`), and `kv-store-wasi-keyvalue.wasm`, an `embed --dummy` stand-in for
-  wasmcp's real key-value store (it imports `wasi:keyvalue/*@0.2.0-draft`);
+  componentize-py builds of `src/wasmcp-v20251125/<name>/app.py` (see `WASMCP_CURRENT`),
+  and `kv-store-wasi-keyvalue.wasm`, an `embed --dummy` stand-in for wasmcp's real
+  key-value store (it imports `wasi:keyvalue/*@0.2.0-draft`);
 - `broken/<name>.wasm`: components that pretend to be a role but break the contract, made
   from `src/broken/<name>/` with `embed --dummy` + `component new` (see `BROKEN_COMPONENTS`);
 - `wasi-mcp/<name>.wasm`: wasi:mcp backends, componentize-py builds of
