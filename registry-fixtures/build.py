@@ -17,10 +17,11 @@ Outputs:
   framework components (`src/wasmcp-v0.3/framework/<name>/`, see `WASMCP_FRAMEWORK`), built
   against the vendored contract `contracts/wasmcp-mcp-0.3.0/wit`;
 - `wasmcp-v20251125/<name>.wasm`: the current wasmcp generation (`wasmcp:mcp-v20251125`):
-  mcpkg's own framework components, wasmcp's `strings-py` example and a second tools
-  capability, componentize-py builds of `src/wasmcp-v20251125/<name>/app.py` (see
-  `WASMCP_CURRENT`), and `kv-store-wasi-keyvalue.wasm`, an `embed --dummy` stand-in for
-  wasmcp's real key-value store (it imports `wasi:keyvalue/*@0.2.0-draft`);
+  mcpkg's own framework components, wasmcp's `strings-py` example, a second tools
+  capability, a resources and a prompts capability and a completions middleware,
+  componentize-py builds of `src/wasmcp-v20251125/<name>/app.py` (see `WASMCP_CURRENT`),
+  and `kv-store-wasi-keyvalue.wasm`, an `embed --dummy` stand-in for wasmcp's real
+  key-value store (it imports `wasi:keyvalue/*@0.2.0-draft`);
 - `broken/<name>.wasm`: components that pretend to be a role but break the contract, made
   from `src/broken/<name>/` with `embed --dummy` + `component new` (see `BROKEN_COMPONENTS`);
 - `wasi-mcp/<name>.wasm`: wasi:mcp backends, componentize-py builds of
@@ -76,8 +77,13 @@ WASMCP_CURRENT = {
     "authorization": ("wit", "authorization"),
     "method-not-found": ("wit", "method-not-found"),
     "tools-middleware": ("wit", "tools-middleware"),
+    "resources-middleware": ("wit", "resources-middleware"),
+    "prompts-middleware": ("wit", "prompts-middleware"),
     "strings-py": ("strings-py", "strings"),
     "counter-tools": ("counter-tools", "counter-tools"),
+    "notes-resources": ("notes-resources", "notes-resources"),
+    "writing-prompts": ("writing-prompts", "writing-prompts"),
+    "greet-completions": ("greet-completions", "greet-completions"),
 }
 WASMCP_CURRENT_CONTRACT = HERE.parent / "contracts" / "wasmcp-mcp-v20251125-0.1.1" / "wit"
 

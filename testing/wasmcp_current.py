@@ -22,12 +22,30 @@ FIXTURE_ROLES: dict[str, str] = {
     "authorization": f"server-auth service ({CONTRACT})",
     "method-not-found": f"method-not-found ({CONTRACT}, terminal)",
     "tools-middleware": f"tools-middleware ({CONTRACT}, chain)",
+    "resources-middleware": f"resources-middleware ({CONTRACT}, chain)",
+    "prompts-middleware": f"prompts-middleware ({CONTRACT}, chain)",
     "strings-py": f"tools capability ({CONTRACT})",
     "counter-tools": f"tools capability ({CONTRACT})",
+    "notes-resources": f"resources capability ({CONTRACT})",
+    "writing-prompts": f"prompts capability ({CONTRACT})",
+    "greet-completions": f"server-middleware ({CONTRACT}, chain)",
 }
 
 STRINGS_TOOLS = ["reverse", "slice"]  # wasmcp's strings-py example
 COUNTER_TOOLS = ["add", "count"]  # mcpkg's own capability
+# mcpkg's own resources capability (notes-resources): resource name -> (uri, mime type, text)
+NOTES_RESOURCES = {
+    "readme": (
+        "notes://mcpkg/readme",
+        "text/markdown",
+        "# Notes\n\nServed by a resources capability behind wasmcp's resources-middleware.\n",
+    ),
+    "contract": ("notes://mcpkg/contract", "text/plain", CONTRACT),
+}
+NOTES_TEMPLATES = {"shout": "notes://mcpkg/shout/{word}"}  # template name -> URI template
+# mcpkg's own prompts capability (writing-prompts): prompt name -> its arguments (required first)
+WRITING_PROMPTS = {"greet": ["name", "language"], "summarize": ["text", "sentences"]}
+GREET_LANGUAGES = ["de", "en", "fr"]  # what greet-completions completes `language` to
 
 
 def two_tools_server(fixtures: Path) -> tuple[Instance, dict[str, Instance]]:

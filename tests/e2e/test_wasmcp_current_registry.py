@@ -4,13 +4,19 @@ as `wasmcp/<name>:0.1.0` and signed; a project that names it by package name
 components, each of which brings its own `tools-middleware` instance wired to it; lock
 under a requiring trust policy, compose, and the MCP SDK talking to `mcpkg run`: the
 tools of both capabilities listed, one of each called. Then the same server from the
-capability components alone, in one command."""
+capability components alone, in one command. Then the other capability kinds, each behind
+its wrapper from the registry (`resources-middleware`, `prompts-middleware`): a resources
+capability alone and a prompts capability alone, one command each; and one server of
+every kind (two tools capabilities, resources, prompts, and a chain middleware answering
+`completion/complete`) made with `mcpkg add`."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +24,17 @@ import mcp_types
 import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.shared.exceptions import MCPError
 
 from testing.registry import Registry
-from testing.wasmcp_current import COUNTER_TOOLS, STRINGS_TOOLS
+from testing.wasmcp_current import (
+    COUNTER_TOOLS,
+    GREET_LANGUAGES,
+    NOTES_RESOURCES,
+    NOTES_TEMPLATES,
+    STRINGS_TOOLS,
+    WRITING_PROMPTS,
+)
 from tests.conftest import Mcpkg
 from tests.e2e.conftest import env_of
 from tests.e2e.test_fixture_proof import run
@@ -34,6 +48,19 @@ FRAMEWORK = {  # package name -> fixture
     "method-not-found": "method-not-found",
     "tools-middleware": "tools-middleware",
 }
+KIND_WRAPPERS = {  # published too: the wrappers of the other capability kinds
+    "resources-middleware": "resources-middleware",
+    "prompts-middleware": "prompts-middleware",
+}
+USER_PARTS = {  # the user's components (in `work`) -> fixture
+    "strings": "strings-py",
+    "counter": "counter-tools",
+    "notes": "notes-resources",
+    "writing": "writing-prompts",
+    "completer": "greet-completions",
+}
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
 
 PROJECT = """\
 [server]
@@ -71,7 +98,7 @@ version = "^0.1"
 @dataclass
 class Framework:
     runner: Mcpkg
-    work: Path  # the user's directory: strings.wasm and counter.wasm
+    work: Path  # the user's directory: strings.wasm, counter.wasm, notes.wasm... (USER_PARTS)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +108,7 @@ def framework(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempP
     password = {"COSIGN_PASSWORD": "current"}
     publisher.ok("keygen", "--output-prefix", str(home / "keys" / "wasmcp"), env=password)
     built = fixtures / "wasmcp-v20251125"
-    for package, fixture in FRAMEWORK.items():
+    for package, fixture in {**FRAMEWORK, **KIND_WRAPPERS}.items():
         ref = f"{registry.host}/wasmcp/{package}:0.1.0"
         publisher.ok("push", str(built / f"{fixture}.wasm"), ref)
         publisher.ok("sign", ref, "--key", str(home / "keys" / "wasmcp.key"), env=password)
@@ -92,9 +119,25 @@ def framework(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempP
     )
     work = home / "work"
     work.mkdir()
-    shutil.copy(built / "strings-py.wasm", work / "strings.wasm")
-    shutil.copy(built / "counter-tools.wasm", work / "counter.wasm")
+    for name, fixture in USER_PARTS.items():
+        shutil.copy(built / f"{fixture}.wasm", work / f"{name}.wasm")
     return Framework(user, work)
+
+
+@asynccontextmanager
+async def serve(runner: Mcpkg, server: Path, errlog: Path) -> AsyncIterator[ClientSession]:
+    """The MCP SDK's client session with `mcpkg run --compiler winch server`."""
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcpkg", "run", "--compiler", "winch", str(server)], env=env_of(runner)
+    )
+    with errlog.open("w") as log:
+        async with stdio_client(params, errlog=log) as (read, write), ClientSession(read, write) as session:
+            yield session
+
+
+def text_of(content: object) -> str:
+    assert isinstance(content, mcp_types.TextContent), content
+    return content.text
 
 
 def test_add_wraps_each_capability_and_the_server_answers(framework: Framework, tmp_path: Path) -> None:
@@ -317,3 +360,158 @@ def test_offline_one_command_from_the_cache(
     refused = stranger("compose", "strings.wasm", "-t", "stdio", "-o", "never.wasm", "--offline")
     assert refused.exit_code == 1 and "--offline" in refused.stderr and "cache" in refused.stderr
     assert not Path("never.wasm").exists()
+
+
+def test_one_command_resources_capability(framework: Framework, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resources capability alone: wrapped by `wasmcp:resources-middleware` from the
+    registry; the SDK lists its resources and templates and reads a note and a template."""
+    monkeypatch.chdir(framework.work)
+    made = framework.runner.ok("compose", "notes.wasm", "--transport", "stdio", "-o", "notes-server.wasm", "--json")
+    plan = {p["name"]: p for p in made.json()["plan"]}
+    assert plan["notes-resources"]["source"] == "wasmcp:resources-middleware"
+    assert plan["notes-resources"]["wires"] == {"wasmcp:mcp-v20251125/resources": "notes"}
+    assert plan["notes"]["position"] == "service" and "wasmcp:tools-middleware" not in {
+        p["source"] for p in plan.values()
+    }
+
+    async def main() -> None:
+        server, log = framework.work / "notes-server.wasm", framework.work / "notes.log"
+        async with serve(framework.runner, server, log) as client:
+            initialized = await client.initialize()
+            caps = initialized.capabilities
+            assert caps.resources is not None and caps.tools is None and caps.prompts is None
+            listed = await client.list_resources()
+            assert [(r.name, r.uri, r.mime_type) for r in listed.resources] == [
+                (name, uri, mime) for name, (uri, mime, _) in NOTES_RESOURCES.items()
+            ]
+            readme = NOTES_RESOURCES["readme"]
+            assert listed.resources[0].size == len(readme[2].encode())
+            templates = await client.list_resource_templates()
+            assert {t.name: t.uri_template for t in templates.resource_templates} == NOTES_TEMPLATES
+            assert templates.resource_templates[0].mime_type == "text/plain"
+            read = await client.read_resource(readme[0])
+            (contents,) = read.contents
+            assert isinstance(contents, mcp_types.TextResourceContents)
+            assert (contents.uri, contents.mime_type, contents.text) == readme
+            shouted = await client.read_resource("notes://mcpkg/shout/wasm")
+            assert isinstance(shouted.contents[0], mcp_types.TextResourceContents)
+            assert shouted.contents[0].text == "WASM"
+            with pytest.raises(MCPError) as unknown:
+                await client.read_resource("notes://elsewhere")
+            assert unknown.value.code == INVALID_PARAMS
+            assert unknown.value.message == "Unknown resource URI: notes://elsewhere"
+            with pytest.raises(MCPError) as no_prompts:
+                await client.list_prompts()
+            assert no_prompts.value.code == METHOD_NOT_FOUND
+            # a `ref/resource` completion is parsed (not -32600) and passed down to the terminal
+            shout = mcp_types.ResourceTemplateReference(uri=NOTES_TEMPLATES["shout"])
+            with pytest.raises(MCPError) as completion:
+                await client.complete(shout, {"name": "word", "value": "w"})
+            assert (completion.value.code, completion.value.message) == (
+                METHOD_NOT_FOUND,
+                "Method not found: completion/complete",
+            )
+
+    run(main)
+
+
+def test_one_command_prompts_capability(framework: Framework, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prompts capability alone: wrapped by `wasmcp:prompts-middleware` from the registry;
+    the SDK lists its prompts and gets one with arguments. With no chain member answering
+    `completion/complete`, server-io parses it and the terminal answers method-not-found."""
+    monkeypatch.chdir(framework.work)
+    made = framework.runner.ok("compose", "writing.wasm", "--transport", "stdio", "-o", "writing-server.wasm", "--json")
+    plan = {p["name"]: p for p in made.json()["plan"]}
+    assert plan["writing-prompts"]["source"] == "wasmcp:prompts-middleware"
+    assert plan["writing-prompts"]["wires"] == {"wasmcp:mcp-v20251125/prompts": "writing"}
+
+    async def main() -> None:
+        server, log = framework.work / "writing-server.wasm", framework.work / "writing.log"
+        async with serve(framework.runner, server, log) as client:
+            initialized = await client.initialize()
+            caps = initialized.capabilities
+            assert caps.prompts is not None and caps.completions is None
+            assert caps.tools is None and caps.resources is None
+            listed = await client.list_prompts()
+            assert {p.name: [a.name for a in p.arguments or []] for p in listed.prompts} == WRITING_PROMPTS
+            greet = listed.prompts[0]
+            assert [a.required for a in greet.arguments or []] == [True, False]
+            got = await client.get_prompt("greet", {"name": "Ada", "language": "fr"})
+            (message,) = got.messages
+            assert message.role == "user"
+            assert text_of(message.content) == "Write a short, friendly greeting for Ada in French."
+            assert got.description == "A short, friendly greeting for someone"
+            with pytest.raises(MCPError) as missing:
+                await client.get_prompt("greet", {"language": "de"})
+            assert (missing.value.code, missing.value.message) == (INVALID_PARAMS, "greet needs the argument name")
+            with pytest.raises(MCPError) as unknown:
+                await client.get_prompt("no-such-prompt")
+            assert (unknown.value.code, unknown.value.message) == (INVALID_PARAMS, "Unknown prompt: no-such-prompt")
+            with pytest.raises(MCPError) as completion:
+                await client.complete(mcp_types.PromptReference(name="greet"), {"name": "language", "value": "f"})
+            assert completion.value.code == METHOD_NOT_FOUND
+            assert completion.value.message == "Method not found: completion/complete"
+
+    run(main)
+
+
+def test_every_kind_in_one_server(framework: Framework, tmp_path: Path) -> None:
+    """Two tools capabilities, a resources and a prompts capability (each `mcpkg add`ed,
+    each bringing its wrapper from the registry) and a chain middleware answering
+    `completion/complete`: initialize advertises every kind; each answers."""
+    user, project = framework.runner, tmp_path / "project"
+    project.mkdir()
+    (project / "mcpkg.toml").write_text(PROJECT)
+    for name in USER_PARTS:
+        shutil.copy(framework.work / f"{name}.wasm", project / f"{name}.wasm")
+    assert user.ok("add", "notes", "notes.wasm", "-C", str(project)).stdout.splitlines() == [
+        "added notes",
+        "added notes-resources",
+    ]
+    assert user.ok("add", "writing", "writing.wasm", "-C", str(project)).stdout.splitlines() == [
+        "added writing",
+        "added writing-prompts",
+    ]
+    for name in ("strings", "counter", "completer"):
+        user.ok("add", name, f"{name}.wasm", "-C", str(project))
+    manifest = (project / "mcpkg.toml").read_text()
+    chain = '["notes-resources", "writing-prompts", "strings-tools", "counter-tools", "completer"]'
+    assert f"chain = {chain}" in manifest
+    assert '[components.notes-resources]\nref = "wasmcp:resources-middleware"\nversion = "^0.1.0"' in manifest
+    assert '[components.writing-prompts.wire]\n"wasmcp:mcp-v20251125/prompts" = "writing"' in manifest
+    server = tmp_path / "every-kind.wasm"
+    user.ok("compose", "-C", str(project), "-o", str(server), "--locked")
+
+    async def main() -> None:
+        async with serve(user, server, tmp_path / "stderr.log") as client:
+            initialized = await client.initialize()
+            caps = initialized.capabilities
+            assert caps.tools is not None and caps.resources is not None and caps.prompts is not None
+            assert caps.completions is not None  # the transport's probe of greet's first argument was answered
+            tools = await client.list_tools()
+            assert sorted(t.name for t in tools.tools) == sorted([*STRINGS_TOOLS, *COUNTER_TOOLS])
+            assert text_of((await client.call_tool("reverse", {"text": "kinds"})).content[0]) == "sdnik"
+            assert text_of((await client.call_tool("add", {"a": 2, "b": 3})).content[0]) == "5"
+            resources = await client.list_resources()
+            assert [r.name for r in resources.resources] == list(NOTES_RESOURCES)
+            uri, mime, text = NOTES_RESOURCES["contract"]
+            (contents,) = (await client.read_resource(uri)).contents
+            assert isinstance(contents, mcp_types.TextResourceContents)
+            assert (contents.mime_type, contents.text) == (mime, text)
+            prompts = await client.list_prompts()
+            assert [p.name for p in prompts.prompts] == list(WRITING_PROMPTS)
+            got = await client.get_prompt("summarize", {"text": "Wasm components compose.", "sentences": "1"})
+            assert text_of(got.messages[0].content) == (
+                "Summarize the following text in 1 sentences:\n\nWasm components compose."
+            )
+            greet = mcp_types.PromptReference(name="greet")
+            completed = await client.complete(greet, {"name": "language", "value": "f"})
+            assert (completed.completion.values, completed.completion.total) == (["fr"], 1)
+            assert completed.completion.has_more is False
+            every = await client.complete(greet, {"name": "language", "value": ""})
+            assert every.completion.values == GREET_LANGUAGES
+            with pytest.raises(MCPError) as other:
+                await client.complete(mcp_types.PromptReference(name="summarize"), {"name": "text", "value": ""})
+            assert other.value.code == METHOD_NOT_FOUND
+
+    run(main)

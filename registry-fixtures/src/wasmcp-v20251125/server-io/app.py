@@ -2,9 +2,9 @@
 2025-11-25 read from and written to `wasi:io` streams, framed by the caller's prefix and
 suffix. Behaviour from the interface's doc comments and the MCP 2025-11-25 schema.
 
-Parsed: every client request (but `completion/complete`, answered as invalid MCP), the
-client notifications. Serialized: the results, errors and notifications a tools server
-sends; other results are a serialization error.
+Parsed: every client request, the client notifications. Serialized: every server result
+(tools, resources, resource templates, prompts, completion), errors, notifications, and the
+`ping` and `roots/list` server requests.
 """
 
 from __future__ import annotations
@@ -107,6 +107,34 @@ def client_capabilities(value: Any) -> mcp.ClientCapabilities:
     )
 
 
+def completion_reference(value: Any) -> mcp.CompletionReference:
+    """`ref/prompt` (a prompt's name and title) or `ref/resource` (a resource template's URI)."""
+    ref = value if isinstance(value, dict) else {}
+    if ref.get("type") == "ref/prompt" and isinstance(ref.get("name"), str):
+        title = ref.get("title")
+        return mcp.CompletionReference_Prompt(
+            mcp.CompletionPromptReference(name=ref["name"], title=title if isinstance(title, str) else None)
+        )
+    if ref.get("type") == "ref/resource" and isinstance(ref.get("uri"), str):
+        return mcp.CompletionReference_ResourceTemplate(ref["uri"])
+    raise invalid("completion/complete needs a ref: ref/prompt with a name or ref/resource with a uri")
+
+
+def complete_request(params: dict[str, Any]) -> mcp.CompleteRequest:
+    argument = params.get("argument")
+    if not isinstance(argument, dict) or not isinstance(argument.get("name"), str):
+        raise invalid("completion/complete needs an argument with a name and a value")
+    value = argument.get("value", "")
+    context = params.get("context")
+    return mcp.CompleteRequest(
+        argument=mcp.CompletionArgument(name=argument["name"], value=value if isinstance(value, str) else str(value)),
+        ref=completion_reference(params.get("ref")),
+        context=mcp.CompletionContext(arguments=opt_json(context.get("arguments")))
+        if isinstance(context, dict)
+        else None,
+    )
+
+
 def client_request(method: str, params: dict[str, Any]) -> mcp.ClientRequest:
     if method == "initialize":
         version = VERSIONS.get(params.get("protocolVersion", ""), mcp.ProtocolVersion.V20251125)
@@ -133,7 +161,9 @@ def client_request(method: str, params: dict[str, Any]) -> mcp.ClientRequest:
     if method == "resources/templates/list":
         return mcp.ClientRequest_ResourcesTemplatesList(mcp.ListResourceTemplatesRequest(cursor=cursor(params)))
     if method == "resources/read":
-        return mcp.ClientRequest_ResourcesRead(mcp.ReadResourceRequest(uri=str(params.get("uri", ""))))
+        if not isinstance(params.get("uri"), str):
+            raise invalid("resources/read needs a uri")
+        return mcp.ClientRequest_ResourcesRead(mcp.ReadResourceRequest(uri=params["uri"]))
     if method == "resources/subscribe":
         return mcp.ClientRequest_ResourcesSubscribe(str(params.get("uri", "")))
     if method == "resources/unsubscribe":
@@ -141,9 +171,13 @@ def client_request(method: str, params: dict[str, Any]) -> mcp.ClientRequest:
     if method == "prompts/list":
         return mcp.ClientRequest_PromptsList(mcp.ListPromptsRequest(cursor=cursor(params)))
     if method == "prompts/get":
+        if not isinstance(params.get("name"), str):
+            raise invalid("prompts/get needs a prompt name")
         return mcp.ClientRequest_PromptsGet(
-            mcp.GetPromptRequest(name=str(params.get("name", "")), arguments=opt_json(params.get("arguments")))
+            mcp.GetPromptRequest(name=params["name"], arguments=opt_json(params.get("arguments")))
         )
+    if method == "completion/complete":
+        return mcp.ClientRequest_CompletionComplete(complete_request(params))
     if method == "logging/setLevel":
         level = LEVELS.get(params.get("level", ""))
         if level is None:
@@ -272,6 +306,22 @@ def resource_contents(value: mcp.ResourceContents) -> dict[str, Any]:
     return base
 
 
+def icons(values: list[mcp.Icon] | None) -> list[dict[str, Any]] | None:
+    if values is None:
+        return None
+    return [
+        drop_none(
+            {
+                "src": icon.src,
+                "mimeType": icon.mime_type,
+                "sizes": icon.sizes,
+                "theme": icon.theme.name.lower() if icon.theme is not None else None,
+            }
+        )
+        for icon in values
+    ]
+
+
 def content_block(block: mcp.ContentBlock) -> dict[str, Any]:
     value = block.value
     if isinstance(block, mcp.ContentBlock_Text):
@@ -296,6 +346,7 @@ def content_block(block: mcp.ContentBlock) -> dict[str, Any]:
                     "mimeType": options.mime_type,
                     "annotations": annotations(options.annotations),
                     "_meta": loads_or_text(options.meta),
+                    "icons": icons(options.icons),
                 }
             )
         return {"type": "resource_link", "uri": value.uri, "name": value.name, **extra}
@@ -325,6 +376,71 @@ def tool(value: mcp.Tool) -> dict[str, Any]:
                     )
                     if hints is not None
                     else None,
+                }
+            )
+        )
+    return body
+
+
+def resource(value: mcp.McpResource) -> dict[str, Any]:
+    body: dict[str, Any] = {"uri": value.uri, "name": value.name}
+    options = value.options
+    if options is not None:
+        body.update(
+            drop_none(
+                {
+                    "title": options.title,
+                    "description": options.description,
+                    "mimeType": options.mime_type,
+                    "size": options.size,
+                    "annotations": annotations(options.annotations),
+                    "icons": icons(options.icons),
+                    "_meta": loads_or_text(options.meta),
+                }
+            )
+        )
+    return body
+
+
+def resource_template(value: mcp.ResourceTemplate) -> dict[str, Any]:
+    body: dict[str, Any] = {"uriTemplate": value.uri_template, "name": value.name}
+    options = value.options
+    if options is not None:
+        body.update(
+            drop_none(
+                {
+                    "title": options.title,
+                    "description": options.description,
+                    "mimeType": options.mime_type,
+                    "annotations": annotations(options.annotations),
+                    "icons": icons(options.icons),
+                    "_meta": loads_or_text(options.meta),
+                }
+            )
+        )
+    return body
+
+
+def prompt(value: mcp.Prompt) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": value.name}
+    options = value.options
+    if options is not None:
+        arguments = None
+        if options.arguments is not None:
+            arguments = [
+                drop_none(
+                    {"name": arg.name, "title": arg.title, "description": arg.description, "required": arg.required}
+                )
+                for arg in options.arguments
+            ]
+        body.update(
+            drop_none(
+                {
+                    "title": options.title,
+                    "description": options.description,
+                    "arguments": arguments,
+                    "icons": icons(options.icons),
+                    "_meta": loads_or_text(options.meta),
                 }
             )
         )
@@ -388,6 +504,27 @@ def server_result(result: mcp.ServerResult) -> dict[str, Any]:
         if called.structured_content is not None:
             body["structuredContent"] = loads_or_text(called.structured_content)
         return with_meta(body, called.meta)
+    if isinstance(result, mcp.ServerResult_ResourcesList):
+        found = result.value
+        return with_meta({"resources": [resource(r) for r in found.resources]}, found.meta, found.next_cursor)
+    if isinstance(result, mcp.ServerResult_ResourcesTemplatesList):
+        templates = result.value
+        body = {"resourceTemplates": [resource_template(t) for t in templates.resource_templates]}
+        return with_meta(body, templates.meta, templates.next_cursor)
+    if isinstance(result, mcp.ServerResult_ResourcesRead):
+        read = result.value
+        return with_meta({"contents": [resource_contents(c) for c in read.contents]}, read.meta)
+    if isinstance(result, mcp.ServerResult_PromptsList):
+        prompts = result.value
+        return with_meta({"prompts": [prompt(p) for p in prompts.prompts]}, prompts.meta, prompts.next_cursor)
+    if isinstance(result, mcp.ServerResult_PromptsGet):
+        got = result.value
+        messages = [{"role": m.role.name.lower(), "content": content_block(m.content)} for m in got.messages]
+        return with_meta(drop_none({"description": got.description, "messages": messages}), got.meta)
+    if isinstance(result, mcp.ServerResult_CompletionComplete):
+        completed = result.value
+        completion = drop_none({"values": completed.values, "total": completed.total, "hasMore": completed.has_more})
+        return with_meta({"completion": completion}, completed.meta)
     raise Err(server_io.IoError_Serialization(f"{type(result).__name__} is not supported by this server-io"))
 
 

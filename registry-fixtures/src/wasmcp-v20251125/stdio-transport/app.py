@@ -1,7 +1,8 @@
 """A transport serving MCP over stdio only (mcpkg fixture): newline-delimited JSON-RPC on
 stdin and stdout, parsed and written by the imported `server-io`, each message handed to
 the chain (`server-handler`). It answers `initialize` itself, with the capabilities it
-finds by probing the chain (tools/list, resources/list, prompts/list with request id -1),
+finds by probing the chain (tools/list, resources/list, prompts/list with request id -1;
+completion/complete of the first prompt's first argument when there is one),
 and opens one session (`session-manager`) for the connection. No authentication on
 stdio: the `server-auth` and `wasmcp:auth/helpers` imports are not called."""
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from componentize_py_types import Err, Ok
+from componentize_py_types import Err, Ok, Result
 from wit_world import exports
 from wit_world.imports import mcp, server_handler, server_io, session_manager, stdin, stdout
 
@@ -48,9 +49,26 @@ class Connection:
         except Err as error:
             print(f"mcpkg-fixture transport: cannot send: {error.value}", file=sys.stderr)
 
+    def ask(self, request: mcp.ClientRequest) -> Result[mcp.ServerResult, mcp.ErrorCode] | None:
+        return server_handler.handle(self.context(stream=False), mcp.ClientMessage_Request((PROBE, request)))
+
     def probe(self, request: mcp.ClientRequest) -> bool:
-        answer = server_handler.handle(self.context(stream=False), mcp.ClientMessage_Request((PROBE, request)))
-        return isinstance(answer, Ok)
+        return isinstance(self.ask(request), Ok)
+
+    def probe_completions(self, prompts: list[mcp.Prompt]) -> bool:
+        """Completions are supported when completing the first argument of the first prompt
+        (with an empty value) is answered by anything but method-not-found."""
+        arguments = prompts[0].options.arguments if prompts and prompts[0].options else None
+        if not arguments:
+            return False
+        reference = mcp.CompletionReference_Prompt(mcp.CompletionPromptReference(name=prompts[0].name, title=None))
+        request = mcp.CompleteRequest(
+            argument=mcp.CompletionArgument(name=arguments[0].name, value=""), ref=reference, context=None
+        )
+        answer = self.ask(mcp.ClientRequest_CompletionComplete(request))
+        return answer is not None and not (
+            isinstance(answer, Err) and isinstance(answer.value, mcp.ErrorCode_MethodNotFound)
+        )
 
     def initialize(self, request: mcp.InitializeRequest) -> mcp.ServerResult:
         self.version = request.protocol_version
@@ -64,10 +82,17 @@ class Connection:
             lists |= mcp.ServerLists.TOOLS
         if self.probe(mcp.ClientRequest_ResourcesList(mcp.ListResourcesRequest(cursor=None))):
             lists |= mcp.ServerLists.RESOURCES
-        if self.probe(mcp.ClientRequest_PromptsList(mcp.ListPromptsRequest(cursor=None))):
+        prompts = self.ask(mcp.ClientRequest_PromptsList(mcp.ListPromptsRequest(cursor=None)))
+        completions = False
+        if isinstance(prompts, Ok) and isinstance(prompts.value, mcp.ServerResult_PromptsList):
             lists |= mcp.ServerLists.PROMPTS
+            completions = self.probe_completions(prompts.value.value.prompts)
         capabilities = mcp.ServerCapabilities(
-            completions=None, experimental=None, logging=None, list_changed=lists or None, subscriptions=None
+            completions="{}" if completions else None,
+            experimental=None,
+            logging=None,
+            list_changed=lists or None,
+            subscriptions=None,
         )
         result = mcp.InitializeResult(
             meta=None, server_info=SERVER, capabilities=capabilities, protocol_version=self.version, options=None
