@@ -53,6 +53,8 @@ class Composed:
     server: Path
     made: dict[str, Any]  # `compose --json`
     serve_command: str  # what `mcpkg run` printed
+    user: Mcpkg
+    work: Path
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def composed(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPa
             "compose", "strings.wasm", "counter.wasm", "--transport", "http", "-o", str(server), "--json"
         ).json()
     printed = user.ok("run", str(server)).stdout.strip()
-    return Composed(server, made, printed)
+    return Composed(server, made, printed, user, work)
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +115,16 @@ def test_one_command_gives_an_http_server(composed: Composed, wasmtime_cli: Wasm
     assert printed[:2] == ["wasmtime", "serve"] and printed[-1] == str(composed.server)
     used = wasmtime_cli.serve_args(Path("server.cwasm"), 8080)
     assert set(printed[2:-1]) <= set(used), (printed, used)
+
+
+def test_stdio_asked_of_an_http_only_transport_is_refused(composed: Composed) -> None:
+    """The mirror of http asked of a stdio-only transport: never an HTTP server for stdio."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(composed.work)
+        refused = composed.user("compose", "strings.wasm", "-t", "stdio", "-o", "stdio.wasm")
+    assert refused.exit_code == 1
+    assert "serves http only (wasi:http/incoming-handler@0.2.8)" in refused.stderr
+    assert "--transport http" in refused.stderr and not (composed.work / "stdio.wasm").exists()
 
 
 def test_sdk_lists_and_calls_the_tools_of_both_capabilities(served: HttpServer) -> None:
