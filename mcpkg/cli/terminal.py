@@ -51,6 +51,8 @@ def compiling_note(name: str, compiler: str, when: str, after: str, estimate: di
             f"  sooner: --compiler winch ({estimate['winch']}, slower code), "
             "or compile ahead: mcpkg compose --precompile"
         )
+    elif estimate and when == "first run only":
+        note(f"  ahead of time, so a client does not wait: mcpkg compose --precompile --compiler {compiler}")
 
 
 def first_run_note(estimate: dict[str, str], compiler: str = "cranelift") -> None:

@@ -10,13 +10,14 @@ module definition counted once (the composer defines a module shared by several
 components once, `compose/sharing.py`), read from the section headers alone through a
 memory map. Data segments, custom sections and the component level cost next to nothing.
 
-The rates are measured on two cores (`scripts/bench run` and docs/compose.md): wasmtime
-compiles functions in parallel, so more cores take less. The estimate is rounded and
+The times are measured on two cores (docs/compose.md): wasmtime compiles functions in
+parallel, so more cores take less and a loaded machine more. The estimate is rounded and
 labelled "about"; it is a hint, never a promise.
 """
 
 from __future__ import annotations
 
+import itertools
 import mmap
 from pathlib import Path
 
@@ -25,9 +26,15 @@ from mcpkg.wasm.binary.sections import COMPONENT_SECTION, CORE_MODULE_SECTION, s
 CODE_SECTION = 10  # a core module's code section id
 MAX_NESTING = 64
 
-# seconds per MiB of core-module code and a fixed start, two cores (docs/compose.md)
-SECONDS_PER_CODE_MIB = {"cranelift": 0.7, "winch": 0.28}
-START_SECONDS = {"cranelift": 1.0, "winch": 0.5}
+# (MiB of core-module code, seconds) measured on two cores: the current wasmcp generation's
+# two-capability server with its CPython module shared (7.0 MiB of code), and the 106 MiB
+# fixture server of five CPython copies (37.7 MiB; docs/compose.md). The time is read off
+# the line through these points, extended past the last one by its slope: the first MiBs
+# cost most (one large interpreter module compiles on one core), the rest in parallel.
+MEASURED = {
+    "cranelift": ((0.0, 0.0), (7.0, 12.6), (37.7, 25.4)),
+    "winch": ((0.0, 0.0), (7.0, 3.8), (37.7, 10.4)),
+}
 SLOW_START = 30.0  # a first answer later than this risks an MCP client's timeout
 
 
@@ -55,8 +62,12 @@ def _code_in(data: bytes, start: int, end: int, depth: int, core: bool) -> int:
 
 def estimate_seconds(code_bytes: int, compiler: str) -> float:
     """About how many seconds `compiler` takes for `code_bytes` of code on two cores."""
-    rate = SECONDS_PER_CODE_MIB.get(compiler, SECONDS_PER_CODE_MIB["cranelift"])
-    return START_SECONDS.get(compiler, 1.0) + rate * code_bytes / (1024 * 1024)
+    points = MEASURED.get(compiler, MEASURED["cranelift"])
+    mib = code_bytes / (1024 * 1024)
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if mib <= x1 or (x1, y1) == points[-1]:
+            return y0 + (y1 - y0) * (mib - x0) / (x1 - x0)
+    raise AssertionError("unreachable")
 
 
 def rounded(seconds: float) -> str:

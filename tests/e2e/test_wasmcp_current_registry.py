@@ -179,6 +179,10 @@ def test_add_wraps_each_capability_and_the_server_answers(framework: Framework, 
                 assert isinstance(added.content[0], mcp_types.TextContent) and added.content[0].text == "42"
 
     run(main)
+    # the first run said it compiles, about how long, and how to do it ahead of time
+    said = (tmp_path / "stderr.log").read_text()
+    assert "compiling server.wasm (first run only) with winch, about " in said, said
+    assert "mcpkg compose --precompile --compiler winch" in said
     # --no-wrap adds a capability component alone (a service nothing uses yet)
     shutil.copy(framework.work / "strings.wasm", project / "spare.wasm")
     alone = user.ok("add", "spare", "spare.wasm", "--no-wrap", "--service", "-C", str(project))
@@ -362,11 +366,16 @@ def test_offline_one_command_from_the_cache(
     assert not Path("never.wasm").exists()
 
 
-def test_one_command_resources_capability(framework: Framework, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A resources capability alone: wrapped by `wasmcp:resources-middleware` from the
-    registry; the SDK lists its resources and templates and reads a note and a template."""
+def test_one_command_resources_capability(
+    framework: Framework, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resources capability alone, published and composed by reference: wrapped by
+    `wasmcp:resources-middleware` from the registry; the SDK lists its resources and
+    templates and reads a note and a template."""
     monkeypatch.chdir(framework.work)
-    made = framework.runner.ok("compose", "notes.wasm", "--transport", "stdio", "-o", "notes-server.wasm", "--json")
+    ref = f"{registry.host}/acme/notes:1.0.0"
+    framework.runner.ok("push", "notes.wasm", ref)
+    made = framework.runner.ok("compose", ref, "--transport", "stdio", "-o", "notes-server.wasm", "--json")
     plan = {p["name"]: p for p in made.json()["plan"]}
     assert plan["notes-resources"]["source"] == "wasmcp:resources-middleware"
     assert plan["notes-resources"]["wires"] == {"wasmcp:mcp-v20251125/resources": "notes"}
@@ -415,12 +424,17 @@ def test_one_command_resources_capability(framework: Framework, monkeypatch: pyt
     run(main)
 
 
-def test_one_command_prompts_capability(framework: Framework, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A prompts capability alone: wrapped by `wasmcp:prompts-middleware` from the registry;
-    the SDK lists its prompts and gets one with arguments. With no chain member answering
-    `completion/complete`, server-io parses it and the terminal answers method-not-found."""
+def test_one_command_prompts_capability(
+    framework: Framework, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prompts capability alone, published and composed by reference: wrapped by
+    `wasmcp:prompts-middleware` from the registry; the SDK lists its prompts and gets one
+    with arguments. With no chain member answering `completion/complete`, server-io parses
+    it and the terminal answers method-not-found."""
     monkeypatch.chdir(framework.work)
-    made = framework.runner.ok("compose", "writing.wasm", "--transport", "stdio", "-o", "writing-server.wasm", "--json")
+    ref = f"{registry.host}/acme/writing:1.0.0"
+    framework.runner.ok("push", "writing.wasm", ref)
+    made = framework.runner.ok("compose", ref, "--transport", "stdio", "-o", "writing-server.wasm", "--json")
     plan = {p["name"]: p for p in made.json()["plan"]}
     assert plan["writing-prompts"]["source"] == "wasmcp:prompts-middleware"
     assert plan["writing-prompts"]["wires"] == {"wasmcp:mcp-v20251125/prompts": "writing"}
