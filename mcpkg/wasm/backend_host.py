@@ -304,6 +304,7 @@ def serve_backend(
     sink = stdout if stdout is not None else sys.stdout.buffer
     engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler)
     backend = WasmBackend(server, model, engine, component, dirs, env)
+    backend.session.emit = lambda message: _write(sink, [message])  # notifications go out as sent
     backend.start()
     for line in iter(source.readline, b""):
         if not line.strip():

@@ -9,9 +9,13 @@ these and wasmtime's values. docs/wasi-mcp.md tabulates the mapping.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+# the MCP versions the backend host speaks, newest first (`initialize` echoes the client's
+# when it is one of these, else offers the newest); the first answer's default
+PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18")
 PROTOCOL_VERSION = "2025-06-18"
 
 # JSON-RPC 2.0 and MCP error codes
@@ -387,3 +391,47 @@ class Registry:
     def registered(self) -> set[str]:
         kinds = {"tools": self.tools, "resources": {**self.resources, **self.templates}, "prompts": self.prompts}
         return {kind for kind, entries in kinds.items() if entries}
+
+    def mime_type(self, uri: str) -> str | None:
+        """The MIME type registered for `uri`: its static resource's, else that of the
+        first template (in registration order) the URI matches."""
+        static = self.resources.get(uri)
+        if static is not None:
+            return static.get("mimeType")
+        for pattern, template in self.templates.items():
+            if template_matches(pattern, uri):
+                return template.get("mimeType")
+        return None
+
+
+# RFC 6570 expression operator -> what its expansion may look like in a URI
+_EXPANSIONS = {
+    "": r"[^/?#]*",  # simple: reserved characters are percent-encoded
+    "+": r".*",  # reserved
+    "#": r"(#.*)?",  # fragment
+    ".": r"(\.[^/?#]*)?",  # label
+    "/": r"(/[^?#]*)?",  # path segments
+    ";": r"(;[^/?#]*)?",  # path parameters
+    "?": r"(\?[^#]*)?",  # query
+    "&": r"(&[^#]*)?",  # query continuation
+}
+
+
+def template_matches(template: str, uri: str) -> bool:
+    """Whether `uri` is an expansion of the URI template (RFC 6570, any level)."""
+    pattern, at = "", 0
+    for found in re.finditer(r"\{([^{}]*)\}", template):
+        pattern += re.escape(template[at : found.start()])
+        expression = found.group(1)
+        operator = expression[:1] if expression[:1] in _EXPANSIONS and expression[:1] != "" else ""
+        pattern += _EXPANSIONS[operator]
+        at = found.end()
+    pattern += re.escape(template[at:])
+    return re.fullmatch(pattern, uri) is not None
+
+
+def progress_token(params: Any) -> str | int | None:
+    """The `params._meta.progressToken` of a request (a string or an integer), if any."""
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    return token if isinstance(token, (str, int)) and not isinstance(token, bool) else None

@@ -23,6 +23,7 @@ from mcpkg.wasm.mcp_json import (
     METHOD_NOT_FOUND,
     PARSE_ERROR,
     PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
     Case,
     Registry,
     RpcError,
@@ -34,6 +35,7 @@ from mcpkg.wasm.mcp_json import (
     notifications_json,
     params_object,
     progress_json,
+    progress_token,
     prompt_get_arguments,
     prompt_json,
     prompt_message_json,
@@ -77,8 +79,13 @@ class Session:
         self.served = False
         self.initialized = False
         self.log_level: str | None = None  # set by logging/setLevel
+        self.protocol_version = PROTOCOL_VERSION  # negotiated by `initialize`
+        # set by the host: write a message now (notifications go out as the backend sends
+        # them, before the reply they precede); None: collected, returned with the reply
+        self.emit: Callable[[Message], None] | None = None
         self._held: list[Message] = []  # notifications sent before the client is ready
         self._out: list[Message] = []
+        self._progress_token: str | int | None = None  # the request being handled asked for progress
         self._methods: dict[str, Callable[[dict[str, Any]], Any]] = {
             "initialize": self._initialize,
             "ping": lambda params: {},
@@ -125,13 +132,16 @@ class Session:
             self.served = True  # answered at once: the host serves once `run` has returned
         elif function == "send-notification":
             for message in notifications_json(args[0], self.name):
-                self._notify(message)
+                if _is_progress(message):
+                    self._notify_progress(message)
+                else:
+                    self._notify(message)
         elif function == "log":
             level, text, data = args
             if self._log_wanted(level):
                 self._notify(log_json(level, text, data, self.name))
         elif function == "report-progress":
-            self._notify(progress_json(*args))
+            self._notify_progress(progress_json(*args))
         else:
             return Case("err", wit_error("unsupported-operation", f"mcpkg does not implement runtime.{function}"))
         return None
@@ -142,7 +152,26 @@ class Session:
         return LOG_LEVELS.index(level) >= LOG_LEVELS.index(self.log_level)
 
     def _notify(self, message: Message) -> None:
-        (self._out if self.initialized else self._held).append(message)
+        if not self.initialized:
+            self._held.append(message)
+        elif self.emit is not None:
+            self.emit(message)
+        else:
+            self._out.append(message)
+
+    def _notify_progress(self, message: Message) -> None:
+        """Progress for the request being handled. A backend cannot know the client's
+        token (`call-tool` carries no `_meta`, and `progress-token` is a string), so the
+        host maps it: "" or the token's text stands for the in-flight request's token,
+        which goes out as the client sent it (an integer stays an integer). Progress with
+        no token to stand for is dropped (MCP: only tokens of an active request); another
+        token the backend made up goes out as it is."""
+        token = message["params"].get("progressToken")
+        if self._progress_token is not None and token in ("", str(self._progress_token)):
+            token = self._progress_token
+        elif token in ("", None):
+            return
+        self._notify({**message, "params": {**message["params"], "progressToken": token}})
 
     # --- the client's messages ------------------------------------------------------------
 
@@ -181,16 +210,20 @@ class Session:
         if not has_id:
             self._notification(method)
             return None
+        self._progress_token = progress_token(message.get("params"))
         try:
             return response(request_id, self.dispatch(method, message.get("params")))
         except RpcError as error:
             return error_response(request_id, error)
+        finally:
+            self._progress_token = None
 
     def _notification(self, method: str) -> None:
         if method == "notifications/initialized":
             self.initialized = True
-            self._out.extend(self._held)
-            self._held = []
+            held, self._held = self._held, []
+            for message in held:
+                self._notify(message)
         # other notifications (cancelled, roots/list_changed...) need no answer
 
     def dispatch(self, method: str, params: Any) -> Any:
@@ -210,10 +243,13 @@ class Session:
         return outcome.value
 
     def _initialize(self, params: dict[str, Any]) -> Any:
-        string_param(params, "protocolVersion")
+        asked = string_param(params, "protocolVersion")
+        # the client's version when mcpkg speaks it, else the newest mcpkg speaks (the
+        # client then decides whether to go on)
+        self.protocol_version = asked if asked in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
         server = self.registry.server or {}
         result: dict[str, Any] = {
-            "protocolVersion": PROTOCOL_VERSION,
+            "protocolVersion": self.protocol_version,
             "capabilities": capabilities_json(server.get("capabilities"), self.registry.registered()),
             "serverInfo": {"name": self.name, "version": str(server.get("version") or "0.0.0")},
         }
@@ -229,7 +265,7 @@ class Session:
 
     def _read_resource(self, params: dict[str, Any]) -> Any:
         uri = string_param(params, "uri")
-        mime = (self.registry.resources.get(uri) or {}).get("mimeType")
+        mime = self.registry.mime_type(uri)
         blocks = self._call("read-resource", uri)
         return self._mapped(
             lambda: {"contents": [resource_contents_json(b, uri, mime) for b in blocks["contents"]]}, "read-resource"
@@ -270,3 +306,7 @@ class Session:
             return build()
         except (ValueError, KeyError, TypeError) as exc:
             raise RpcError(INTERNAL_ERROR, f"{what} returned something MCP cannot carry: {exc}") from exc
+
+
+def _is_progress(message: Message) -> bool:
+    return message.get("method") == "notifications/progress"

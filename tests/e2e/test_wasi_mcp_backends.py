@@ -22,6 +22,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from testing.registry import Registry
 from tests.conftest import Mcpkg
@@ -114,7 +115,7 @@ def test_tools_backend(served: Served, tmp_path: Path) -> None:
         with (tmp_path / "stderr.log").open("w") as errlog:
             async with backend_session(served, "tools-backend", errlog, logs) as session:
                 result = await session.initialize()
-                assert result.protocol_version == "2025-06-18"
+                assert result.protocol_version == LATEST_HANDSHAKE_VERSION  # negotiated: the SDK's
                 assert (result.server_info.name, result.server_info.version) == ("tools-backend", "1.0.0")
                 assert result.instructions == "Arithmetic and echo tools."
                 assert result.capabilities.tools is not None and result.capabilities.logging is not None
