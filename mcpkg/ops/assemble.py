@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.errors import ConfigError, ConflictError, IncompatibleError, McpkgError, NotFoundError, UsageError
+from mcpkg.host.runner import Compiler
 from mcpkg.infile import readable_file, written_as_path
 from mcpkg.ops.compose import ComposeResult, compose_project
 from mcpkg.ops.context import Context
@@ -59,7 +60,6 @@ from mcpkg.wasm.contracts import (
 )
 from mcpkg.wasm.introspect import component_model
 from mcpkg.wasm.model import ComponentModel, is_wasi, semver_key
-from mcpkg.wasm.runner import Compiler
 
 MAX_CANDIDATES = 10  # framework releases tried, newest first, for one contract version
 TRANSPORTS = ("stdio", "http")

@@ -30,6 +30,7 @@ from mcpkg.cache import hash_file
 from mcpkg.compose.encoder import Part, compose
 from mcpkg.compose.sharing import Sharing
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
+from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, cached_artifact_ok, compile_and_store, new_engine
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
 from mcpkg.ops.lockpolicy import lock_trust_problems
@@ -50,7 +51,6 @@ from mcpkg.wasm.backend import backend_problems
 from mcpkg.wasm.compat import check_chain
 from mcpkg.wasm.introspect import cached_model, component_model, record_model, validated_model
 from mcpkg.wasm.model import semver_key, version_of
-from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, cached_artifact_ok, compile_and_store, new_engine
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from mcpkg.cache import Cache
 from mcpkg.errors import UsageError
-from mcpkg.infile import readable_file
-from mcpkg.wasm.backend import is_backend_candidate
-from mcpkg.wasm.backend_host import serve_backend
-from mcpkg.wasm.compiletime import code_size, estimate_seconds, rounded
-from mcpkg.wasm.runner import (
+from mcpkg.host.backend_host import serve_backend
+from mcpkg.host.compiletime import code_size, estimate_seconds, rounded
+from mcpkg.host.runner import (
     COMPILERS,
     DEFAULT_COMPILER,
     Compiler,
@@ -30,13 +28,15 @@ from mcpkg.wasm.runner import (
     serve_command,
     unprovided_imports,
 )
+from mcpkg.infile import readable_file
+from mcpkg.wasm.backend import is_backend_candidate
 
 __all__ = ["RunOutcome", "compile_estimate", "first_compile_ahead", "parse_compiler", "run"]
 
 
 def compile_estimate(path: Path) -> dict[str, str]:
     """compiler -> "about N s" for the full compile of the server at `path` (empty when
-    its code cannot be measured; wasm/compiletime.py)."""
+    its code cannot be measured; host/compiletime.py)."""
     code = code_size(path)
     return {c: rounded(estimate_seconds(code, c)) for c in COMPILERS} if code else {}
 

@@ -1,6 +1,8 @@
-"""Wasm components: the only code that uses wasmtime (`introspect`: validation and type
-models, cached; `extract`; `runner`: compile once, run), and what mcpkg knows of
-component types (`model`, `compat`: the chain check, `roles`, `wit`, `preamble`).
+"""Wasm components: what mcpkg knows of them (`introspect`: validation and type models,
+cached; `extract`; `model`, `compat`: the chain check, `contracts`, `backend`: the wasi:mcp
+contract, `reduce`, `wit`, `preamble`; `binary/`, the component-binary codec). Compiling
+and running them is `mcpkg.host`, above this package.
 
-May import: the shared basics; `wasmtime` only here, inside the functions that use it.
+May import: the shared basics; `wasmtime` only inside the functions that use it (here and
+in `host`).
 """

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mcpkg.wasm.backend_host import to_plain, to_wasmtime
-from mcpkg.wasm.mcp_json import (
+from mcpkg.host.backend_host import to_plain, to_wasmtime
+from mcpkg.host.mcp_json import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -30,7 +30,7 @@ from mcpkg.wasm.mcp_json import (
     tool_json,
     tool_result_json,
 )
-from mcpkg.wasm.mcp_session import BackendTrap, Session
+from mcpkg.host.mcp_session import BackendTrap, Session
 
 
 def text(value: str, annotations: dict[str, Any] | None = None) -> Case:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mcpkg.wasm.mcp_json import Case, template_matches
-from mcpkg.wasm.mcp_session import Session
+from mcpkg.host.mcp_json import Case, template_matches
+from mcpkg.host.mcp_session import Session
 
 TOOL = {"name": "slow", "title": None, "description": "d", "input-schema": b'{"type":"object"}',
         "output-schema": None, "annotations": None}  # fmt: skip

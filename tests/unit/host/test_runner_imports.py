@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mcpkg.errors import McpkgError
+from mcpkg.host.runner import cli_options, refuse_unprovided, serve_command, unprovided_imports
 from mcpkg.wasm.model import ComponentModel
-from mcpkg.wasm.runner import cli_options, refuse_unprovided, serve_command, unprovided_imports
 
 FUNC = {
     "kind": "instance",

@@ -1,4 +1,4 @@
-"""The first compile's estimate (wasm/compiletime.py): code is counted from the core
+"""The first compile's estimate (host/compiletime.py): code is counted from the core
 modules' code sections only, nested components included, each definition once; a file
 that is not Wasm counts nothing; the estimate grows with the code and winch is quicker."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcpkg.wasm.compiletime import code_size, estimate_seconds, rounded
+from mcpkg.host.compiletime import code_size, estimate_seconds, rounded
 
 
 def leb(n: int) -> bytes:

@@ -27,12 +27,12 @@ from typing import IO, Any
 
 from mcpkg.cache import Cache
 from mcpkg.errors import IncompatibleError, McpkgError
+from mcpkg.host.mcp_json import Case, log_json, wit_error
+from mcpkg.host.mcp_session import BackendTrap, Session
+from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, Prepared, exported_func, load_component, sandbox_wasi
 from mcpkg.reference import Digest
 from mcpkg.wasm.backend import PACKAGE, backend_contract, backend_problems, entry_export
-from mcpkg.wasm.mcp_json import Case, log_json, wit_error
-from mcpkg.wasm.mcp_session import BackendTrap, Session
 from mcpkg.wasm.model import ComponentModel, Type
-from mcpkg.wasm.runner import DEFAULT_COMPILER, Compiler, Prepared, exported_func, load_component, sandbox_wasi
 
 _INTEGERS = ("s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64")
 

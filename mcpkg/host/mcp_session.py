@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from mcpkg.wasm.mcp_json import (
+from mcpkg.host.mcp_json import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
