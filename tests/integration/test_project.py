@@ -388,6 +388,10 @@ def test_init_starts_from_a_contracts_framework(mcpkg: Mcpkg, tmp_path: Path) ->
     current = (tmp_path / "current" / "mcpkg.toml").read_text()
     assert 'ref = "wasmcp:transport"' in current and 'terminal = "method-not-found"' in current
     assert 'ref = "wasmcp:server-io"' in current and 'ref = "wasmcp:kv-store"' in current
-    unknown = mcpkg("init", "-C", str(tmp_path / "x"), "--contract", "wasi-mcp")
-    assert unknown.exit_code == 2 and "wasmcp-v20251125" in unknown.stderr
+    unknown = mcpkg("init", "-C", str(tmp_path / "x"), "--contract", "acme:mcp@9.0.0")
+    assert unknown.exit_code == 2 and "wasmcp-v20251125" in unknown.stderr and "wasi-mcp" in unknown.stderr
     assert not (tmp_path / "x").exists()
+    # a contract without a chain (wasi:mcp): a server that is one backend, named by `add --backend`
+    mcpkg.ok("init", "-C", str(tmp_path / "backend"), "--contract", "wasi-mcp")
+    starter = (tmp_path / "backend" / "mcpkg.toml").read_text()
+    assert "--backend" in starter and "backend =" not in starter and "transport" not in starter.split("[server]")[1]
