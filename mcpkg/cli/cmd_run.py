@@ -48,7 +48,14 @@ def run_command(
     if http is not None:
         from mcpkg.ops.run_http import run_http
 
-        def ready(url: str) -> None:
+        def ready(url: str, loopback: bool) -> None:
+            if not loopback:  # said even with -q: it is about who can call the backend
+                print(
+                    f"warning: {url} is not a loopback address: anyone who can reach it can call this backend's "
+                    "tools (no authentication, no TLS; docs/wasi-mcp.md)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             note(f"serving MCP (streamable HTTP) at {url}; Ctrl-C stops")
 
         outcome = run_http(

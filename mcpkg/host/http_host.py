@@ -475,7 +475,7 @@ def serve_backend_http(
     address: Address,
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
-    on_ready: Callable[[str], None] | None = None,
+    on_ready: Callable[[str, bool], None] | None = None,
 ) -> tuple[int, Prepared]:
     """Serve MCP over streamable HTTP at `address` until interrupted; (exit code, how the
     backend was prepared). The backend is compiled once; each session instantiates it."""
@@ -494,7 +494,7 @@ def serve_backend_http(
         raise McpkgError(f"cannot listen on {address.netloc}: {exc.strerror or exc}") from exc
     try:
         if on_ready is not None:
-            on_ready(httpd.url)
+            on_ready(httpd.url, httpd.address.loopback)  # the URL, and whether it is loopback
         httpd.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -36,7 +36,7 @@ def run_http(
     *,
     allow_network: bool = False,
     on_compile: Callable[[], None] | None = None,
-    on_ready: Callable[[str], None] | None = None,
+    on_ready: Callable[[str, bool], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
 ) -> RunOutcome:
     """Serve the backend at `http` ([HOST:]PORT) until interrupted; a composed HTTP server

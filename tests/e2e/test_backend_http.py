@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,14 @@ class Hosted:
 
 
 @pytest.fixture(scope="module")
-def hosted(fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
-    home = tmp_path_factory.mktemp("backend-http")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mcpkg home (cache) for the module: the backend is compiled once."""
+    return tmp_path_factory.mktemp("backend-http")
+
+
+@contextmanager
+def hosting(fixtures: Path, home: Path, host: str) -> Iterator[Hosted]:
+    """`mcpkg run --http HOST:PORT tools-backend.wasm` on a free port, stopped on exit."""
     runner = Mcpkg(home / "home")
     env = {**os.environ, **{k: v for k, v in runner.env.items() if v is not None}}
     for name, value in runner.env.items():
@@ -59,8 +65,8 @@ def hosted(fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             env.pop(name, None)
     port = free_port()
     backend = fixtures / "wasi-mcp" / "tools-backend.wasm"
-    args = ["-m", "mcpkg", "run", "--compiler", COMPILER, "--http", f"127.0.0.1:{port}", str(backend)]
-    log = home / "stderr.log"
+    args = ["-m", "mcpkg", "run", "--compiler", COMPILER, "--http", f"{host}:{port}", str(backend)]
+    log = home / f"stderr-{port}.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen([sys.executable, *args], env=env, stdin=subprocess.DEVNULL, stderr=stderr)
     try:
@@ -68,6 +74,12 @@ def hosted(fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield Hosted(f"http://127.0.0.1:{port}/mcp", port, log)
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def hosted(fixtures: Path, home: Path) -> Iterator[Hosted]:
+    with hosting(fixtures, home, "127.0.0.1") as running:
+        yield running
 
 
 def _wait_until_served(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
@@ -232,3 +244,13 @@ def test_run_http_refusals(mcpkg: Mcpkg, fixtures: Path) -> None:
     no_run = mcpkg("run", "--http", "0", str(fixtures / "broken" / "backend-no-run.wasm"))
     assert no_run.exit_code == 1 and "needs an entry point" in no_run.stderr
     assert not (mcpkg.cache / "compiled").exists()
+
+
+def test_a_non_loopback_address_is_served_as_given(fixtures: Path, home: Path, hosted: Hosted) -> None:
+    """`--http 0.0.0.0:PORT`: a warning, and only that name is a valid Host."""
+    with hosting(fixtures, home, "0.0.0.0") as running, httpx.Client(timeout=30) as client:
+        assert "is not a loopback address" in running.log.read_text()
+        loopback = client.post(running.url, headers=JSON_ONLY, json=INITIALIZE)
+        assert loopback.status_code == 403
+        given = client.post(running.url, headers={**JSON_ONLY, "host": f"0.0.0.0:{running.port}"}, json=INITIALIZE)
+        assert given.status_code == 200
