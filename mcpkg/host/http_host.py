@@ -225,11 +225,11 @@ class McpHttpServer(ThreadingHTTPServer):
         self.sessions = sessions
         self.address = Address(address.host, int(self.server_address[1]))  # the port chosen for 0
         names = {*(_LOOPBACK_NAMES if self.address.loopback else ()), self.address.host}
-        hosts = {f"[{n}]" if ":" in n else n for n in names}
+        hosts = {(f"[{n}]" if ":" in n else n).lower() for n in names}
         self.allowed_hosts = {f"{h}:{self.address.port}" for h in hosts}
         if self.address.port == 80:
             self.allowed_hosts |= hosts
-        self.allowed_origin_hosts = {*_LOOPBACK_NAMES, self.address.host}
+        self.allowed_origin_hosts = {*_LOOPBACK_NAMES, self.address.host.lower()}
 
     @property
     def url(self) -> str:

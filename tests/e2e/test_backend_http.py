@@ -234,6 +234,26 @@ def test_security_and_limits(hosted: Hosted) -> None:
         assert wrong_type.status_code == 415
 
 
+def test_live_sessions_are_bounded(hosted: Hosted) -> None:
+    """16 live sessions at most: then 503, until one ends."""
+    url = hosted.url
+    with httpx.Client(timeout=30) as client:
+        opened: list[str] = []
+        while len(opened) <= 16:
+            answer = client.post(url, headers=JSON_ONLY, json=INITIALIZE)
+            if answer.status_code == 503:
+                break
+            assert answer.status_code == 200
+            opened.append(answer.headers["mcp-session-id"])
+        assert answer.status_code == 503 and "16 sessions are live" in answer.json()["error"]["message"]
+        assert client.delete(url, headers={"mcp-session-id": opened.pop()}).status_code == 204
+        again = client.post(url, headers=JSON_ONLY, json=INITIALIZE)
+        assert again.status_code == 200
+        opened.append(again.headers["mcp-session-id"])
+        for session_id in opened:
+            assert client.delete(url, headers={"mcp-session-id": session_id}).status_code == 204
+
+
 def test_run_http_refusals(mcpkg: Mcpkg, fixtures: Path) -> None:
     """Refused before anything is compiled or served."""
     backend = str(fixtures / "wasi-mcp" / "tools-backend.wasm")
