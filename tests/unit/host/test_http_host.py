@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from mcpkg.errors import UsageError
 from mcpkg.host.http_host import Address, is_loopback, parse_address
+from mcpkg.host.runner import serve_command
 
 
 @pytest.mark.parametrize(
@@ -46,3 +48,9 @@ def test_only_a_run_serving_http_loads_the_http_server() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_composed_http_server_is_served_at_the_address_given() -> None:
+    """`run http-server.wasm --http ADDR` prints its `wasmtime serve` command with that address."""
+    command = serve_command(Path("s.wasm"), ["keyvalue"], parse_address("[::1]:9000").netloc)
+    assert command == "wasmtime serve -O pooling-allocator=n -Scommon -S keyvalue --addr [::1]:9000 s.wasm"
