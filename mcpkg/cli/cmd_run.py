@@ -76,5 +76,5 @@ EXAMPLES = """\b
 Examples:
   mcpkg run server.wasm                           # an MCP client's server command
   mcpkg run server.wasm --dir ./data::/data --env LOG=debug
-  mcpkg run backend.wasm --http 8080             # a wasi:mcp backend at http://127.0.0.1:8080/mcp
+  mcpkg run backend.wasm --http 8080              # a wasi:mcp backend at http://127.0.0.1:8080/mcp
 """
