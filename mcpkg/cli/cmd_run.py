@@ -1,4 +1,5 @@
-"""`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-network] [--compiler C]`."""
+"""`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-network] [--compiler C]
+[--http [HOST:]PORT]`."""
 
 from __future__ import annotations
 
@@ -20,10 +21,17 @@ def run_command(
     env: list[str] = typer.Option([], "--env", help="Set an environment variable: K=V (repeatable)."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Grant network access."),
     compiler: str = COMPILER_OPTION,
+    http: str | None = typer.Option(
+        None,
+        "--http",
+        metavar="[HOST:]PORT",
+        help="Host a wasi:mcp backend over MCP's streamable HTTP at http://HOST:PORT/mcp "
+        "(HOST: 127.0.0.1 unless given; see docs/wasi-mcp.md).",
+    ),
 ) -> None:
     """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
-    granted unless asked), or host a wasi:mcp backend (MCP over stdio, docs/wasi-mcp.md).
-    For an HTTP server, print the `wasmtime serve` command."""
+    granted unless asked), or host a wasi:mcp backend (MCP over stdio, or streamable HTTP
+    with --http; docs/wasi-mcp.md). For an HTTP server, print the `wasmtime serve` command."""
     from mcpkg.ops.run import compile_estimate, parse_compiler, run
 
     if OUT.json:
@@ -37,7 +45,24 @@ def run_command(
         estimate = compile_estimate(server)
         compiling_note(server.name, chosen, "first run only", "later runs load the compiled code", estimate)
 
-    outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
+    if http is not None:
+        from mcpkg.ops.run_http import run_http
+
+        def ready(url: str, loopback: bool) -> None:
+            if not loopback:  # said even with -q: it is about who can call the backend
+                print(
+                    f"warning: {url} is not a loopback address: anyone who can reach it can call this backend's "
+                    "tools (no authentication, no TLS; docs/wasi-mcp.md)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            note(f"serving MCP (streamable HTTP) at {url}; Ctrl-C stops")
+
+        outcome = run_http(
+            server, dirs, env, http, allow_network=allow_network, on_compile=compiling, on_ready=ready, compiler=chosen
+        )
+    else:
+        outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
     if outcome.serve_command is not None:
         print(outcome.serve_command)
         note("an HTTP server: run it with the command above (always keep --addr on 127.0.0.1 unless you mean it)")
@@ -51,4 +76,5 @@ EXAMPLES = """\b
 Examples:
   mcpkg run server.wasm                           # an MCP client's server command
   mcpkg run server.wasm --dir ./data::/data --env LOG=debug
+  mcpkg run backend.wasm --http 8080              # a wasi:mcp backend at http://127.0.0.1:8080/mcp
 """

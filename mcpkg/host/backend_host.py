@@ -280,6 +280,17 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def refuse_unhostable(model: ComponentModel, server: Path) -> None:
+    """Stop (IncompatibleError) when the backend breaks the contract mcpkg hosts."""
+    problems = backend_problems(model, str(server))
+    if problems:
+        raise IncompatibleError(
+            "mcpkg cannot host this wasi:mcp backend:\n  " + "\n  ".join(problems),
+            "see docs/wasi-mcp.md for the contract and the entry-point convention",
+            {"problems": problems},
+        )
+
+
 def serve_backend(
     cache: Cache,
     server: Path,
@@ -293,13 +304,7 @@ def serve_backend(
     stdout: IO[bytes] | None = None,
 ) -> tuple[int, Prepared]:
     """Serve MCP over stdio until stdin closes; returns (exit code, how it was prepared)."""
-    problems = backend_problems(model, str(server))
-    if problems:
-        raise IncompatibleError(
-            "mcpkg cannot host this wasi:mcp backend:\n  " + "\n  ".join(problems),
-            "see docs/wasi-mcp.md for the contract and the entry-point convention",
-            {"problems": problems},
-        )
+    refuse_unhostable(model, server)
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout.buffer
     engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler)

@@ -218,13 +218,13 @@ def cli_options(imports: list[str], serve: bool = False) -> list[str]:
     return sorted(found)
 
 
-def serve_command(server: Path, options: list[str] | None = None) -> str:
+def serve_command(server: Path, options: list[str] | None = None, addr: str = "127.0.0.1:8080") -> str:
     """The `wasmtime serve` command of an HTTP server. `-O pooling-allocator=n`: `serve`'s
     pooling allocator caps an instance's runtime data at 1 MiB, which a server of several
     CPython components exceeds (wasmtime refuses to load it); on-demand allocation serves
     every server."""
     extra = "".join(f" -S {option}" for option in options or [])
-    return f"wasmtime serve -O pooling-allocator=n -Scommon{extra} --addr 127.0.0.1:8080 {server}"
+    return f"wasmtime serve -O pooling-allocator=n -Scommon{extra} --addr {addr} {server}"
 
 
 def run_command(server: Path, options: list[str]) -> str:

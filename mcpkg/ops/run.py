@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from mcpkg.cache import Cache
 from mcpkg.errors import UsageError
@@ -31,7 +32,7 @@ from mcpkg.host.runner import (
 from mcpkg.infile import readable_file
 from mcpkg.wasm.backend import is_backend_candidate
 
-__all__ = ["RunOutcome", "compile_estimate", "first_compile_ahead", "parse_compiler", "run"]
+__all__ = ["RunOutcome", "compile_estimate", "first_compile_ahead", "parse_compiler", "refuse_network", "run"]
 
 
 def compile_estimate(path: Path) -> dict[str, str]:
@@ -47,6 +48,13 @@ def first_compile_ahead(path: Path, digest: str, compiler: Compiler = DEFAULT_CO
     if has_artifact(Cache.default(), digest, compiler):
         return {}
     return compile_estimate(path)
+
+
+def refuse_network(server: Path) -> NoReturn:
+    raise UsageError(
+        "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
+        f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
+    )
 
 
 @dataclass(frozen=True)
@@ -74,10 +82,7 @@ def run(
     if is_http(model):
         return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
     if allow_network:
-        raise UsageError(
-            "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
-            f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
-        )
+        refuse_network(server)
     if is_backend_candidate(model):  # mcpkg is its wasi:mcp host: its own checks come first
         code, prepared = serve_backend(
             cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler

@@ -1,0 +1,61 @@
+"""`mcpkg run BACKEND.wasm --http [HOST:]PORT`: a wasi:mcp backend hosted by mcpkg over
+MCP's streamable HTTP transport (host/http_host.py). Its own module, so that the HTTP
+server is loaded only by a run that serves HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from mcpkg.cache import Cache
+from mcpkg.errors import UsageError
+from mcpkg.host.http_host import parse_address, serve_backend_http
+from mcpkg.host.runner import (
+    DEFAULT_COMPILER,
+    Compiler,
+    cli_options,
+    inspect_server,
+    is_http,
+    parse_dirs,
+    parse_env,
+    serve_command,
+    unprovided_imports,
+)
+from mcpkg.infile import readable_file
+from mcpkg.ops.run import RunOutcome, refuse_network
+from mcpkg.wasm.backend import is_backend_candidate
+
+__all__ = ["run_http"]
+
+
+def run_http(
+    server: Path,
+    dirs: list[str],
+    env: list[str],
+    http: str,
+    *,
+    allow_network: bool = False,
+    on_compile: Callable[[], None] | None = None,
+    on_ready: Callable[[str, bool], None] | None = None,
+    compiler: Compiler = DEFAULT_COMPILER,
+) -> RunOutcome:
+    """Serve the backend at `http` ([HOST:]PORT) until interrupted; a composed HTTP server
+    gets its `wasmtime serve` command (at that address), a composed stdio server a usage error."""
+    address = parse_address(http)
+    readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
+    cache = Cache.default()
+    model, digest = inspect_server(cache, server)
+    if is_http(model):
+        options = cli_options(unprovided_imports(model), serve=True)
+        return RunOutcome(serve_command=serve_command(server, options, address.netloc))
+    if allow_network:
+        refuse_network(server)
+    if not is_backend_candidate(model):
+        raise UsageError(
+            f"--http hosts a wasi:mcp backend; {server} is not one (a composed stdio server speaks stdio only)",
+            "run it without --http (MCP over stdio), or compose it with `-t http` and serve it with wasmtime serve",
+        )
+    code, prepared = serve_backend_http(
+        cache, server, model, digest, parse_dirs(dirs), parse_env(env), address, on_compile, compiler, on_ready
+    )
+    return RunOutcome(code, None, prepared.compiled, prepared.artifact)
