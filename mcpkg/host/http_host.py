@@ -265,8 +265,10 @@ class McpHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _refuse(self, status: int, message: str, code: int = SERVER_ERROR) -> None:
-        self.close_connection = True  # a body left unread must not be taken for the next request
-        self._answer(status, _rpc_error(code, message))
+        # a body left unread must not be taken for the next request: the connection ends,
+        # and the client is told so (else it may send its next request on a closed socket)
+        self.close_connection = True
+        self._answer(status, _rpc_error(code, message), {"Connection": "close"})
 
     def _start_stream(self, session_id: str | None) -> None:
         self.send_response(200)
