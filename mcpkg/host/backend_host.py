@@ -239,10 +239,11 @@ class WasmBackend:
             with self._deadline():
                 self.instance = self.linker.instantiate(self.store, self.component)
         except wasmtime.WasmtimeError as exc:
-            raise McpkgError(
-                f"cannot start {self.server}: {_first_line(exc)}",
-                "a wasi:mcp backend may import only WASI preview 2 and wasi:mcp (docs/wasi-mcp.md)",
-            ) from exc
+            reason = _first_line(exc)
+            hint = "a wasi:mcp backend may import only WASI preview 2 and wasi:mcp (docs/wasi-mcp.md)"
+            if "exceeds memory limits" in reason:
+                hint = f"--max-memory {size_text(self.bounds.max_memory)} is less than the backend needs to start"
+            raise McpkgError(f"cannot start {self.server}: {reason}", hint) from exc
         try:
             with self._deadline():
                 outcome = self._func(self.entry, "run")(self.store)

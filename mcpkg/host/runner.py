@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -86,8 +87,6 @@ def new_engine(compiler: Compiler = DEFAULT_COMPILER, epochs: bool = False) -> A
 
 def _wasmtime_version() -> str:
     """wasmtime-py's version (the module itself has no `__version__`)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("wasmtime")
     except PackageNotFoundError:
@@ -95,9 +94,8 @@ def _wasmtime_version() -> str:
 
 
 def _key(digest: str, compiler: Compiler, epochs: bool = False) -> str:
-    version = _wasmtime_version()
     config = f"{compiler}-speed" + ("-epochs" if epochs else "")
-    return hashlib.sha256(f"{digest}\0{version}\0{config}".encode()).hexdigest()
+    return hashlib.sha256(f"{digest}\0{_wasmtime_version()}\0{config}".encode()).hexdigest()
 
 
 def _paths(cache: Cache, digest: str, compiler: Compiler, epochs: bool = False) -> tuple[Path, Path]:

@@ -4,8 +4,9 @@ backend (`registry-fixtures/src/wasi-mcp/hostile-backend/`) served by `mcpkg run
 unbounded allocation, an unbounded recursion and a 10 MiB result each end in a JSON-RPC
 error, and the next call is answered; a 10 MB line on the raw stdio stream gets an error
 and the server still answers; a backend blocked in a WASI sleep, which no epoch check can
-stop, gets its request answered and mcpkg stops (status 1) rather than hang. The backend is compiled once per module (one cache), with
-the compiler `MCPKG_E2E_WASMTIME_COMPILER` names (CI: winch)."""
+stop, gets its request answered and mcpkg stops (status 1) rather than hang. The backend
+is compiled once per module (one cache), with the compiler `MCPKG_E2E_WASMTIME_COMPILER`
+names (CI: winch)."""
 
 from __future__ import annotations
 
@@ -152,3 +153,13 @@ def test_a_backend_blocked_in_a_sleep_stops_the_server_instead_of_hanging(home: 
     assert "within 2 s (--timeout) and 5 s of grace" in replies[0]["error"]["message"]
     assert replies[1]["method"] == "notifications/message" and replies[1]["params"]["level"] == "critical"
     assert len(replies) == 2
+
+
+def test_a_memory_limit_too_small_to_start_is_said(home: Mcpkg, fixtures: Path) -> None:
+    backend = fixtures / "wasi-mcp" / "hostile-backend.wasm"
+    done = subprocess.run(
+        [sys.executable, "-m", "mcpkg", "run", "--compiler", COMPILER, "--max-memory", "8M", str(backend)],
+        input="", capture_output=True, text=True, env=_env(home), timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1 and "exceeds memory limits" in done.stderr
+    assert "--max-memory 8 MiB is less than the backend needs to start" in done.stderr
