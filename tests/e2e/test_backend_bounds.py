@@ -111,8 +111,8 @@ def test_each_runaway_call_ends_in_an_error_and_the_server_keeps_serving(
 def test_an_oversized_line_gets_an_error_and_the_server_keeps_serving(home: Mcpkg, fixtures: Path) -> None:
     """A 10 MB line is skipped (never held whole) and answered with an invalid-request
     error; the requests after it are answered."""
-    padded = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "ping", "arguments": {}}}
-    padded["params"]["arguments"] = {"pad": "y" * 10_000_000}  # type: ignore[index]
+    arguments = {"pad": "y" * 10_000_000}
+    padded = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "ping", "arguments": arguments}}
     lines = [
         json.dumps(padded),
         '{"jsonrpc":"2.0","id":2,"method":"ping"}',
@@ -163,3 +163,36 @@ def test_a_memory_limit_too_small_to_start_is_said(home: Mcpkg, fixtures: Path) 
     )  # fmt: skip
     assert done.returncode == 1 and "exceeds memory limits" in done.stderr
     assert "--max-memory 8 MiB is less than the backend needs to start" in done.stderr
+
+
+def test_compose_precompile_of_a_backend_compiles_what_run_loads(fixtures: Path, tmp_path: Path) -> None:
+    """A backend project's `compose --precompile` compiles with epoch interruption (run's
+    default `--timeout` needs it), so the first `run` loads it; `--timeout 0` is another
+    artifact, compiled on its first run, and neither replaces the other."""
+    from mcpkg.cache import Cache
+    from mcpkg.host.runner import has_artifact, parse_compiler
+
+    runner = Mcpkg(tmp_path / "home")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hostile.wasm").write_bytes((fixtures / "wasi-mcp" / "hostile-backend.wasm").read_bytes())
+    (project / "mcpkg.toml").write_text(
+        '[server]\nname = "hostile"\nbackend = "hostile"\n\n[components.hostile]\npath = "hostile.wasm"\n'
+    )
+    server = tmp_path / "server.wasm"
+    composed = runner.ok(
+        "compose", "-C", str(project), "-o", str(server), "--precompile", "--compiler", COMPILER, "--json"
+    ).json()
+    cache, digest, compiler = Cache(runner.cache), composed["digest"], parse_compiler(COMPILER)
+    assert has_artifact(cache, digest, compiler, epochs=True)
+    assert not has_artifact(cache, digest, compiler)
+
+    ping = '{"jsonrpc":"2.0","id":1,"method":"ping"}\n'
+    for timeout, compiles in (("30", False), ("0", True), ("0", False), ("30", False)):
+        done = subprocess.run(
+            [sys.executable, "-m", "mcpkg", "run", "--compiler", COMPILER, "--timeout", timeout, str(server)],
+            input=ping, capture_output=True, text=True, env=_env(runner), timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0 and json.loads(done.stdout)["result"] == {}, done.stderr
+        assert ("compiling" in done.stderr) is compiles, (timeout, done.stderr)
+    assert has_artifact(cache, digest, compiler)

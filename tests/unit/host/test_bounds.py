@@ -88,7 +88,7 @@ def test_an_epoch_engine_keeps_its_own_artifact(tmp_path: Path) -> None:
     import wasmtime
     import wasmtime.component as wc
 
-    component = b"(component (core module (func (export \"f\"))))"
+    component = b'(component (core module (func (export "f"))))'
     data = wasmtime.wat2wasm(component)
     cache, digest = Cache(tmp_path / "cache"), "sha256:" + "cd" * 32
     plain, epochs = new_engine("winch"), new_engine("winch", epochs=True)
