@@ -8,14 +8,15 @@ returns at once; once `run` has returned, each request is answered by calling
 `wasi:mcp/handlers`, one at a time (a component instance is never re-entered).
 
 Bounds (`bounds.py`, docs/wasi-mcp.md): each call into the backend (`run` at start, then
-each handler) may run `--timeout` seconds: a timer thread then advances the engine's epoch
-and the guest traps at its next epoch check (the engine is compiled with epoch
-interruption). Each linear memory may grow to `--max-memory` (a store limit: `memory.grow`
-fails beyond, and CPython's MemoryError ends the call in a trap). A line of input longer
-than `--max-message` is skipped, never held whole, and answered with an error; a reply
-longer than it is replaced by an error. A deep recursion ends in wasmtime's stack
-overflow trap. Each of these ends that request with a JSON-RPC error; a trap is recovered
-from as below.
+each handler) may run `--timeout` seconds: a watchdog thread then advances the engine's
+epoch and the guest traps at its next epoch check (the engine is compiled with epoch
+interruption); a guest blocked in a WASI call checks none, so 5 s later mcpkg answers the
+request and exits with status 1 rather than hang. Each linear memory may grow to
+`--max-memory` (a store limit: `memory.grow` fails beyond, and CPython's MemoryError ends
+the call in a trap). A line of input longer than `--max-message` is skipped, never held
+whole, and answered with an error; a reply longer than it is replaced by an error. A deep
+recursion ends in wasmtime's stack overflow trap. Each of these ends that request with a
+JSON-RPC error; a trap is recovered from as below.
 
 A trap: wasmtime marks a component instance that trapped as unusable ("cannot enter
 component instance"), so the request that trapped gets an internal error and the host
