@@ -1,5 +1,5 @@
 """`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-network] [--compiler C]
-[--http [HOST:]PORT]`."""
+[--http [HOST:]PORT] [--timeout S] [--max-memory SIZE] [--max-message SIZE]`."""
 
 from __future__ import annotations
 
@@ -28,11 +28,27 @@ def run_command(
         help="Host a wasi:mcp backend over MCP's streamable HTTP at http://HOST:PORT/mcp "
         "(HOST: 127.0.0.1 unless given; see docs/wasi-mcp.md).",
     ),
+    timeout: str | None = typer.Option(
+        None,
+        "--timeout",
+        metavar="SECONDS",
+        help="A wasi:mcp backend: seconds a request may run (default 30; 0: none).",
+    ),
+    max_memory: str | None = typer.Option(
+        None,
+        "--max-memory",
+        metavar="SIZE",
+        help="A wasi:mcp backend: its memory cap, e.g. 256M (default 1G; 0: none).",
+    ),
+    max_message: str | None = typer.Option(
+        None, "--max-message", metavar="SIZE", help="A wasi:mcp backend: the longest message in or out (default 8M)."
+    ),
 ) -> None:
     """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
     granted unless asked), or host a wasi:mcp backend (MCP over stdio, or streamable HTTP
-    with --http; docs/wasi-mcp.md). For an HTTP server, print the `wasmtime serve` command."""
-    from mcpkg.ops.run import compile_estimate, parse_compiler, run
+    with --http; kept in bounds: --timeout, --max-memory, --max-message; docs/wasi-mcp.md).
+    For an HTTP server, print the `wasmtime serve` command."""
+    from mcpkg.ops.run import compile_estimate, parse_bounds, parse_compiler, run
 
     if OUT.json:
         raise UsageError(
@@ -40,6 +56,8 @@ def run_command(
             "drop --json (an MCP client talks JSON-RPC to the server on stdout)",
         )
     chosen = parse_compiler(compiler)
+    given = (timeout, max_memory, max_message) != (None, None, None)
+    bounds = parse_bounds(timeout, max_memory, max_message) if given else None
 
     def compiling() -> None:
         estimate = compile_estimate(server)
@@ -59,10 +77,13 @@ def run_command(
             note(f"serving MCP (streamable HTTP) at {url}; Ctrl-C stops")
 
         outcome = run_http(
-            server, dirs, env, http, allow_network=allow_network, on_compile=compiling, on_ready=ready, compiler=chosen
+            server, dirs, env, http, allow_network=allow_network, on_compile=compiling, on_ready=ready, compiler=chosen,
+            bounds=bounds,
         )
     else:
-        outcome = run(server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen)
+        outcome = run(
+            server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen, bounds=bounds
+        )
     if outcome.serve_command is not None:
         print(outcome.serve_command)
         note("an HTTP server: run it with the command above (always keep --addr on 127.0.0.1 unless you mean it)")
@@ -77,4 +98,5 @@ Examples:
   mcpkg run server.wasm                           # an MCP client's server command
   mcpkg run server.wasm --dir ./data::/data --env LOG=debug
   mcpkg run backend.wasm --http 8080              # a wasi:mcp backend at http://127.0.0.1:8080/mcp
+  mcpkg run backend.wasm --timeout 10 --max-memory 256M   # a wasi:mcp backend, kept in bounds
 """

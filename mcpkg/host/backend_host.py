@@ -7,6 +7,17 @@ calls the backend's `wasi:cli/run`; its `run` registers and calls `serve()`, whi
 returns at once; once `run` has returned, each request is answered by calling
 `wasi:mcp/handlers`, one at a time (a component instance is never re-entered).
 
+Bounds (`bounds.py`, docs/wasi-mcp.md): each call into the backend (`run` at start, then
+each handler) may run `--timeout` seconds: a watchdog thread then advances the engine's
+epoch and the guest traps at its next epoch check (the engine is compiled with epoch
+interruption); a guest blocked in a WASI call checks none, so 5 s later mcpkg answers the
+request and exits with status 1 rather than hang. Each linear memory may grow to
+`--max-memory` (a store limit: `memory.grow` fails beyond, and CPython's MemoryError ends
+the call in a trap). A line of input longer than `--max-message` is skipped, never held
+whole, and answered with an error; a reply longer than it is replaced by an error. A deep
+recursion ends in wasmtime's stack overflow trap. Each of these ends that request with a
+JSON-RPC error; a trap is recovered from as below.
+
 A trap: wasmtime marks a component instance that trapped as unusable ("cannot enter
 component instance"), so the request that trapped gets an internal error and the host
 makes a fresh instance in a fresh store (its `run` registers again; what the backend kept
@@ -20,15 +31,20 @@ goes to stderr (stdout carries the host's replies).
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from mcpkg.cache import Cache
 from mcpkg.errors import IncompatibleError, McpkgError
-from mcpkg.host.mcp_json import Case, log_json, wit_error
-from mcpkg.host.mcp_session import BackendTrap, Session
+from mcpkg.host.bounds import Bounds, size_text
+from mcpkg.host.mcp_json import INTERNAL_ERROR, INVALID_REQUEST, Case, RpcError, log_json, wit_error
+from mcpkg.host.mcp_session import BackendTrap, Session, error_response
 from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, Prepared, exported_func, load_component, sandbox_wasi
 from mcpkg.reference import Digest
 from mcpkg.wasm.backend import PACKAGE, backend_contract, backend_problems, entry_export
@@ -156,8 +172,10 @@ class WasmBackend:
         component: Any,
         dirs: list[tuple[str, str]],
         env: list[tuple[str, str]],
+        bounds: Bounds,
     ) -> None:
         self.server = server
+        self.bounds = bounds
         self.model = model
         self.engine = engine
         self.component = component
@@ -169,6 +187,8 @@ class WasmBackend:
         self.entry = entry_export(model, spec.entry) or spec.entry
         self.session = Session(self, server.stem)
         self.trapped = False
+        self.timed_out = False  # the last trap was the timeout's
+        self.watchdog = _Watchdog(engine, bounds.timeout)
         self.linker = self._linker()
         self.store: Any = None
         self.instance: Any = None
@@ -210,21 +230,26 @@ class WasmBackend:
         import wasmtime
 
         self.store = wasmtime.Store(self.engine)
+        if self.bounds.max_memory:
+            self.store.set_limits(memory_size=self.bounds.max_memory)
         wasi = sandbox_wasi(self.server.name, self.dirs, self.env)
         wasi.stdout_custom = _to_stderr  # stdout is the MCP protocol's
         self.store.set_wasi(wasi)
         self.session.served = False
         try:
-            self.instance = self.linker.instantiate(self.store, self.component)
+            with self._deadline():
+                self.instance = self.linker.instantiate(self.store, self.component)
         except wasmtime.WasmtimeError as exc:
-            raise McpkgError(
-                f"cannot start {self.server}: {_first_line(exc)}",
-                "a wasi:mcp backend may import only WASI preview 2 and wasi:mcp (docs/wasi-mcp.md)",
-            ) from exc
+            reason = _first_line(exc)
+            hint = "a wasi:mcp backend may import only WASI preview 2 and wasi:mcp (docs/wasi-mcp.md)"
+            if "exceeds memory limits" in reason:
+                hint = f"--max-memory {size_text(self.bounds.max_memory)} is less than the backend needs to start"
+            raise McpkgError(f"cannot start {self.server}: {reason}", hint) from exc
         try:
-            outcome = self._func(self.entry, "run")(self.store)
+            with self._deadline():
+                outcome = self._func(self.entry, "run")(self.store)
         except wasmtime.WasmtimeError as exc:
-            raise McpkgError(f"{self.server} trapped in run: {_first_line(exc)}") from exc
+            raise McpkgError(f"{self.server} trapped in run: {self._trap_text(exc)}") from exc
         if getattr(outcome, "tag", "ok") != "ok":
             raise McpkgError(f"{self.server}: run returned an error", "see what the backend wrote to stderr")
         if not self.session.served:
@@ -234,6 +259,18 @@ class WasmBackend:
                 "(docs/wasi-mcp.md)",
             )
         self.trapped = False
+        self.timed_out = False
+
+    def _deadline(self) -> AbstractContextManager[None]:
+        return self.watchdog.armed(self.store)
+
+    def _trap_text(self, exc: BaseException) -> str:
+        """wasmtime's reason, or the bound that was hit."""
+        text = _first_line(exc)
+        self.timed_out = self.bounds.timeout > 0 and "interrupt" in text
+        if self.timed_out:
+            return f"it ran over the {self.bounds.timeout:g} s timeout (--timeout)"
+        return text
 
     def _func(self, interface: str, name: str) -> Any:
         return exported_func(self.component, self.instance, self.store, interface, name, self.server)
@@ -246,24 +283,125 @@ class WasmBackend:
             raise BackendTrap(f"the backend does not export {function}")
         lowered = [to_wasmtime(a, t) for a, (_, t) in zip(args, signature["params"], strict=True)]
         try:
-            value = self._func(self.handlers_name, function)(self.store, *lowered)
+            with self._deadline():
+                value = self._func(self.handlers_name, function)(self.store, *lowered)
         except wasmtime.WasmtimeError as exc:
             self.trapped = True
-            raise BackendTrap(_first_line(exc)) from exc
+            raise BackendTrap(self._trap_text(exc)) from exc
         result = to_plain(value, signature.get("result"))
         return result if isinstance(result, Case) else Case("ok", result)
 
     def recover(self) -> None:
         """After a trap: a fresh instance (the old one cannot be entered again)."""
+        why = "ran over the timeout" if self.timed_out else "trapped"
         self.start()
-        warning = f"the backend trapped; mcpkg restarted it ({self.server.name}'s in-memory state is lost)"
+        warning = f"the backend {why}; mcpkg restarted it ({self.server.name}'s in-memory state is lost)"
         self.session.runtime("log", "warning", warning, None)
 
 
-def _write(sink: IO[bytes], messages: list[dict[str, Any]]) -> None:
+GRACE = 5.0  # seconds after the timeout's tick for a call blocked in a host call to return
+
+
+class _Watchdog:
+    """One thread ticking the engine's epoch when a call into the guest runs past its
+    time: `armed(store)` around the call (the store's deadline is the next tick). A tick
+    happens only while armed, so one never reaches a later call. The guest traps at its
+    next epoch check; a guest blocked in a host call (a WASI sleep) checks none, so if the
+    call has not returned `grace` seconds after the tick, `on_stuck` is called (from this
+    thread: the caller's is the blocked one). With a timeout of 0 nothing is armed (the
+    engine has no epoch interruption then)."""
+
+    def __init__(self, engine: Any, seconds: float, grace: float = GRACE) -> None:
+        self.engine = engine
+        self.seconds = seconds
+        self.grace = grace
+        self.on_stuck: Callable[[], None] | None = None
+        self.due: float | None = None  # when the armed call times out
+        self.ticked = False  # the armed call's tick happened
+        self.condition = threading.Condition()
+        self.thread: threading.Thread | None = None
+
+    @contextmanager
+    def armed(self, store: Any) -> Iterator[None]:
+        if self.seconds <= 0:
+            yield
+            return
+        store.set_epoch_deadline(1)
+        with self.condition:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._watch, name="mcpkg-timeout", daemon=True)
+                self.thread.start()
+            self.due, self.ticked = time.monotonic() + self.seconds, False
+            self.condition.notify()
+        try:
+            yield
+        finally:
+            with self.condition:
+                self.due = None
+
+    def _watch(self) -> None:
+        with self.condition:
+            while True:
+                if self.due is None:
+                    self.condition.wait()
+                    continue
+                left = self.due - time.monotonic()
+                if left > 0:
+                    self.condition.wait(left)
+                    continue
+                if self.ticked:  # still armed, `grace` after the tick: blocked in a host call
+                    self.due, self.thread = None, None  # a later call starts a watcher anew
+                    break
+                self.engine.increment_epoch()  # the guest traps at its next epoch check
+                self.due, self.ticked = time.monotonic() + self.grace, True
+        if self.on_stuck is not None:
+            self.on_stuck()
+
+
+def _encoded(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def _write(sink: IO[bytes], messages: list[dict[str, Any]], limit: int = 0) -> None:
+    """Write messages, one a line; one longer than `limit` bytes (0: none) is not sent: a
+    response is replaced by an error, a notification dropped (said on stderr)."""
     for message in messages:
-        sink.write(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
+        line = _encoded(message)
+        if limit and len(line) > limit:
+            over = f"{len(line)} bytes, over the {size_text(limit)} limit (--max-message)"
+            if "id" not in message or "method" in message:
+                print(f"warning: a notification was dropped: {over}", file=sys.stderr)
+                continue
+            error = RpcError(INTERNAL_ERROR, f"the reply was not sent: {over}")
+            line = _encoded(error_response(message["id"], error))
+        sink.write(line)
     sink.flush()
+
+
+class _TooLong:
+    """An input line over the limit, skipped."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def _lines(source: IO[bytes], limit: int) -> Iterator[bytes | _TooLong]:
+    """The input's lines, none held longer than `limit` bytes: the rest of a longer line is
+    read in pieces and thrown away."""
+    while True:
+        line = source.readline(limit + 1)
+        if not line:
+            return
+        if line.endswith(b"\n") or len(line) <= limit:  # at most `limit` bytes and its newline
+            yield line
+            continue
+        size = len(line)
+        while not line.endswith(b"\n"):
+            line = source.readline(1 << 16)
+            if not line:
+                break
+            size += len(line)
+        yield _TooLong(size)
 
 
 def _to_stderr(data: bytes) -> None:
@@ -291,6 +429,23 @@ def refuse_unhostable(model: ComponentModel, server: Path) -> None:
         )
 
 
+def _stop_stuck(backend: WasmBackend, sink: IO[bytes]) -> None:
+    """A call blocked in a host call past its timeout and the grace: the thread serving is
+    the blocked one, so no fresh instance can take over. Answer the request, say why, and
+    end the process (status 1; an MCP client can start the server again)."""
+    seconds = f"{backend.bounds.timeout:g} s"
+    why = f"the backend did not return within {seconds} (--timeout) and {GRACE:g} s of grace: blocked in a WASI call"
+    messages: list[dict[str, Any]] = []
+    if backend.session.request_id is not None:
+        messages.append(error_response(backend.session.request_id, RpcError(INTERNAL_ERROR, why)))
+    messages.append(log_json("critical", f"mcpkg stops: {why}", None, backend.session.name))
+    try:
+        _write(sink, messages)
+        print(f"error: {why} (a sleep?); mcpkg stops", file=sys.stderr, flush=True)
+    finally:
+        os._exit(1)
+
+
 def serve_backend(
     cache: Cache,
     server: Path,
@@ -300,21 +455,29 @@ def serve_backend(
     env: list[tuple[str, str]],
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
+    bounds: Bounds | None = None,
     stdin: IO[bytes] | None = None,
     stdout: IO[bytes] | None = None,
 ) -> tuple[int, Prepared]:
     """Serve MCP over stdio until stdin closes; returns (exit code, how it was prepared)."""
+    bounds = bounds or Bounds()
     refuse_unhostable(model, server)
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout.buffer
-    engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler)
-    backend = WasmBackend(server, model, engine, component, dirs, env)
-    backend.session.emit = lambda message: _write(sink, [message])  # notifications go out as sent
+    engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler, bounds.epochs)
+    backend = WasmBackend(server, model, engine, component, dirs, env, bounds)
+    limit = bounds.max_message
+    backend.session.emit = lambda message: _write(sink, [message], limit)  # notifications go out as sent
+    backend.watchdog.on_stuck = lambda: _stop_stuck(backend, sink)
     backend.start()
-    for line in iter(source.readline, b""):
+    for line in _lines(source, limit):
+        if isinstance(line, _TooLong):
+            over = f"a message of {line.size} bytes is over the {size_text(limit)} limit (--max-message): not read"
+            _write(sink, [error_response(None, RpcError(INVALID_REQUEST, over))])
+            continue
         if not line.strip():
             continue
-        _write(sink, backend.session.handle_line(line))
+        _write(sink, backend.session.handle_line(line), limit)
         if backend.trapped:
             try:
                 backend.recover()
@@ -322,5 +485,5 @@ def serve_backend(
                 _write(sink, [log_json("critical", f"mcpkg stops: {exc.message}", None, backend.session.name)])
                 print(f"error: {exc.message}", file=sys.stderr)
                 return 1, prepared
-            _write(sink, backend.session.drain())
+            _write(sink, backend.session.drain(), limit)
     return 0, prepared

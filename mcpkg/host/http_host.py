@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from mcpkg.cache import Cache
 from mcpkg.errors import McpkgError, UsageError
 from mcpkg.host.backend_host import WasmBackend, refuse_unhostable
+from mcpkg.host.bounds import Bounds
 from mcpkg.host.mcp_json import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, PROTOCOL_VERSIONS, RpcError
 from mcpkg.host.mcp_session import Message, error_response
 from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, Prepared, load_component
@@ -478,14 +479,18 @@ def serve_backend_http(
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
     on_ready: Callable[[str, bool], None] | None = None,
+    bounds: Bounds | None = None,
 ) -> tuple[int, Prepared]:
     """Serve MCP over streamable HTTP at `address` until interrupted; (exit code, how the
-    backend was prepared). The backend is compiled once; each session instantiates it."""
+    backend was prepared). The backend is compiled once; each session instantiates it,
+    kept in `bounds` as over stdio (a call blocked in a WASI call past its timeout holds
+    only its own session: each session has its own thread)."""
+    bounds = bounds or Bounds()
     refuse_unhostable(model, server)
-    engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler)
+    engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler, bounds.epochs)
 
     def new_backend() -> WasmBackend:
-        backend = WasmBackend(server, model, engine, component, dirs, env)
+        backend = WasmBackend(server, model, engine, component, dirs, env, bounds)
         backend.start()
         return backend
 

@@ -86,6 +86,7 @@ class Session:
         self._held: list[Message] = []  # notifications sent before the client is ready
         self._out: list[Message] = []
         self._progress_token: str | int | None = None  # the request being handled asked for progress
+        self.request_id: str | int | None = None  # the request being handled
         self._methods: dict[str, Callable[[dict[str, Any]], Any]] = {
             "initialize": self._initialize,
             "ping": lambda params: {},
@@ -211,12 +212,14 @@ class Session:
             self._notification(method)
             return None
         self._progress_token = progress_token(message.get("params"))
+        self.request_id = request_id
         try:
             return response(request_id, self.dispatch(method, message.get("params")))
         except RpcError as error:
             return error_response(request_id, error)
         finally:
             self._progress_token = None
+            self.request_id = None
 
     def _notification(self, method: str) -> None:
         if method == "notifications/initialized":

@@ -4,7 +4,9 @@ The full compile happens on a server's first run (or at `compose --precompile`);
 its types never compiles it (`introspect.py`).
 
 Compile once: the native code wasmtime produces is kept under `<cache>/compiled/`, keyed
-by the server's sha256, wasmtime's version and the compiler. That artifact is
+by the server's sha256, wasmtime's version, the compiler and whether epoch interruption
+is compiled in (a hosted wasi:mcp backend with a `--timeout`: its code checks the epoch,
+so it is another artifact than `compose --precompile` of a composed server). That artifact is
 native code in a user-writable directory, so its own sha256 is recorded beside it when it
 is written and checked before every load: an artifact that does not match is compiled
 afresh, never loaded.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -62,11 +65,13 @@ def parse_compiler(text: str) -> Compiler:
     raise UsageError(f"unknown compiler {text!r}", f"use one of: {', '.join(COMPILERS)}")
 
 
-def new_engine(compiler: Compiler = DEFAULT_COMPILER) -> Any:
-    """A wasmtime engine compiling with `compiler` (cranelift or winch)."""
+def new_engine(compiler: Compiler = DEFAULT_COMPILER, epochs: bool = False) -> Any:
+    """A wasmtime engine compiling with `compiler` (cranelift or winch); `epochs`: with
+    epoch interruption (both compilers honour it)."""
     import wasmtime
 
     config = wasmtime.Config()
+    config.epoch_interruption = epochs
     if compiler != DEFAULT_COMPILER:
         from wasmtime import _bindings
 
@@ -80,23 +85,35 @@ def new_engine(compiler: Compiler = DEFAULT_COMPILER) -> Any:
         ) from exc
 
 
-def _key(digest: str, compiler: Compiler) -> str:
-    import wasmtime
+def _wasmtime_version() -> str:
+    """wasmtime-py's version (the module itself has no `__version__`)."""
+    try:
+        return version("wasmtime")
+    except PackageNotFoundError:
+        return "unknown"
 
-    version = getattr(wasmtime, "__version__", "unknown")
-    return hashlib.sha256(f"{digest}\0{version}\0{compiler}-speed".encode()).hexdigest()
+
+def _key(digest: str, compiler: Compiler, epochs: bool = False) -> str:
+    config = f"{compiler}-speed" + ("-epochs" if epochs else "")
+    return hashlib.sha256(f"{digest}\0{_wasmtime_version()}\0{config}".encode()).hexdigest()
 
 
-def _paths(cache: Cache, digest: str, compiler: Compiler) -> tuple[Path, Path]:
-    compiled, key = cache.area("compiled"), _key(digest, compiler)
+def _paths(cache: Cache, digest: str, compiler: Compiler, epochs: bool = False) -> tuple[Path, Path]:
+    compiled, key = cache.area("compiled"), _key(digest, compiler, epochs)
     return compiled.path(f"{key}.cwasm"), compiled.path(f"{key}.sha256")
 
 
 def compile_and_store(
-    cache: Cache, engine: Any, data: bytes | str, digest: str, what: str, compiler: Compiler = DEFAULT_COMPILER
+    cache: Cache,
+    engine: Any,
+    data: bytes | str,
+    digest: str,
+    what: str,
+    compiler: Compiler = DEFAULT_COMPILER,
+    epochs: bool = False,
 ) -> tuple[Any, Path]:
     """Compile a component (bytes or a file path) with `engine` (made by
-    `new_engine(compiler)`) and keep the artifact with its checksum."""
+    `new_engine(compiler, epochs)`) and keep the artifact with its checksum."""
 
     import wasmtime
     import wasmtime.component as wc
@@ -106,7 +123,7 @@ def compile_and_store(
     except wasmtime.WasmtimeError as exc:
         raise InvalidArtifactError(f"{what} is not a valid component: {str(exc).strip().splitlines()[0]}") from exc
     compiled = bytes(component.serialize())
-    artifact, checksum = _paths(cache, digest, compiler)
+    artifact, checksum = _paths(cache, digest, compiler, epochs)
     # artifact and checksum are two files: one writer at a time keeps them a pair (a
     # process killed between the two leaves a mismatch, which means "compile again")
     area = cache.area("compiled")
@@ -116,13 +133,13 @@ def compile_and_store(
     return component, artifact
 
 
-def has_artifact(cache: Cache, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
+def has_artifact(cache: Cache, digest: str, compiler: Compiler = DEFAULT_COMPILER, epochs: bool = False) -> bool:
     """Whether a compiled artifact is kept for this server (not checked: see below)."""
-    return _paths(cache, digest, compiler)[0].is_file()
+    return _paths(cache, digest, compiler, epochs)[0].is_file()
 
 
-def cached_artifact_ok(cache: Cache, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> bool:
-    artifact, checksum = _paths(cache, digest, compiler)
+def cached_artifact_ok(cache: Cache, digest: str, compiler: Compiler = DEFAULT_COMPILER, epochs: bool = False) -> bool:
+    artifact, checksum = _paths(cache, digest, compiler, epochs)
     if not (artifact.is_file() and checksum.is_file()):
         return False
     return str(hash_file(artifact)[0]) == checksum.read_text().strip()
@@ -134,16 +151,17 @@ def load_component(
     digest: str,
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
+    epochs: bool = False,
 ) -> tuple[Any, Any, Prepared]:
     """(engine, component, prepared): from the verified cached artifact, else compiled
-    (`on_compile` called first)."""
+    (`on_compile` called first); `epochs`: with epoch interruption."""
 
     import wasmtime
     import wasmtime.component as wc
 
-    engine = new_engine(compiler)
-    artifact, _ = _paths(cache, digest, compiler)
-    if cached_artifact_ok(cache, digest, compiler):
+    engine = new_engine(compiler, epochs)
+    artifact, _ = _paths(cache, digest, compiler, epochs)
+    if cached_artifact_ok(cache, digest, compiler, epochs):
         try:
             return engine, wc.Component.deserialize_file(engine, str(artifact)), Prepared(artifact, False)
         except wasmtime.WasmtimeError:
@@ -151,7 +169,7 @@ def load_component(
     if on_compile is not None:
         on_compile()
     with step(f"compiling {server.name} with {compiler}"):
-        component, artifact = compile_and_store(cache, engine, str(server), digest, str(server), compiler)
+        component, artifact = compile_and_store(cache, engine, str(server), digest, str(server), compiler, epochs)
     return engine, component, Prepared(artifact, True)
 
 

@@ -98,6 +98,7 @@ def write_validated(
     *,
     precompile: Compiler | None = None,
     on_compile: Callable[[], None] | None = None,
+    epochs: bool = False,
 ) -> tuple[str, int, bool, bool]:
     """Write the chunks to a temp file (hashing as they go), validate that file with
     wasmtime, then publish it. For a file: the temp file sits beside it, is fsynced and
@@ -105,11 +106,12 @@ def write_validated(
     never part of one. For stdout, a device or a FIFO: the temp file is in the cache's
     `tmp/`, and its bytes go out only once it validated. Nothing is left behind on
     failure; a process killed outright can leave its `.NAME.<pid>.*.tmp` temp file
-    (never at the path itself), which the next write removes."""
+    (never at the path itself), which the next write removes. `epochs`: precompile with
+    epoch interruption (a wasi:mcp backend, which `run` keeps to its `--timeout`)."""
     if dest.kind is Kind.FILE:
         pending = PendingFile(dest.path, 0o644)
         try:
-            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp, precompile, on_compile)
+            result = _write_and_validate(ctx, chunks, pending.file, pending.tmp, precompile, on_compile, epochs)
         except BaseException:
             pending.discard()
             raise
@@ -118,7 +120,7 @@ def write_validated(
     ctx.cache.ensure()
     with tempfile.NamedTemporaryFile(dir=ctx.cache.tmp, prefix="compose.", suffix=".wasm") as handle:
         out = cast(BinaryIO, handle)
-        result = _write_and_validate(ctx, chunks, out, Path(handle.name), precompile, on_compile)
+        result = _write_and_validate(ctx, chunks, out, Path(handle.name), precompile, on_compile, epochs)
         with open_output(dest) as stream:
             copy_file_contents(out, stream, result[1])
     return result
@@ -131,6 +133,7 @@ def _write_and_validate(
     temp: Path,
     precompile: Compiler | None,
     on_compile: Callable[[], None] | None,
+    epochs: bool = False,
 ) -> tuple[str, int, bool, bool]:
     hasher = hashlib.sha256()
     size = 0
@@ -141,7 +144,7 @@ def _write_and_validate(
     out.flush()
     digest = "sha256:" + hasher.hexdigest()
     validated = validate_with_wasmtime(ctx, temp, digest)
-    compiled = precompile is not None and precompile_server(ctx, temp, digest, precompile, on_compile)
+    compiled = precompile is not None and precompile_server(ctx, temp, digest, precompile, on_compile, epochs)
     return digest, size, validated, compiled
 
 
@@ -151,16 +154,19 @@ def precompile_server(
     digest: str,
     compiler: Compiler = DEFAULT_COMPILER,
     on_compile: Callable[[], None] | None = None,
+    epochs: bool = False,
 ) -> bool:
     """The full compile `mcpkg run` would do first, ahead of time (`--precompile`); its
-    artifact is cached for `run`. Returns whether a compile happened (`on_compile` is
+    artifact is cached for `run` (`epochs`: with epoch interruption, as `run` hosts a
+    wasi:mcp backend with a timeout). Returns whether a compile happened (`on_compile` is
     called just before one)."""
-    if cached_artifact_ok(ctx.cache, digest, compiler):
+    if cached_artifact_ok(ctx.cache, digest, compiler, epochs):
         return False
     if on_compile is not None:
         on_compile()
     with step(f"compiling the server with {compiler}"):
-        compile_and_store(ctx.cache, new_engine(compiler), str(data), digest, "the composed component", compiler)
+        engine = new_engine(compiler, epochs)
+        compile_and_store(ctx.cache, engine, str(data), digest, "the composed component", compiler, epochs)
     return True
 
 
@@ -318,7 +324,8 @@ def _compose_backend(
             "see docs/wasi-mcp.md; fix the backend and run `mcpkg lock`",
             {"problems": problems},
         )
-    digest, size, validated, compiled = write_validated(ctx, [part.data], dest, precompile=precompile)
+    # precompiled as `run` hosts it by default: with epoch interruption, for its --timeout
+    digest, size, validated, compiled = write_validated(ctx, [part.data], dest, precompile=precompile, epochs=True)
     imports = sorted(part.model.imports)
     exports = sorted(n for n, item in part.model.exports.items() if item["kind"] == "instance")
     return ComposeResult(str(dest), digest, size, imports, exports, relocked, validated, compiled)

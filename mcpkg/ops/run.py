@@ -12,6 +12,7 @@ from typing import NoReturn
 from mcpkg.cache import Cache
 from mcpkg.errors import UsageError
 from mcpkg.host.backend_host import serve_backend
+from mcpkg.host.bounds import Bounds, parse_bounds
 from mcpkg.host.compiletime import code_size, estimate_seconds, rounded
 from mcpkg.host.runner import (
     COMPILERS,
@@ -32,7 +33,16 @@ from mcpkg.host.runner import (
 from mcpkg.infile import readable_file
 from mcpkg.wasm.backend import is_backend_candidate
 
-__all__ = ["RunOutcome", "compile_estimate", "first_compile_ahead", "parse_compiler", "refuse_network", "run"]
+__all__ = [
+    "Bounds",
+    "RunOutcome",
+    "compile_estimate",
+    "first_compile_ahead",
+    "parse_bounds",
+    "parse_compiler",
+    "refuse_network",
+    "run",
+]
 
 
 def compile_estimate(path: Path) -> dict[str, str]:
@@ -44,8 +54,10 @@ def compile_estimate(path: Path) -> dict[str, str]:
 
 def first_compile_ahead(path: Path, digest: str, compiler: Compiler = DEFAULT_COMPILER) -> dict[str, str]:
     """The estimate of the compile the first `mcpkg run` of a just-composed server will
-    do; empty when its compiled code is kept already (it was composed and run before)."""
-    if has_artifact(Cache.default(), digest, compiler):
+    do; empty when its compiled code is kept already (it was composed and run before; a
+    wasi:mcp backend's is compiled with epoch interruption, for its `--timeout`)."""
+    cache = Cache.default()
+    if has_artifact(cache, digest, compiler) or has_artifact(cache, digest, compiler, epochs=True):
         return {}
     return compile_estimate(path)
 
@@ -73,19 +85,28 @@ def run(
     allow_network: bool = False,
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
+    bounds: Bounds | None = None,
 ) -> RunOutcome:
     """Run a stdio server; `on_compile` is called before a full compile (the first run of
-    a server not compiled with `compose --precompile`)."""
+    a server not compiled with `compose --precompile`). `bounds`: the limits a hosted
+    wasi:mcp backend is kept in (None: the defaults); a composed server is not hosted by
+    mcpkg (its transport speaks MCP inside the component), so bounds for one are refused."""
     readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
+    if bounds is not None and not is_backend_candidate(model):
+        raise UsageError(
+            "--timeout, --max-memory and --max-message bound a wasi:mcp backend mcpkg hosts; "
+            f"{server} is a composed server, whose own transport answers MCP",
+            'drop them (docs/wasi-mcp.md, "Bounds")',
+        )
     if is_http(model):
         return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
     if allow_network:
         refuse_network(server)
     if is_backend_candidate(model):  # mcpkg is its wasi:mcp host: its own checks come first
         code, prepared = serve_backend(
-            cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler
+            cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler, bounds
         )
         return RunOutcome(code, None, prepared.compiled, prepared.artifact)
     refuse_unprovided(model, server)

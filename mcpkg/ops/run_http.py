@@ -22,7 +22,7 @@ from mcpkg.host.runner import (
     unprovided_imports,
 )
 from mcpkg.infile import readable_file
-from mcpkg.ops.run import RunOutcome, refuse_network
+from mcpkg.ops.run import Bounds, RunOutcome, refuse_network
 from mcpkg.wasm.backend import is_backend_candidate
 
 __all__ = ["run_http"]
@@ -38,6 +38,7 @@ def run_http(
     on_compile: Callable[[], None] | None = None,
     on_ready: Callable[[str, bool], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
+    bounds: Bounds | None = None,
 ) -> RunOutcome:
     """Serve the backend at `http` ([HOST:]PORT) until interrupted; a composed HTTP server
     gets its `wasmtime serve` command (at that address), a composed stdio server a usage error."""
@@ -45,6 +46,12 @@ def run_http(
     readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
+    if bounds is not None and not is_backend_candidate(model):
+        raise UsageError(
+            "--timeout, --max-memory and --max-message bound a wasi:mcp backend mcpkg hosts; "
+            f"{server} is a composed server, whose own transport answers MCP",
+            'drop them (docs/wasi-mcp.md, "Bounds")',
+        )
     if is_http(model):
         options = cli_options(unprovided_imports(model), serve=True)
         return RunOutcome(serve_command=serve_command(server, options, address.netloc))
@@ -56,6 +63,6 @@ def run_http(
             "run it without --http (MCP over stdio), or compose it with `-t http` and serve it with wasmtime serve",
         )
     code, prepared = serve_backend_http(
-        cache, server, model, digest, parse_dirs(dirs), parse_env(env), address, on_compile, compiler, on_ready
+        cache, server, model, digest, parse_dirs(dirs), parse_env(env), address, on_compile, compiler, on_ready, bounds
     )
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

@@ -60,6 +60,24 @@ def test_run_refuses_before_compiling(mcpkg: Mcpkg, fixtures: Path) -> None:
         assert not (mcpkg.cache / "compiled").exists()
 
 
+def test_run_bounds_are_checked_and_only_for_a_backend(mcpkg: Mcpkg, fixtures: Path) -> None:
+    """Bad `--timeout`, `--max-memory` and `--max-message` values are usage errors before
+    anything runs; on a server mcpkg does not host (a command, like a composed server),
+    bounds are a usage error too, never silently ignored."""
+    backend = str(fixtures / "wasi-mcp" / "hostile-backend.wasm")
+    for args, expected in (
+        (("--max-memory", "12X"), "--max-memory '12X' is not a size"),
+        (("--max-memory", "8G"), "over 4G"),
+        (("--timeout", "-3"), "--timeout '-3' is not a number of seconds"),
+        (("--max-message", "0"), "--max-message cannot be 0"),
+    ):
+        result = mcpkg("run", backend, *args, input="")
+        assert result.exit_code == 2 and expected in result.stderr, result.stderr
+    command = mcpkg("run", str(fixtures / "probe.wasm"), "--timeout", "5", input="")
+    assert command.exit_code == 2 and "is a composed server" in command.stderr
+    assert not (mcpkg.cache / "compiled").exists()
+
+
 def test_a_backend_project(mcpkg: Mcpkg, fixtures: Path, tmp_path: Path) -> None:
     """`[server] backend`: locked with position `backend`, checked against the contract,
     composed to the backend itself; a backend without entry point gets no lock."""
