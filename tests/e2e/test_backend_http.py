@@ -23,6 +23,7 @@ import mcp_types
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.conftest import Mcpkg
 from tests.e2e.servers import free_port, stop
@@ -31,6 +32,7 @@ from tests.e2e.test_fixture_proof import PARSE_ERROR, run
 COMPILER = os.environ.get("MCPKG_E2E_WASMTIME_COMPILER", "cranelift")
 START_TIMEOUT = 300  # the first run compiles the backend (seconds with winch, more with cranelift)
 INVALID_REQUEST = -32600
+INTERNAL_ERROR = -32603
 JSON_ONLY = {"accept": "application/json", "content-type": "application/json"}
 BOTH = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 INITIALIZE = {
@@ -56,7 +58,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def hosting(fixtures: Path, home: Path, host: str) -> Iterator[Hosted]:
+def hosting(
+    fixtures: Path, home: Path, host: str, backend_name: str = "tools-backend", extra: tuple[str, ...] = ()
+) -> Iterator[Hosted]:
     """`mcpkg run --http HOST:PORT tools-backend.wasm` on a free port, stopped on exit."""
     runner = Mcpkg(home / "home")
     env = {**os.environ, **{k: v for k, v in runner.env.items() if v is not None}}
@@ -64,8 +68,8 @@ def hosting(fixtures: Path, home: Path, host: str) -> Iterator[Hosted]:
         if value is None:
             env.pop(name, None)
     port = free_port()
-    backend = fixtures / "wasi-mcp" / "tools-backend.wasm"
-    args = ["-m", "mcpkg", "run", "--compiler", COMPILER, "--http", f"{host}:{port}", str(backend)]
+    backend = fixtures / "wasi-mcp" / f"{backend_name}.wasm"
+    args = ["-m", "mcpkg", "run", "--compiler", COMPILER, "--http", f"{host}:{port}", *extra, str(backend)]
     log = home / f"stderr-{port}.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen([sys.executable, *args], env=env, stdin=subprocess.DEVNULL, stderr=stderr)
@@ -274,3 +278,21 @@ def test_a_non_loopback_address_is_served_as_given(fixtures: Path, home: Path, h
         assert loopback.status_code == 403
         given = client.post(running.url, headers={**JSON_ONLY, "host": f"0.0.0.0:{running.port}"}, json=INITIALIZE)
         assert given.status_code == 200
+
+
+def test_a_runaway_call_over_http_ends_in_an_error_and_the_session_goes_on(fixtures: Path, home: Path) -> None:
+    """The bounds hold over HTTP as over stdio: an endless loop ends at --timeout with a
+    JSON-RPC error, and the same session answers the next call (a fresh instance)."""
+    with hosting(fixtures, home, "127.0.0.1", "hostile-backend", ("--timeout", "2")) as hostile:
+
+        async def main() -> None:
+            logs: list[str] = []
+            async with sdk_session(hostile, logs) as session:
+                await session.initialize()
+                assert _text(await session.call_tool("ping", {})) == ["pong 1"]
+                with pytest.raises(MCPError) as spun:
+                    await session.call_tool("spin", {})
+                assert spun.value.code == INTERNAL_ERROR and "2 s timeout (--timeout)" in spun.value.message
+                assert _text(await session.call_tool("ping", {})) == ["pong 1"]  # a fresh instance, same session
+
+        run(main)
