@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import mmap
+import stat
 from pathlib import Path
 
 from mcpkg.wasm.binary.sections import COMPONENT_SECTION, CORE_MODULE_SECTION, section_spans
@@ -40,8 +41,11 @@ SLOW_START = 30.0  # a first answer later than this risks an MCP client's timeou
 
 def code_size(path: Path) -> int:
     """Bytes of core-module code in the component (or core module) at `path`; 0 when it
-    cannot be read as one (the compile itself then says what is wrong)."""
+    is not a regular file (a compose written into a FIFO or a device: opening it to read
+    would wait for a writer) or cannot be read as one (the compile then says what is wrong)."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO, a device, a socket: never opened to read
+            return 0
         with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return _code_in(data, 0, len(data), 0, data[4:8] == b"\x01\x00\x00\x00")  # type: ignore[arg-type]
     except (OSError, ValueError, Exception):

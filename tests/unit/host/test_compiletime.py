@@ -4,6 +4,7 @@ that is not Wasm counts nothing; the estimate grows with the code and winch is q
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mcpkg.host.compiletime import code_size, estimate_seconds, rounded
@@ -48,6 +49,9 @@ def test_what_is_not_wasm_counts_nothing(tmp_path: Path) -> None:
         path.write_bytes(data)
         assert code_size(path) == 0
     assert code_size(tmp_path / "missing.wasm") == 0
+    fifo = tmp_path / "pipe.wasm"
+    os.mkfifo(fifo)
+    assert code_size(fifo) == 0  # returns at once: never opened (a reader would wait for a writer)
 
 
 def test_estimates_grow_with_code_and_winch_is_quicker() -> None:
