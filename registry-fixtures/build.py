@@ -95,7 +95,7 @@ BROKEN_COMPONENTS = {
 
 # src/wasi-mcp/<name>/app.py: wasi:mcp backends (world `backend` of src/wasi-mcp/world.wit)
 WASI_MCP_CONTRACT = HERE.parent / "contracts" / "wasi-mcp-0.1.0-preview2" / "wit"
-WASI_MCP_BACKENDS = ("tools-backend", "content-backend", "hostile-backend")
+WASI_MCP_BACKENDS = ("tools-backend", "content-backend", "hostile-backend", "everything-backend")
 
 
 def wasm_tools() -> str:

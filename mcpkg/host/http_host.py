@@ -13,10 +13,12 @@ One endpoint, `/mcp`:
   request (a restart's warning, logs of its `run`), with keep-alive comments.
 - DELETE with a session id ends the session and drops its instance (204).
 
-Limits: `MAX_SESSIONS` live sessions (a further `initialize`: 503), a session idle for
+Limits: `MAX_SESSIONS` live sessions (a further `initialize` ends the one unused the
+longest; 503 when all are busy with a request), a session idle for
 `IDLE_SECONDS` is ended, a body over `MAX_BODY` is 413. Security (DNS rebinding): the
 `Host` header must name the address served (or a loopback form of it) and an `Origin`, when
-sent, must be a loopback one, else 403; an unsupported `MCP-Protocol-Version` is 400.
+sent, must be a loopback one, else 403; an unsupported `MCP-Protocol-Version` is 400
+(`HEADER_VERSIONS`).
 There is no authentication: mcpkg listens on 127.0.0.1 unless told another address.
 """
 
@@ -34,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from mcpkg.cache import Cache
@@ -42,7 +44,7 @@ from mcpkg.errors import McpkgError, UsageError
 from mcpkg.host.backend_host import WasmBackend, refuse_unhostable
 from mcpkg.host.bounds import Bounds
 from mcpkg.host.mcp_json import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, PROTOCOL_VERSIONS, RpcError
-from mcpkg.host.mcp_session import Message, error_response
+from mcpkg.host.mcp_session import Message, Session, error_response
 from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, Prepared, load_component
 from mcpkg.reference import Digest
 from mcpkg.wasm.model import ComponentModel
@@ -57,6 +59,9 @@ HELD_MESSAGES = 256  # a session's messages waiting for its GET stream (the olde
 DEFAULT_HOST = "127.0.0.1"
 SERVER_ERROR = -32000  # JSON-RPC's implementation-defined server errors start here
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+# the `MCP-Protocol-Version` headers accepted: the versions mcpkg speaks, and 2025-03-26,
+# which MCP tells a server to assume when the header is absent (accepted): naming it is the same
+HEADER_VERSIONS = (*PROTOCOL_VERSIONS, "2025-03-26")
 
 
 @dataclass(frozen=True)
@@ -105,10 +110,19 @@ def parse_address(text: str) -> Address:
 # --- sessions ------------------------------------------------------------------------------
 
 
+class Instance(Protocol):
+    """What the sessions use of a backend instance (a `WasmBackend`)."""
+
+    session: Session
+    trapped: bool
+
+    def recover(self) -> None: ...
+
+
 class HostedSession:
     """One MCP session: its own backend instance, used by one request at a time."""
 
-    def __init__(self, session_id: str, backend: WasmBackend) -> None:
+    def __init__(self, session_id: str, backend: Instance) -> None:
         self.id = session_id
         self.backend = backend
         self.lock = threading.Lock()  # one request at a time on the instance
@@ -153,9 +167,7 @@ class HostedSession:
 class Sessions:
     """The live sessions: at most `limit`, each ended after `idle` seconds without a request."""
 
-    def __init__(
-        self, new_backend: Callable[[], WasmBackend], first: WasmBackend | None, limit: int, idle: float
-    ) -> None:
+    def __init__(self, new_backend: Callable[[], Instance], first: Instance | None, limit: int, idle: float) -> None:
         self.new_backend = new_backend
         self.limit = limit
         self.idle = idle
@@ -165,10 +177,14 @@ class Sessions:
         self._spare = first  # started at start-up (proving the backend starts): the first session's
 
     def open(self) -> HostedSession | None:
-        """A new session with a fresh instance; None when `limit` sessions are live."""
+        """A new session with a fresh instance. When `limit` sessions are live, the one
+        unused the longest ends to make room (its client gets 404 and initializes again, as
+        MCP says): many clients never send DELETE (the MCP SDKs' `close()` does not), and a
+        bound that refused new sessions would lock every new client out until the idle
+        ones time out. None when all are busy with a request."""
         with self._lock:
             self._sweep()
-            if len(self._live) + self._starting >= self.limit:
+            if len(self._live) + self._starting >= self.limit and not self._evict():
                 return None
             self._starting += 1
             backend, self._spare = self._spare, None
@@ -204,6 +220,17 @@ class Sessions:
             ended, self._live = list(self._live.values()), {}
         for hosted in ended:
             hosted.end()
+
+    def _evict(self) -> bool:
+        """End the session unused the longest that is not handling a request; the caller
+        holds the lock. False when there is none."""
+        idle = [hosted for hosted in self._live.values() if not hosted.lock.locked()]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda hosted: hosted.last_used)
+        del self._live[oldest.id]
+        oldest.end()
+        return True
 
     def _sweep(self) -> None:
         """End the idle sessions (not one handling a request); the caller holds the lock."""
@@ -302,9 +329,9 @@ class McpHandler(BaseHTTPRequestHandler):
             self._refuse(404, f"mcpkg serves MCP at {ENDPOINT}")
             return False
         version = self.headers.get("MCP-Protocol-Version")
-        if version is not None and version not in PROTOCOL_VERSIONS:
+        if version is not None and version not in HEADER_VERSIONS:
             self._refuse(
-                400, f"unsupported MCP-Protocol-Version {version!r}: {', '.join(PROTOCOL_VERSIONS)}", INVALID_REQUEST
+                400, f"unsupported MCP-Protocol-Version {version!r}: {', '.join(HEADER_VERSIONS)}", INVALID_REQUEST
             )
             return False
         return True
@@ -388,7 +415,7 @@ class McpHandler(BaseHTTPRequestHandler):
             self._refuse(500, f"the backend did not start: {exc.message}", INTERNAL_ERROR)
             return None
         if hosted is None:
-            self._refuse(503, f"{self.host.sessions.limit} sessions are live: end one (DELETE) or retry later")
+            self._refuse(503, f"{self.host.sessions.limit} sessions are live and busy with requests: retry later")
         return hosted
 
     def _request(self, hosted: HostedSession, message: Message, stream: bool) -> None:
