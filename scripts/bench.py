@@ -1,7 +1,7 @@
 """mcpkg's benchmarks, each against the peers a user would otherwise run, in one process
 so the ratios come from one run on one machine.
 
-    ./scripts/bench [pull|inspect|lock|compose|run|verify|share]... [--runs N] [--size-mb 96]
+    ./scripts/bench [pull|inspect|lock|compose|run|verify|share|host]... [--runs N] [--size-mb 96]
 
 `pull`: a cold-cache pull of a large component from a loopback docker-registry, to a
 file: `mcpkg pull -o` vs `curl` of the same blob (the floor: no manifest, no
@@ -691,17 +691,93 @@ def bench_verify(registry: Registry, runs: int, work: Path) -> None:
         print(f"{label:<30} {median:7.3f} s {min(kept):7.3f} {max(kept):7.3f}   x{median / floor:4.2f} of sigstore-js")
 
 
+HOST_CALLS = 200
+
+
+async def _sdk_latencies(command: list[str], env: dict[str, str], url: str | None) -> list[float]:
+    """Round trips of HOST_CALLS sequential `tools/call` in one MCP SDK session: over stdio
+    (`command` is the server) or over streamable HTTP at `url` (the server already runs)."""
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def calls(session: ClientSession) -> list[float]:
+        await session.initialize()
+        await session.call_tool("add", {"a": 1, "b": 2})  # warm
+        out = []
+        for n in range(HOST_CALLS):
+            started = time.perf_counter()
+            await session.call_tool("add", {"a": n, "b": 1})
+            out.append(time.perf_counter() - started)
+        return out
+
+    if url is None:
+        params = StdioServerParameters(command=command[0], args=command[1:], env=env)
+        with open(os.devnull, "w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+                return await calls(session)
+    async with streamable_http_client(url) as (read, write, *_), ClientSession(read, write) as session:
+        return await calls(session)
+
+
+def bench_host(runs: int, work: Path) -> None:
+    """mcpkg as the MCP host of a wasi:mcp backend (the tools-backend fixture, Winch):
+    the median round trip of 200 sequential `tools/call` in one MCP SDK session over
+    stdio and over `run --http` (target: HTTP <= max(2x stdio, stdio + 5 ms))."""
+    import anyio
+
+    backend = ROOT / "registry-fixtures" / "build" / "wasi-mcp" / "tools-backend.wasm"
+    env = dict(os.environ, MCPKG_CONFIG=os.devnull, MCPKG_CACHE_DIR=str(work / "host-cache"))
+    stdio_cmd = [MCPKG, "run", "--compiler", "winch", str(backend)]
+    stdio: list[float] = []
+    http: list[float] = []
+    for _ in range(max(1, runs)):
+        stdio.extend(anyio.run(_sdk_latencies, stdio_cmd, env, None))
+        port = _free_port()
+        log = work / "host-http.log"
+        with log.open("wb") as err:
+            server = subprocess.Popen(
+                [MCPKG, "run", "--compiler", "winch", "--http", f"127.0.0.1:{port}", str(backend)],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 300
+            while "serving MCP" not in log.read_text() and time.monotonic() < deadline and server.poll() is None:
+                time.sleep(0.05)
+            http.extend(anyio.run(_sdk_latencies, [], env, f"http://127.0.0.1:{port}/mcp"))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    s, h = statistics.median(stdio) * 1000, statistics.median(http) * 1000
+    target = max(2 * s, s + 5)
+    print(f"\nmcpkg hosting tools-backend.wasm: {HOST_CALLS} sequential tools/call per session, {runs} session(s) each")
+    print(f"{'transport':<10} {'median ms':>10} {'p90 ms':>8}")
+    for name, values in (("stdio", stdio), ("http", http)):
+        p90 = sorted(values)[int(len(values) * 0.9)] * 1000
+        print(f"{name:<10} {statistics.median(values) * 1000:10.2f} {p90:8.2f}")
+    verdict = "met" if h <= target else "NOT met"
+    print(f"http / stdio = {h / s:.2f}x; target http <= max(2x stdio, stdio + 5 ms) = {target:.2f} ms: {verdict}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "benchmarks",
         nargs="*",
-        help="which benchmarks (default: all): pull, inspect, lock, compose, run, verify, share",
+        help="which benchmarks (default: all): pull, inspect, lock, compose, run, verify, share, host",
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run", "verify", "share"]
+    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run", "verify", "share", "host"]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
@@ -718,6 +794,8 @@ def main() -> int:
             bench_verify(registry, args.runs, work)
         if "share" in args.benchmarks:
             bench_share(work)
+        if "host" in args.benchmarks:
+            bench_host(args.runs, work)
     return 0
 
 
