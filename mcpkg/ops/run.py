@@ -32,6 +32,7 @@ from mcpkg.host.runner import (
 )
 from mcpkg.infile import readable_file
 from mcpkg.wasm.backend import is_backend_candidate
+from mcpkg.wasm.model import ComponentModel
 
 __all__ = [
     "Bounds",
@@ -40,9 +41,20 @@ __all__ = [
     "first_compile_ahead",
     "parse_bounds",
     "parse_compiler",
+    "refuse_bounds",
     "refuse_network",
     "run",
 ]
+
+
+def refuse_bounds(model: ComponentModel, server: Path, bounds: Bounds | None) -> None:
+    """Bounds given for a server mcpkg does not host (a composed one): a usage error."""
+    if bounds is not None and not is_backend_candidate(model):
+        raise UsageError(
+            "--timeout, --max-memory and --max-message bound a wasi:mcp backend mcpkg hosts; "
+            f"{server} is a composed server, whose own transport answers MCP",
+            'drop them (docs/wasi-mcp.md, "Bounds")',
+        )
 
 
 def compile_estimate(path: Path) -> dict[str, str]:
@@ -94,12 +106,7 @@ def run(
     readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
-    if bounds is not None and not is_backend_candidate(model):
-        raise UsageError(
-            "--timeout, --max-memory and --max-message bound a wasi:mcp backend mcpkg hosts; "
-            f"{server} is a composed server, whose own transport answers MCP",
-            'drop them (docs/wasi-mcp.md, "Bounds")',
-        )
+    refuse_bounds(model, server, bounds)
     if is_http(model):
         return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
     if allow_network:

@@ -22,7 +22,7 @@ from mcpkg.host.runner import (
     unprovided_imports,
 )
 from mcpkg.infile import readable_file
-from mcpkg.ops.run import Bounds, RunOutcome, refuse_network
+from mcpkg.ops.run import Bounds, RunOutcome, refuse_bounds, refuse_network
 from mcpkg.wasm.backend import is_backend_candidate
 
 __all__ = ["run_http"]
@@ -46,12 +46,7 @@ def run_http(
     readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
-    if bounds is not None and not is_backend_candidate(model):
-        raise UsageError(
-            "--timeout, --max-memory and --max-message bound a wasi:mcp backend mcpkg hosts; "
-            f"{server} is a composed server, whose own transport answers MCP",
-            'drop them (docs/wasi-mcp.md, "Bounds")',
-        )
+    refuse_bounds(model, server, bounds)
     if is_http(model):
         options = cli_options(unprovided_imports(model), serve=True)
         return RunOutcome(serve_command=serve_command(server, options, address.netloc))
