@@ -84,6 +84,7 @@ WASMCP_CURRENT = {
     "notes-resources": ("notes-resources", "notes-resources"),
     "writing-prompts": ("writing-prompts", "writing-prompts"),
     "greet-completions": ("greet-completions", "greet-completions"),
+    "fetch-tools": ("fetch-tools", "fetch-tools"),
 }
 WASMCP_CURRENT_CONTRACT = HERE.parent / "contracts" / "wasmcp-mcp-v20251125-0.1.1" / "wit"
 
@@ -95,7 +96,15 @@ BROKEN_COMPONENTS = {
 
 # src/wasi-mcp/<name>/app.py: wasi:mcp backends (world `backend` of src/wasi-mcp/world.wit)
 WASI_MCP_CONTRACT = HERE.parent / "contracts" / "wasi-mcp-0.1.0-preview2" / "wit"
-WASI_MCP_BACKENDS = ("tools-backend", "content-backend", "hostile-backend", "everything-backend")
+# name -> its world in src/wasi-mcp/world.wit
+WASI_MCP_BACKENDS = {
+    "tools-backend": "backend",
+    "content-backend": "backend",
+    "hostile-backend": "backend",
+    "everything-backend": "backend",
+    "fetch-backend": "fetch-backend",
+}
+WASI_HTTP_DEPS = ("http", "io", "clocks", "random", "cli", "filesystem", "sockets")
 
 
 def wasm_tools() -> str:
@@ -233,6 +242,10 @@ def wasi_mcp_wit(tmp: Path, version: str | None = None) -> Path:
     shutil.copytree(WASI_MCP_CONTRACT, wit / "deps" / "mcp", ignore=shutil.ignore_patterns("deps"))
     (wit / "deps" / "cli").mkdir()
     shutil.copy(SRC / "wasi-mcp" / "cli-run.wit", wit / "deps" / "cli" / "run.wit")
+    # wasi:http 0.2.8 and the WASI 0.2.8 packages it uses, for backends that call out
+    # (world `fetch-backend`); beside wasi:mcp's own wasi:io/clocks 0.2.0
+    for package in WASI_HTTP_DEPS:
+        shutil.copytree(WASMCP_CURRENT_CONTRACT / "deps" / package, wit / "deps" / f"{package}-0.2.8")
     shutil.copy(SRC / "wasi-mcp" / "world.wit", wit / "world.wit")
     if version is not None:
         for path in [*(wit / "deps" / "mcp").glob("*.wit"), wit / "world.wit"]:
@@ -244,11 +257,11 @@ def wasi_mcp_wit(tmp: Path, version: str | None = None) -> Path:
     return wit
 
 
-def build_wasi_mcp(wit: Path, name: str) -> str:
-    """componentize-py build of src/wasi-mcp/<name>/app.py: a wasi:mcp backend."""
+def build_wasi_mcp(wit: Path, name: str, world: str) -> str:
+    """componentize-py build of src/wasi-mcp/<name>/app.py against `world`: a wasi:mcp backend."""
     out = BUILD / "wasi-mcp" / f"{name}.wasm"
-    app = ["-p", str(SRC / "wasi-mcp" / name), "app"]
-    run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", "backend", "componentize", *app, "-o", str(out)])
+    app = ["-p", str(SRC / "wasi-mcp" / name), "-p", str(SRC / "common"), "app"]
+    run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", world, "componentize", *app, "-o", str(out)])
     return out.relative_to(BUILD).as_posix()
 
 
@@ -284,7 +297,7 @@ def build_wasmcp_current(tmp: Path, name: str, folder: str, world: str) -> str:
     wit = wasmcp_current_wit(tmp, name, src / folder)
     out = BUILD / "wasmcp-v20251125" / f"{name}.wasm"
     out.parent.mkdir(parents=True, exist_ok=True)
-    app = ["-p", str(src / name), "app"]
+    app = ["-p", str(src / name), "-p", str(SRC / "common"), "app"]
     run_quiet([componentize_py(), "-q", "-d", str(wit), "-w", world, "componentize", *app, "-o", str(out)])
     return out.relative_to(BUILD).as_posix()
 
@@ -346,7 +359,7 @@ def build(tool: str) -> dict[str, str]:
         steps["wasmcp-v0.3/hello-world"] = partial(build_wasmcp_hello, tmp)
         wit = wasmcp_wit(tmp)
         steps.update({f"wasmcp-v0.3/{name}": partial(build_wasmcp_framework, wit, name) for name in WASMCP_FRAMEWORK})
-        steps.update({f"wasi-mcp/{name}": partial(build_wasi_mcp, backend_wit, name) for name in WASI_MCP_BACKENDS})
+        steps.update({f"wasi-mcp/{name}": partial(build_wasi_mcp, backend_wit, name, world) for name, world in WASI_MCP_BACKENDS.items()})
         steps.update(
             {
                 f"wasmcp-v20251125/{name}": partial(build_wasmcp_current, tmp, name, folder, world)

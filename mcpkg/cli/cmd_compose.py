@@ -97,6 +97,7 @@ def compose_command(
     say = results_printer(to_stdout)
     say(f"wrote {result.output} ({result.size} bytes, {human_size(result.size)})")
     say(f"digest:       {result.digest}")
+    needs_line(say, result)
     shared = result.sharing_line()
     if shared:
         note(shared)  # -q hides it
@@ -159,6 +160,7 @@ def _one_command(
     composed = result.composed
     say(f"wrote {composed.output} ({composed.size} bytes, {human_size(composed.size)})")
     say(f"digest:       {composed.digest}")
+    needs_line(say, composed)
     shared = composed.sharing_line()
     if shared:
         note(shared)  # -q hides it
@@ -167,6 +169,14 @@ def _one_command(
         note(f"wrote {result.saved / 'mcpkg.toml'} and mcpkg.lock: `mcpkg compose --locked` gives the same bytes")
     else:
         note("to pin this server: run the same command with --save (writes mcpkg.toml and mcpkg.lock)")
+
+
+def needs_line(say: Callable[[str], None], composed: ComposeResult) -> None:
+    """ "needs:        --allow-http (...)": the grants its `mcpkg run` needs (none: no line)."""
+    if composed.needs:
+        where = "server.wasm" if composed.output == "stdout" else composed.output
+        command = f"mcpkg run {' '.join(composed.needs)} {where}"
+        say(f"needs:        {', '.join(composed.needs)} (it calls out over HTTP: {command})")
 
 
 def plan_lines(result: AssembleResult) -> list[str]:

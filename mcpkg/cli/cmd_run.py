@@ -1,4 +1,4 @@
-"""`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-network] [--compiler C]
+"""`mcpkg run [server.wasm] [--dir HOST::GUEST]... [--env K=V]... [--allow-http] [--allow-network] [--compiler C]
 [--http [HOST:]PORT] [--timeout S] [--max-memory SIZE] [--max-message SIZE]`."""
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ def run_command(
     ),
     dirs: list[str] = typer.Option([], "--dir", help="Grant a directory: HOST::GUEST (repeatable)."),
     env: list[str] = typer.Option([], "--env", help="Set an environment variable: K=V (repeatable)."),
-    allow_network: bool = typer.Option(False, "--allow-network", help="Grant network access."),
+    allow_http: bool = typer.Option(
+        False,
+        "--allow-http",
+        help="Grant outgoing HTTP (wasi:http/outgoing-handler): requests to any host this machine reaches.",
+    ),
+    allow_network: bool = typer.Option(
+        False, "--allow-network", help="Grant sockets (wasi:sockets): mcpkg cannot; it names the command that can."
+    ),
     compiler: str = COMPILER_OPTION,
     http: str | None = typer.Option(
         None,
@@ -77,13 +84,14 @@ def run_command(
             note(f"serving MCP (streamable HTTP) at {url}; Ctrl-C stops")
 
         outcome = run_http(
-            server, dirs, env, http, allow_network=allow_network, on_compile=compiling, on_ready=ready, compiler=chosen,
-            bounds=bounds,
-        )
+            server, dirs, env, http, allow_network=allow_network, allow_http=allow_http, on_compile=compiling,
+            on_note=note, on_ready=ready, compiler=chosen, bounds=bounds,
+        )  # fmt: skip
     else:
         outcome = run(
-            server, dirs, env, allow_network=allow_network, on_compile=compiling, compiler=chosen, bounds=bounds
-        )
+            server, dirs, env, allow_network=allow_network, allow_http=allow_http, on_compile=compiling, on_note=note,
+            compiler=chosen, bounds=bounds,
+        )  # fmt: skip
     if outcome.serve_command is not None:
         print(outcome.serve_command)
         note("an HTTP server: run it with the command above (always keep --addr on 127.0.0.1 unless you mean it)")
@@ -97,6 +105,7 @@ EXAMPLES = """\b
 Examples:
   mcpkg run server.wasm                           # an MCP client's server command
   mcpkg run server.wasm --dir ./data::/data --env LOG=debug
+  mcpkg run server.wasm --allow-http              # a server whose tools call an API over HTTP
   mcpkg run backend.wasm --http 8080              # a wasi:mcp backend at http://127.0.0.1:8080/mcp
   mcpkg run backend.wasm --timeout 10 --max-memory 256M   # a wasi:mcp backend, kept in bounds
 """

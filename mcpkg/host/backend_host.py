@@ -45,7 +45,17 @@ from mcpkg.errors import IncompatibleError, McpkgError
 from mcpkg.host.bounds import Bounds, size_text
 from mcpkg.host.mcp_json import INTERNAL_ERROR, INVALID_REQUEST, Case, RpcError, log_json, wit_error
 from mcpkg.host.mcp_session import BackendTrap, Session, error_response
-from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, Prepared, exported_func, load_component, sandbox_wasi
+from mcpkg.host.runner import (
+    DEFAULT_COMPILER,
+    Compiler,
+    Prepared,
+    exported_func,
+    link_wasi,
+    load_component,
+    refuse_ungranted,
+    sandbox_wasi,
+    unprovided_imports,
+)
 from mcpkg.reference import Digest
 from mcpkg.wasm.backend import PACKAGE, backend_contract, backend_problems, entry_export
 from mcpkg.wasm.model import ComponentModel, Type
@@ -189,6 +199,7 @@ class WasmBackend:
         self.trapped = False
         self.timed_out = False  # the last trap was the timeout's
         self.watchdog = _Watchdog(engine, bounds.timeout)
+        self.http = False  # whether wasi:http is linked (set by _linker)
         self.linker = self._linker()
         self.store: Any = None
         self.instance: Any = None
@@ -197,7 +208,7 @@ class WasmBackend:
         import wasmtime.component as wc
 
         linker = wc.Linker(self.engine)
-        linker.add_wasip2()
+        self.http = link_wasi(linker, self.model)
         with linker.root() as root:
             for name, item in self.model.imports.items():
                 if name.split("/", 1)[0] != PACKAGE or item["kind"] != "instance":
@@ -235,13 +246,15 @@ class WasmBackend:
         wasi = sandbox_wasi(self.server.name, self.dirs, self.env)
         wasi.stdout_custom = _to_stderr  # stdout is the MCP protocol's
         self.store.set_wasi(wasi)
+        if self.http:
+            self.store.set_wasi_http()
         self.session.served = False
         try:
             with self._deadline():
                 self.instance = self.linker.instantiate(self.store, self.component)
         except wasmtime.WasmtimeError as exc:
             reason = _first_line(exc)
-            hint = "a wasi:mcp backend may import only WASI preview 2 and wasi:mcp (docs/wasi-mcp.md)"
+            hint = "a wasi:mcp backend may import only WASI preview 2, wasi:http and wasi:mcp (docs/wasi-mcp.md)"
             if "exceeds memory limits" in reason:
                 hint = f"--max-memory {size_text(self.bounds.max_memory)} is less than the backend needs to start"
             raise McpkgError(f"cannot start {self.server}: {reason}", hint) from exc
@@ -418,8 +431,10 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def refuse_unhostable(model: ComponentModel, server: Path) -> None:
-    """Stop (IncompatibleError) when the backend breaks the contract mcpkg hosts."""
+def refuse_unhostable(model: ComponentModel, server: Path, allow_http: bool = False) -> None:
+    """Stop before compiling when the backend breaks the contract mcpkg hosts
+    (IncompatibleError), imports what mcpkg does not provide, or calls out over HTTP
+    without `--allow-http`."""
     problems = backend_problems(model, str(server))
     if problems:
         raise IncompatibleError(
@@ -427,6 +442,15 @@ def refuse_unhostable(model: ComponentModel, server: Path) -> None:
             "see docs/wasi-mcp.md for the contract and the entry-point convention",
             {"problems": problems},
         )
+    missing = unprovided_imports(model, hosted=frozenset({PACKAGE}))
+    if missing:
+        raise IncompatibleError(
+            f"mcpkg cannot host {server}: it imports {', '.join(missing)}, which mcpkg's host does not provide",
+            "a wasi:mcp backend may import WASI preview 2, wasi:http (with --allow-http) and wasi:mcp "
+            "(docs/wasi-mcp.md)",
+            {"unprovided": missing},
+        )
+    refuse_ungranted(model, server, allow_http)
 
 
 def _stop_stuck(backend: WasmBackend, sink: IO[bytes]) -> None:
@@ -458,10 +482,12 @@ def serve_backend(
     bounds: Bounds | None = None,
     stdin: IO[bytes] | None = None,
     stdout: IO[bytes] | None = None,
+    allow_http: bool = False,
 ) -> tuple[int, Prepared]:
-    """Serve MCP over stdio until stdin closes; returns (exit code, how it was prepared)."""
+    """Serve MCP over stdio until stdin closes; returns (exit code, how it was prepared).
+    `allow_http`: the backend may call out over HTTP (`--allow-http`)."""
     bounds = bounds or Bounds()
-    refuse_unhostable(model, server)
+    refuse_unhostable(model, server, allow_http)
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout.buffer
     engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler, bounds.epochs)

@@ -75,7 +75,7 @@ def estimate_seconds(code_bytes: int, compiler: str) -> float:
 
 
 def rounded(seconds: float) -> str:
-    """"about 25 s", "about 2 min"."""
+    """ "about 25 s", "about 2 min"."""
     if seconds < 90:
         return f"about {max(1, round(seconds / 5) * 5 if seconds >= 10 else round(seconds))} s"
     return f"about {round(seconds / 60)} min"

@@ -507,13 +507,15 @@ def serve_backend_http(
     compiler: Compiler = DEFAULT_COMPILER,
     on_ready: Callable[[str, bool], None] | None = None,
     bounds: Bounds | None = None,
+    allow_http: bool = False,
 ) -> tuple[int, Prepared]:
     """Serve MCP over streamable HTTP at `address` until interrupted; (exit code, how the
     backend was prepared). The backend is compiled once; each session instantiates it,
     kept in `bounds` as over stdio (a call blocked in a WASI call past its timeout holds
-    only its own session: each session has its own thread)."""
+    only its own session: each session has its own thread). `allow_http`: the backend may
+    call out over HTTP (`--allow-http`)."""
     bounds = bounds or Bounds()
-    refuse_unhostable(model, server)
+    refuse_unhostable(model, server, allow_http)
     engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler, bounds.epochs)
 
     def new_backend() -> WasmBackend:

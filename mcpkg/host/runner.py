@@ -17,16 +17,19 @@ see docs/compose.md for the measured trade-off). wasmtime-py's `Config.strategy`
 only "auto" and "cranelift", so Winch is chosen through its C API binding, with
 wasmtime's own value for it (`WASMTIME_STRATEGY_WINCH` = 2).
 
-Host interfaces: wasmtime-py's linker provides WASI preview 2 only (`wasi:cli`, `clocks`,
-`filesystem`, `io`, `random`, `sockets`). A server that imports anything else (wasmcp's real
-`kv-store` imports `wasi:keyvalue/*@0.2.0-draft`, its `authorization`
-`wasi:http/outgoing-handler`) is refused before it is compiled, naming those imports, with
-the equivalent wasmtime CLI command (`wasmtime run -S keyvalue -S http ...` or
-`wasmtime serve -O pooling-allocator=n -Scommon -S keyvalue ...`), which can provide them.
+Host interfaces: wasmtime-py's linker provides WASI preview 2 (`wasi:cli`, `clocks`,
+`filesystem`, `io`, `random`, `sockets`) and, granted, outgoing HTTP (`wasi:http/types`,
+`wasi:http/outgoing-handler`). A server that imports anything else (wasmcp's real
+`kv-store` imports `wasi:keyvalue/*@0.2.0-draft`) is refused before it is compiled, naming
+those imports, with the equivalent wasmtime CLI command (`wasmtime run -S keyvalue ...` or
+`wasmtime serve -O pooling-allocator=n -Scommon -S keyvalue ...`), which can provide them;
+so is a server calling out over HTTP without `--allow-http`.
 
 Sandbox: stdin, stdout and stderr are attached; no environment variable, directory or
-network is granted beyond `--env K=V` and `--dir HOST::GUEST` (wasmtime's WASI denies
-sockets unless asked; wasmtime-py cannot grant them, so `--allow-network` says so).
+network is granted beyond `--env K=V`, `--dir HOST::GUEST` and `--allow-http` (outgoing
+HTTP through `wasi:http`, linked with wasmtime-py's `add_wasi_http`; grants.py says what
+the grant covers). wasmtime's WASI denies sockets unless asked; wasmtime-py cannot grant
+them, so `--allow-network` says so, with the wasmtime CLI command that can.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any, Literal, get_args
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
+from mcpkg.host.grants import ALLOW_HTTP, ALLOW_NETWORK, calls_out_over_http, http_imports, socket_imports
 from mcpkg.progress import step
 from mcpkg.reference import Digest
 from mcpkg.wasm.introspect import component_model
@@ -212,13 +216,16 @@ def _package(name: str) -> str:
     return name.split("/", 1)[0].split("@", 1)[0]
 
 
-def unprovided_imports(model: ComponentModel) -> list[str]:
-    """The server's imports wasmtime-py's WASI preview 2 linker cannot provide: WASI
-    interfaces beyond preview 2 (`wasi:keyvalue/store@0.2.0-draft`...) and any other
-    import with functions or resources (a part left out of the composition). Type-only
-    interfaces need no provider."""
+def unprovided_imports(model: ComponentModel, hosted: frozenset[str] = frozenset()) -> list[str]:
+    """The server's imports mcpkg's wasmtime cannot provide: WASI interfaces beyond preview
+    2 and outgoing HTTP (`wasi:keyvalue/store@0.2.0-draft`...) and any other import with
+    functions or resources (a part left out of the composition), except those of the
+    `hosted` packages (wasi:mcp, for a backend mcpkg hosts). Type-only interfaces need no
+    provider. Outgoing HTTP is provided, but only when granted (`refuse_ungranted`)."""
     missing = []
     for name, item in model.imports.items():
+        if _package(name) in hosted or name in http_imports([name]):
+            continue
         if is_wasi(name):
             if _package(name) not in WASI_P2:
                 missing.append(name)
@@ -250,14 +257,21 @@ def run_command(server: Path, options: list[str]) -> str:
     return f"wasmtime run{extra} {server}"
 
 
+def cli_run_command(model: ComponentModel, server: Path, *extra: str) -> str:
+    """The `wasmtime run` command that provides everything the stdio server imports (with
+    the `extra` options, e.g. inherit-network)."""
+    options = cli_options([*unprovided_imports(model), *http_imports(model.imports)])
+    return run_command(server, [*extra, *options])
+
+
 def refuse_unprovided(model: ComponentModel, server: Path) -> None:
-    """Refuse a stdio server importing what WASI preview 2 does not provide, naming the
+    """Refuse a stdio server importing what mcpkg's wasmtime does not provide, naming the
     imports and the wasmtime CLI command that can run it."""
     missing = unprovided_imports(model)
     if not missing:
         return
     options = cli_options(missing)
-    command = run_command(server, options)
+    command = cli_run_command(model, server)
     if len(options) < len({_package(n) for n in missing}):
         hint = f"the wasmtime CLI provides some of them: {command} (the rest must be composed in)"
     else:
@@ -268,6 +282,60 @@ def refuse_unprovided(model: ComponentModel, server: Path) -> None:
         hint,
         {"unprovided": missing, "command": command},
     )
+
+
+def refuse_ungranted(model: ComponentModel, server: Path, allow_http: bool, cli_command: str | None = None) -> None:
+    """Refuse a server that calls out over HTTP when `--allow-http` was not given, naming
+    its HTTP imports, the flag and what it grants (and `cli_command`, the wasmtime CLI's
+    equivalent, for a composed server)."""
+    if allow_http or not calls_out_over_http(model.imports):
+        return
+    imports = http_imports(model.imports)
+    hint = (
+        f"grant it: mcpkg run {ALLOW_HTTP} {server} (requests to any host this machine reaches: "
+        'docs/wasi-mcp.md, "Outgoing HTTP")'
+    )
+    if cli_command is not None:
+        hint += f"; or with the wasmtime CLI: {cli_command}"
+    raise McpkgError(
+        f"{server} calls out over HTTP (it imports {', '.join(imports)}): mcpkg grants that only with {ALLOW_HTTP}",
+        hint,
+        {"ungranted": imports, "grant": ALLOW_HTTP},
+    )
+
+
+def refuse_network(model: ComponentModel, server: Path, cli_command: str | None = None) -> None:
+    """`--allow-network`: sockets cannot be granted by wasmtime-py (its `WasiConfig` has no
+    socket grants). Say so, and say what can: `--allow-http` for a server that calls out
+    over HTTP, the wasmtime CLI (`cli_command`, given for a composed server) for one that
+    opens sockets; a server importing no sockets is told the flag grants it nothing."""
+    http = calls_out_over_http(model.imports)
+    by_http = f"it calls out over HTTP, which {ALLOW_HTTP} grants: mcpkg run {ALLOW_HTTP} {server}"
+    if not socket_imports(model.imports):
+        raise UsageError(
+            f"{ALLOW_NETWORK}: {server} imports no wasi:sockets interface, so it grants nothing",
+            by_http if http else f"drop {ALLOW_NETWORK}",
+        )
+    hints = [by_http] if http else []
+    if cli_command is not None:
+        hints.append(f"for its sockets, run it with the wasmtime CLI instead: {cli_command}")
+    else:
+        hints.append("a wasi:mcp backend's sockets stay closed under mcpkg (docs/wasi-mcp.md)")
+    raise UsageError(
+        f"{ALLOW_NETWORK} cannot be granted by the wasmtime Python embedding mcpkg uses"
+        " (its WASI has no socket grants)",
+        "; ".join(hints),
+    )
+
+
+def link_wasi(linker: Any, model: ComponentModel) -> bool:
+    """WASI preview 2 into `linker`, and wasi:http when the server imports it (the caller
+    has refused an ungranted outgoing handler); returns whether wasi:http was linked."""
+    linker.add_wasip2()
+    if not http_imports(model.imports):
+        return False
+    linker.add_wasi_http()
+    return True
 
 
 def inspect_server(cache: Cache, server: Path) -> tuple[ComponentModel, Digest]:
@@ -332,18 +400,20 @@ def run_server(
     run_name = run_export(model, server)
     engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler)
     linker = wc.Linker(engine)
-    linker.add_wasip2()
+    http = link_wasi(linker, model)
     store = wasmtime.Store(engine)
     wasi = sandbox_wasi(server.name, dirs, env)
     wasi.inherit_stdin()
     wasi.inherit_stdout()
     store.set_wasi(wasi)
+    if http:
+        store.set_wasi_http()
     try:
         instance = linker.instantiate(store, component)
     except wasmtime.WasmtimeError as exc:
         raise McpkgError(
             f"cannot start {server}: {str(exc).strip().splitlines()[0]}",
-            "the server imports something WASI preview 2 does not provide",
+            "the server imports something mcpkg's wasmtime does not provide",
         ) from exc
     func = exported_func(component, instance, store, run_name, "run", server)
     try:

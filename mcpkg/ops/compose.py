@@ -30,6 +30,7 @@ from mcpkg.cache import hash_file
 from mcpkg.compose.encoder import Part, compose
 from mcpkg.compose.sharing import Sharing
 from mcpkg.errors import ConfigError, IncompatibleError, IntegrityError, InvalidArtifactError
+from mcpkg.host.grants import grants_needed
 from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, cached_artifact_ok, compile_and_store, new_engine
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import lock_project
@@ -68,6 +69,12 @@ class ComposeResult:
     # travel with the functions (`tree` leaves them out too)
     type_imports: list[str] = field(default_factory=list)
 
+    @property
+    def needs(self) -> list[str]:
+        """The grants `mcpkg run` needs to run it (`--allow-http`: host/grants.py)."""
+        serves_http = any(name.startswith("wasi:http/incoming-handler@") for name in self.exports)
+        return grants_needed(self.imports, serves_http)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "output": self.output,
@@ -76,12 +83,13 @@ class ComposeResult:
             "imports": self.imports,
             "type-imports": self.type_imports,
             "exports": self.exports,
+            "needs": self.needs,
             "relocked": self.relocked,
             "shared-modules": self.sharing.to_json() if self.sharing is not None else None,
         }
 
     def sharing_line(self) -> str | None:
-        """"shared 11 core modules across 7 components: 40.4 MiB less", or None."""
+        """ "shared 11 core modules across 7 components: 40.4 MiB less", or None."""
         if self.sharing is None or not self.sharing.shared:
             return None
         sharing = self.sharing

@@ -7,24 +7,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 from mcpkg.cache import Cache
 from mcpkg.errors import UsageError
 from mcpkg.host.backend_host import serve_backend
 from mcpkg.host.bounds import Bounds, parse_bounds
 from mcpkg.host.compiletime import code_size, estimate_seconds, rounded
+from mcpkg.host.grants import ALLOW_HTTP, calls_out_over_http
 from mcpkg.host.runner import (
     COMPILERS,
     DEFAULT_COMPILER,
     Compiler,
     cli_options,
+    cli_run_command,
     has_artifact,
     inspect_server,
     is_http,
     parse_compiler,
     parse_dirs,
     parse_env,
+    refuse_network,
+    refuse_ungranted,
     refuse_unprovided,
     run_server,
     serve_command,
@@ -42,8 +45,9 @@ __all__ = [
     "parse_bounds",
     "parse_compiler",
     "refuse_bounds",
-    "refuse_network",
+    "refuse_grants",
     "run",
+    "unused_grant",
 ]
 
 
@@ -74,11 +78,18 @@ def first_compile_ahead(path: Path, digest: str, compiler: Compiler = DEFAULT_CO
     return compile_estimate(path)
 
 
-def refuse_network(server: Path) -> NoReturn:
-    raise UsageError(
-        "--allow-network cannot be granted by the wasmtime Python embedding mcpkg uses",
-        f"run it with the wasmtime CLI instead: wasmtime run -S inherit-network {server}",
-    )
+def refuse_grants(model: ComponentModel, server: Path, allow_network: bool) -> None:
+    """`--allow-network`, which mcpkg cannot grant, refused with what can (host/grants.py)."""
+    if allow_network:
+        backend = is_backend_candidate(model)
+        refuse_network(model, server, None if backend else cli_run_command(model, server, "inherit-network"))
+
+
+def unused_grant(model: ComponentModel, server: Path, allow_http: bool) -> str | None:
+    """A note when `--allow-http` grants nothing: the server does not call out over HTTP."""
+    if allow_http and not calls_out_over_http(model.imports):
+        return f"{ALLOW_HTTP}: {server.name} does not import wasi:http/outgoing-handler, so the grant is unused"
+    return None
 
 
 @dataclass(frozen=True)
@@ -95,27 +106,35 @@ def run(
     env: list[str],
     *,
     allow_network: bool = False,
+    allow_http: bool = False,
     on_compile: Callable[[], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
     bounds: Bounds | None = None,
 ) -> RunOutcome:
     """Run a stdio server; `on_compile` is called before a full compile (the first run of
-    a server not compiled with `compose --precompile`). `bounds`: the limits a hosted
-    wasi:mcp backend is kept in (None: the defaults); a composed server is not hosted by
-    mcpkg (its transport speaks MCP inside the component), so bounds for one are refused."""
+    a server not compiled with `compose --precompile`), `on_note` with a note before it
+    starts (a grant it does not use). `bounds`: the limits a hosted wasi:mcp backend is
+    kept in (None: the defaults); a composed server is not hosted by mcpkg (its transport
+    speaks MCP inside the component), so bounds for one are refused. `allow_http`: the
+    server may call out over HTTP (host/grants.py)."""
     readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
     cache = Cache.default()
     model, digest = inspect_server(cache, server)
     refuse_bounds(model, server, bounds)
-    if is_http(model):
+    if is_http(model):  # `wasmtime serve` provides wasi:http, outgoing requests included
         return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
-    if allow_network:
-        refuse_network(server)
+    refuse_grants(model, server, allow_network)
+    unused = unused_grant(model, server, allow_http)
+    if unused is not None and on_note is not None:
+        on_note(unused)
     if is_backend_candidate(model):  # mcpkg is its wasi:mcp host: its own checks come first
         code, prepared = serve_backend(
-            cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler, bounds
-        )
+            cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler, bounds,
+            allow_http=allow_http,
+        )  # fmt: skip
         return RunOutcome(code, None, prepared.compiled, prepared.artifact)
     refuse_unprovided(model, server)
+    refuse_ungranted(model, server, allow_http, cli_run_command(model, server))
     code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler)
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

@@ -22,7 +22,7 @@ from mcpkg.host.runner import (
     unprovided_imports,
 )
 from mcpkg.infile import readable_file
-from mcpkg.ops.run import Bounds, RunOutcome, refuse_bounds, refuse_network
+from mcpkg.ops.run import Bounds, RunOutcome, refuse_bounds, refuse_grants, unused_grant
 from mcpkg.wasm.backend import is_backend_candidate
 
 __all__ = ["run_http"]
@@ -35,7 +35,9 @@ def run_http(
     http: str,
     *,
     allow_network: bool = False,
+    allow_http: bool = False,
     on_compile: Callable[[], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     on_ready: Callable[[str, bool], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
     bounds: Bounds | None = None,
@@ -50,14 +52,17 @@ def run_http(
     if is_http(model):
         options = cli_options(unprovided_imports(model), serve=True)
         return RunOutcome(serve_command=serve_command(server, options, address.netloc))
-    if allow_network:
-        refuse_network(server)
+    refuse_grants(model, server, allow_network)
     if not is_backend_candidate(model):
         raise UsageError(
             f"--http hosts a wasi:mcp backend; {server} is not one (a composed stdio server speaks stdio only)",
             "run it without --http (MCP over stdio), or compose it with `-t http` and serve it with wasmtime serve",
         )
+    unused = unused_grant(model, server, allow_http)
+    if unused is not None and on_note is not None:
+        on_note(unused)
     code, prepared = serve_backend_http(
-        cache, server, model, digest, parse_dirs(dirs), parse_env(env), address, on_compile, compiler, on_ready, bounds
-    )
+        cache, server, model, digest, parse_dirs(dirs), parse_env(env), address, on_compile, compiler, on_ready, bounds,
+        allow_http=allow_http,
+    )  # fmt: skip
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

@@ -27,6 +27,7 @@ from testing.wasmcp_current import CONTRACT, COUNTER_TOOLS, STRINGS_TOOLS
 from tests.conftest import Mcpkg
 from tests.e2e.servers import HttpServer, Server, Wasmtime, compile_server, serving
 from tests.e2e.test_fixture_proof import http_session, run
+from tests.e2e.wasmcp_framework import publish_framework
 
 NAMESPACE = "wasmcp-http"  # apart from the stdio framework other tests publish under wasmcp/
 FRAMEWORK = {  # package name -> fixture
@@ -60,19 +61,8 @@ class Composed:
 @pytest.fixture(scope="module")
 def composed(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Composed:
     home = tmp_path_factory.mktemp("wasmcp-current-http")
-    publisher = Mcpkg(home / "publisher")
-    password = {"COSIGN_PASSWORD": "current-http"}
-    publisher.ok("keygen", "--output-prefix", str(home / "keys" / "wasmcp"), env=password)
+    user = publish_framework(registry, fixtures, home, FRAMEWORK, NAMESPACE)
     built = fixtures / "wasmcp-v20251125"
-    for package, fixture in FRAMEWORK.items():
-        ref = f"{registry.host}/{NAMESPACE}/{package}:0.1.0"
-        publisher.ok("push", str(built / f"{fixture}.wasm"), ref)
-        publisher.ok("sign", ref, "--key", str(home / "keys" / "wasmcp.key"), env=password)
-    user = Mcpkg(home / "user")
-    user.write_config(
-        f'[namespaces]\nwasmcp = "{registry.host}/{NAMESPACE}"\n\n'
-        f'[trust."{registry.host}/{NAMESPACE}/*"]\nkeys = ["{home / "keys" / "wasmcp.pub"}"]\nrequire = true\n'
-    )
     work = home / "work"
     work.mkdir()
     shutil.copy(built / "strings-py.wasm", work / "strings.wasm")

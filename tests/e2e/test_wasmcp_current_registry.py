@@ -38,6 +38,7 @@ from testing.wasmcp_current import (
 from tests.conftest import Mcpkg
 from tests.e2e.conftest import env_of
 from tests.e2e.test_fixture_proof import run
+from tests.e2e.wasmcp_framework import publish_framework
 
 FRAMEWORK = {  # package name -> fixture
     "transport": "stdio-transport",
@@ -104,19 +105,8 @@ class Framework:
 @pytest.fixture(scope="module")
 def framework(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Framework:
     home = tmp_path_factory.mktemp("wasmcp-current")
-    publisher = Mcpkg(home / "publisher")
-    password = {"COSIGN_PASSWORD": "current"}
-    publisher.ok("keygen", "--output-prefix", str(home / "keys" / "wasmcp"), env=password)
+    user = publish_framework(registry, fixtures, home, {**FRAMEWORK, **KIND_WRAPPERS})
     built = fixtures / "wasmcp-v20251125"
-    for package, fixture in {**FRAMEWORK, **KIND_WRAPPERS}.items():
-        ref = f"{registry.host}/wasmcp/{package}:0.1.0"
-        publisher.ok("push", str(built / f"{fixture}.wasm"), ref)
-        publisher.ok("sign", ref, "--key", str(home / "keys" / "wasmcp.key"), env=password)
-    user = Mcpkg(home / "user")
-    user.write_config(
-        f'[namespaces]\nwasmcp = "{registry.host}/wasmcp"\n\n'
-        f'[trust."{registry.host}/wasmcp/*"]\nkeys = ["{home / "keys" / "wasmcp.pub"}"]\nrequire = true\n'
-    )
     work = home / "work"
     work.mkdir()
     for name, fixture in USER_PARTS.items():
@@ -251,9 +241,7 @@ def test_one_command_with_a_part_that_needs_more_than_wasi_p2(
     assert (sorted(compiled.glob("*.cwasm")) if compiled.is_dir() else []) == before  # refused before compiling
 
 
-def test_http_asked_of_a_stdio_only_transport_is_refused(
-    framework: Framework, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_http_asked_of_a_stdio_only_transport_is_refused(framework: Framework, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--transport http` (also the default) never gives a stdio server: the registry's
     transport serves stdio only, so the command fails saying what it serves."""
     monkeypatch.chdir(framework.work)

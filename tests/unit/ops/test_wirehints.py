@@ -32,9 +32,7 @@ STORE_ODD = ComponentModel({}, {STORE: GET_BYTES})
 
 
 def fixes_of(services: dict[str, ComponentModel], wires: dict[str, dict[str, str]] | None = None) -> list[str]:
-    report = check_chain(
-        ("transport", TRANSPORT), [], ("terminal", TERMINAL), sorted(services.items()), wires
-    )
+    report = check_chain(("transport", TRANSPORT), [], ("terminal", TERMINAL), sorted(services.items()), wires)
     assert report.problems
     fixes = wire_fixes(report.problems, services, report.wiring.chain_interface)
     return (wire_hint(fixes) or "").splitlines()
