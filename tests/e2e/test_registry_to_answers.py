@@ -162,13 +162,22 @@ def test_mcpkg_composed_http_server(mcpkg_http: HttpServer, check: str) -> None:
     run(main)
 
 
-def test_run_flags(published: Published, tmp_path: Path) -> None:
+def test_run_flags(published: Published, tmp_path: Path, wasmtime_cli: Wasmtime) -> None:
     bad_dir = published.runner("run", str(published.server), "--dir", "nope")
     assert bad_dir.exit_code == 2 and "HOST::GUEST" in bad_dir.stderr
     bad_env = published.runner("run", str(published.server), "--env", "NOEQUALS")
     assert bad_env.exit_code == 2
+    # sockets: mcpkg cannot grant them; the command it prints runs this server
     network = published.runner("run", str(published.server), "--allow-network")
-    assert network.exit_code == 2 and "wasmtime run -S inherit-network" in network.stderr
+    command = f"wasmtime run -S inherit-network {published.server}"
+    assert network.exit_code == 2 and network.stderr.rstrip().endswith(command), network.stderr
+    initialize = (
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+    )
+    argv = [str(wasmtime_cli.binary), *command.split()[1:]]
+    ran = subprocess.run(argv, input=initialize, capture_output=True, text=True, timeout=300)
+    assert '"id":1,"result":{' in ran.stdout.replace(" ", ""), ran.stderr
     missing = published.runner("run", str(tmp_path / "absent.wasm"))
     assert missing.exit_code == 1 and "mcpkg compose" in missing.stderr
 

@@ -5,6 +5,9 @@ real-framework-like key-value store importing `wasi:keyvalue`)."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from testing.compose_tool import find_wasm_tools
 from testing.compose_wired import compose_wired
 from testing.wasmcp_current import CONTRACT, FIXTURE_ROLES, two_tools_server
 from tests.conftest import Mcpkg
+from tests.e2e.servers import find_wasmtime
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +113,22 @@ def test_run_refuses_a_server_needing_wasi_keyvalue(mcpkg: Mcpkg, fixtures: Path
     assert "WASI preview 2 only" in result.stderr
     assert f"wasmtime run -S keyvalue {server}" in result.stderr
     assert not list(mcpkg.cache.rglob("*.cwasm"))  # refused before compiling
+    # The printed command links every import: the server starts and reaches the store,
+    # which is a dummy (`embed --dummy`) and traps when called, as built to. A missing
+    # provider would stop wasmtime before the server runs ("a matching implementation
+    # was not found in the linker").
+    printed = shlex.split(result.stderr.split("instead: ", 1)[1].strip())
+    assert printed[:2] == ["wasmtime", "run"]
+    initialize = (
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+    )
+    ran = subprocess.run(
+        [str(find_wasmtime()), *printed[1:]], input=initialize, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "RUST_BACKTRACE": "0"},
+    )  # fmt: skip
+    assert "not found in the linker" not in ran.stderr and "failed to instantiate" not in ran.stderr, ran.stderr
+    assert "session-manager@0.1.1#initialize" in ran.stderr and "wasm trap" in ran.stderr, ran.stderr
 
 
 def test_run_refuses_a_transport_that_is_not_composed(mcpkg: Mcpkg, fixtures: Path) -> None:
