@@ -18,7 +18,8 @@ Outputs:
   against the vendored contract `contracts/wasmcp-mcp-0.3.0/wit`;
 - `wasmcp-v20251125/<name>.wasm`: the current wasmcp generation (`wasmcp:mcp-v20251125`):
   mcpkg's own framework components, wasmcp's `strings-py` example, a second tools
-  capability, a resources and a prompts capability and a completions middleware,
+  capability, a resources and a prompts capability, a completions middleware and a tools
+  capability that calls out over HTTP (`fetch-tools`),
   componentize-py builds of `src/wasmcp-v20251125/<name>/app.py` (see `WASMCP_CURRENT`),
   and `kv-store-wasi-keyvalue.wasm`, an `embed --dummy` stand-in for wasmcp's real
   key-value store (it imports `wasi:keyvalue/*@0.2.0-draft`);
@@ -26,9 +27,13 @@ Outputs:
   from `src/broken/<name>/` with `embed --dummy` + `component new` (see `BROKEN_COMPONENTS`);
 - `wasi-mcp/<name>.wasm`: wasi:mcp backends, componentize-py builds of
   `src/wasi-mcp/<name>/app.py` against the corrected contract in
-  `contracts/wasi-mcp-0.1.0-preview2/` (see `WASI_MCP_BACKENDS`), and
+  `contracts/wasi-mcp-0.1.0-preview2/` (see `WASI_MCP_BACKENDS`; `fetch-backend` also
+  imports `wasi:http/outgoing-handler@0.2.8`), and
   `broken/backend-no-run.wasm`, `broken/backend-other-version.wasm`: dummies refused as
   backends (no entry point; another `wasi:mcp` version).
+
+`src/common/` holds modules shared by several componentize-py builds (on their path):
+`wasi_fetch.py`, a GET over `wasi:http/outgoing-handler`.
 
 componentize-py builds (about 10 s of CPU each) run on `MCPKG_FIXTURE_JOBS` workers
 (default 2). Their output is not byte-reproducible, which is fine: only the stamp is

@@ -104,7 +104,8 @@ def _report_backend(result: BackendCheck, json_output: bool) -> None:
             result.to_json(),
         )
     if not json_output:
-        print(f"ok: a wasi:mcp backend mcpkg can host (mcpkg run {result.file})")
+        run = " ".join(["mcpkg run", *result.needs, result.file])
+        print(f"ok: a wasi:mcp backend mcpkg can host ({run})")
 
 
 EXAMPLES = """\b

@@ -78,7 +78,8 @@ def render_report(report: dict[str, Any]) -> None:
     backend = report.get("backend")
     if backend is not None:
         if backend["hostable"]:
-            print(f"backend:      hostable by `mcpkg run` (entry point {backend['entry']})")
+            run = " ".join(["mcpkg run", *backend.get("needs", [])])
+            print(f"backend:      hostable by `{run}` (entry point {backend['entry']})")
         for problem in backend["problems"]:
             print(f"backend:      not hostable: {problem}")
     for direction in ("imports", "exports"):

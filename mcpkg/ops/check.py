@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.errors import UsageError
+from mcpkg.host.grants import grants_needed
+from mcpkg.host.runner import unprovided_imports
 from mcpkg.infile import readable_file
 from mcpkg.ops.context import Context
 from mcpkg.ops.insight import project_check
-from mcpkg.wasm.backend import backend_contract, backend_problems, entry_export, is_backend_candidate
+from mcpkg.wasm.backend import PACKAGE, backend_contract, backend_problems, entry_export, is_backend_candidate
 from mcpkg.wasm.compat import ChainReport, check_chain
 from mcpkg.wasm.contracts import contract_mismatches, role_summary
 from mcpkg.wasm.introspect import component_model
@@ -59,13 +61,21 @@ class BackendCheck:
     role: str  # its most specific contract role
     entry: str | None  # the entry-point export it has
     problems: list[str]
+    needs: list[str]  # the grants `mcpkg run` needs to host it (`--allow-http`)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "backend": self.file, "role": self.role, "entry": self.entry, "problems": self.problems}
+        return {
+            "ok": self.ok,
+            "backend": self.file,
+            "role": self.role,
+            "entry": self.entry,
+            "problems": self.problems,
+            "needs": self.needs,
+        }
 
 
 def check_backend_file(ctx: Context, path: Path) -> BackendCheck | None:
@@ -74,7 +84,11 @@ def check_backend_file(ctx: Context, path: Path) -> BackendCheck | None:
     if not is_backend_candidate(model):
         return None
     entry = entry_export(model, backend_contract().entry)
-    return BackendCheck(str(path), role_summary(model), entry, backend_problems(model, str(path)))
+    problems = backend_problems(model, str(path))
+    unprovided = unprovided_imports(model, hosted=frozenset({PACKAGE}))
+    if unprovided:
+        problems.append(f"it imports {', '.join(unprovided)}, which mcpkg's host does not provide")
+    return BackendCheck(str(path), role_summary(model), entry, problems, grants_needed(model.imports))
 
 
 def check_files(ctx: Context, files: list[Path], services: list[Path]) -> FileCheck:

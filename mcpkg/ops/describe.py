@@ -9,6 +9,7 @@ from typing import Any
 
 from mcpkg.cache import Cache
 from mcpkg.compose.sharing import shared_in_file
+from mcpkg.host.grants import grants_needed
 from mcpkg.infile import readable_file
 from mcpkg.wasm.backend import backend_contract, backend_problems, entry_export, is_backend_candidate
 from mcpkg.wasm.contracts import classify
@@ -52,6 +53,7 @@ def model_report(model: ComponentModel) -> dict[str, Any]:
             "hostable": not problems,
             "entry": entry_export(model, backend_contract().entry),
             "problems": problems,
+            "needs": grants_needed(model.imports),  # the grants `mcpkg run` needs to host it
         }
     return {
         **report,

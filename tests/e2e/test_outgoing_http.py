@@ -282,3 +282,14 @@ def test_an_unused_grant_is_noted_and_the_server_runs(mcpkg: Mcpkg, fixtures: Pa
         ran.stderr
     )
     assert '"serverInfo":{"name":"tools-backend"' in ran.stdout
+
+
+def test_check_and_inspect_name_the_grant_a_backend_needs(mcpkg: Mcpkg, fixtures: Path) -> None:
+    backend = fixtures / "wasi-mcp" / "fetch-backend.wasm"
+    checked = mcpkg.ok("check", str(backend))
+    assert f"ok: a wasi:mcp backend mcpkg can host (mcpkg run --allow-http {backend})" in checked.stdout
+    assert mcpkg.ok("check", str(backend), "--json").json()["needs"] == ["--allow-http"]
+    assert "hostable by `mcpkg run --allow-http`" in mcpkg.ok("inspect", str(backend)).stdout
+    assert mcpkg.ok("inspect", str(backend), "--json").json()["backend"]["needs"] == ["--allow-http"]
+    plain = fixtures / "wasi-mcp" / "tools-backend.wasm"
+    assert mcpkg.ok("check", str(plain), "--json").json()["needs"] == []
