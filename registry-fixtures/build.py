@@ -283,6 +283,8 @@ def build_broken_backends(tool: str, tmp: Path) -> dict[str, str]:
         run(tool, "component", "new", str(core), "-o", str(out))
         outputs[f"broken/{name}"] = out.relative_to(BUILD).as_posix()
     return outputs
+
+
 def wasmcp_current_wit(tmp: Path, name: str, worlds: Path) -> Path:
     """A WIT folder: the `.wit` files of `worlds` as the package, the vendored current wasmcp
     contract and its deps as deps."""
@@ -364,7 +366,12 @@ def build(tool: str) -> dict[str, str]:
         steps["wasmcp-v0.3/hello-world"] = partial(build_wasmcp_hello, tmp)
         wit = wasmcp_wit(tmp)
         steps.update({f"wasmcp-v0.3/{name}": partial(build_wasmcp_framework, wit, name) for name in WASMCP_FRAMEWORK})
-        steps.update({f"wasi-mcp/{name}": partial(build_wasi_mcp, backend_wit, name, world) for name, world in WASI_MCP_BACKENDS.items()})
+        steps.update(
+            {
+                f"wasi-mcp/{name}": partial(build_wasi_mcp, backend_wit, name, world)
+                for name, world in WASI_MCP_BACKENDS.items()
+            }
+        )
         steps.update(
             {
                 f"wasmcp-v20251125/{name}": partial(build_wasmcp_current, tmp, name, folder, world)

@@ -47,6 +47,7 @@ __all__ = [
     "refuse_bounds",
     "refuse_grants",
     "run",
+    "serve_note",
     "unused_grant",
 ]
 
@@ -83,6 +84,16 @@ def refuse_grants(model: ComponentModel, server: Path, allow_network: bool) -> N
     if allow_network:
         backend = is_backend_candidate(model)
         refuse_network(model, server, None if backend else cli_run_command(model, server, "inherit-network"))
+
+
+def serve_note(model: ComponentModel, server: Path) -> str | None:
+    """For an HTTP server that calls out: `wasmtime serve` grants outgoing HTTP unasked."""
+    if calls_out_over_http(model.imports):
+        return (
+            f"{server.name} calls out over HTTP: `wasmtime serve` lets it reach any host, no grant asked "
+            '(docs/wasi-mcp.md, "Outgoing HTTP")'
+        )
+    return None
 
 
 def unused_grant(model: ComponentModel, server: Path, allow_http: bool) -> str | None:
@@ -123,6 +134,9 @@ def run(
     model, digest = inspect_server(cache, server)
     refuse_bounds(model, server, bounds)
     if is_http(model):  # `wasmtime serve` provides wasi:http, outgoing requests included
+        said = serve_note(model, server)
+        if said is not None and on_note is not None:
+            on_note(said)
         return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
     refuse_grants(model, server, allow_network)
     unused = unused_grant(model, server, allow_http)

@@ -22,7 +22,7 @@ from mcpkg.host.runner import (
     unprovided_imports,
 )
 from mcpkg.infile import readable_file
-from mcpkg.ops.run import Bounds, RunOutcome, refuse_bounds, refuse_grants, unused_grant
+from mcpkg.ops.run import Bounds, RunOutcome, refuse_bounds, refuse_grants, serve_note, unused_grant
 from mcpkg.wasm.backend import is_backend_candidate
 
 __all__ = ["run_http"]
@@ -50,6 +50,9 @@ def run_http(
     model, digest = inspect_server(cache, server)
     refuse_bounds(model, server, bounds)
     if is_http(model):
+        said = serve_note(model, server)
+        if said is not None and on_note is not None:
+            on_note(said)
         options = cli_options(unprovided_imports(model), serve=True)
         return RunOutcome(serve_command=serve_command(server, options, address.netloc))
     refuse_grants(model, server, allow_network)
