@@ -1,7 +1,7 @@
 """mcpkg's benchmarks, each against the peers a user would otherwise run, in one process
 so the ratios come from one run on one machine.
 
-    ./scripts/bench [pull|inspect|lock|compose|run|verify|share|host]... [--runs N] [--size-mb 96]
+    ./scripts/bench [pull|inspect|lock|compose|run|verify|share|host|fetch]... [--runs N] [--size-mb 96]
 
 `pull`: a cold-cache pull of a large component from a loopback docker-registry, to a
 file: `mcpkg pull -o` vs `curl` of the same blob (the floor: no manifest, no
@@ -649,9 +649,13 @@ def bench_verify(registry: Registry, runs: int, work: Path) -> None:
         identity = github_identity(claims)
         scope = f'[trust."{registry.host}/verifybench/*"]\nrequire = true\n'
         key_policy = root + scope + f'keys = ["{work / "bench.pub"}"]\n'
-        identity_policy = root + scope + (
-            f'\n[[trust."{registry.host}/verifybench/*".identities]]\n'
-            f'issuer = "{GITHUB_ISSUER}"\nrepository = "acme/widget"\nref = "refs/tags/v*"\n'
+        identity_policy = (
+            root
+            + scope
+            + (
+                f'\n[[trust."{registry.host}/verifybench/*".identities]]\n'
+                f'issuer = "{GITHUB_ISSUER}"\nrepository = "acme/widget"\nref = "refs/tags/v*"\n'
+            )
         )
         node_env = dict(os.environ, MCPKG_NODE_PREFIX=str(ROOT / ".venv" / "node"))
         commands: dict[str, tuple[list[str], dict[str, str], str]] = {
@@ -694,21 +698,31 @@ def bench_verify(registry: Registry, runs: int, work: Path) -> None:
 HOST_CALLS = 200
 
 
-async def _sdk_latencies(command: list[str], env: dict[str, str], url: str | None) -> list[float]:
-    """Round trips of HOST_CALLS sequential `tools/call` in one MCP SDK session: over stdio
-    (`command` is the server) or over streamable HTTP at `url` (the server already runs)."""
+async def _sdk_latencies(
+    command: list[str],
+    env: dict[str, str],
+    url: str | None,
+    tool: str = "add",
+    arguments: Callable[[int], dict[str, Any]] = lambda n: {"a": n, "b": 1},
+    count: int = HOST_CALLS,
+) -> list[float]:
+    """Round trips of `count` sequential `tools/call` of `tool` in one MCP SDK session: over
+    stdio (`command` is the server) or over streamable HTTP at `url` (the server already
+    runs). A call answered with an error stops the benchmark."""
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
     from mcp.client.streamable_http import streamable_http_client
 
     async def calls(session: ClientSession) -> list[float]:
         await session.initialize()
-        await session.call_tool("add", {"a": 1, "b": 2})  # warm
+        await session.call_tool(tool, arguments(0))  # warm
         out = []
-        for n in range(HOST_CALLS):
+        for n in range(count):
             started = time.perf_counter()
-            await session.call_tool("add", {"a": n, "b": 1})
+            result = await session.call_tool(tool, arguments(n))
             out.append(time.perf_counter() - started)
+            if result.is_error:
+                raise SystemExit(f"{tool} failed under {' '.join(command) or url}: {result.content}")
         return out
 
     if url is None:
@@ -759,6 +773,94 @@ def bench_host(runs: int, work: Path) -> None:
     print(f"http / stdio = {h / s:.2f}x; target http <= max(2x stdio, stdio + 5 ms) = {target:.2f} ms: {verdict}")
 
 
+FETCH_CALLS = 100
+FETCH_FRAMEWORK = {  # package -> fixture: a one-command stdio server of tools (wasmcp v20251125)
+    "transport": "stdio-transport",
+    "server-io": "server-io",
+    "session-store": "session-store",
+    "kv-store": "kv-store",
+    "authorization": "authorization",
+    "method-not-found": "method-not-found",
+    "tools-middleware": "tools-middleware",
+}
+
+
+def bench_fetch(registry: Registry, runs: int, work: Path) -> None:
+    """Outgoing HTTP (`--allow-http`): the median round trip of FETCH_CALLS sequential
+    `fetch` tool calls (a GET of a 1 KiB page from a loopback HTTP server) in one MCP SDK
+    session, Winch everywhere: the wasi:mcp backend `fetch-backend` hosted by mcpkg; the
+    tools capability `fetch-tools` composed in one command with the framework (pushed to
+    the loopback registry) and run by `mcpkg run --allow-http`, and the same server.wasm
+    by the peer, `wasmtime run -S http` (compiled at each start, not timed here); and the
+    floor, the same GET from Python's urllib."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import anyio
+
+    page = b"x" * 1024
+
+    class Page(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{site.server_address[1]}/page"
+    built = ROOT / "registry-fixtures" / "build"
+    config = work / "fetch-config.toml"
+    config.write_text(f'[namespaces]\nwasmcp = "{registry.host}/wasmcp"\n')
+    env = dict(os.environ, MCPKG_CONFIG=str(config), MCPKG_CACHE_DIR=str(work / "fetch-cache"))
+    for package, fixture in FETCH_FRAMEWORK.items():
+        ref = f"{registry.host}/wasmcp/{package}:0.1.0"
+        run_timed([MCPKG, "-q", "push", str(built / "wasmcp-v20251125" / f"{fixture}.wasm"), ref], env)
+    server = work / "fetch-server.wasm"
+    tools = built / "wasmcp-v20251125" / "fetch-tools.wasm"
+    run_timed([MCPKG, "-q", "compose", str(tools), "-t", "stdio", "-o", str(server)], env)
+    if not server.is_file():
+        raise SystemExit("bench fetch: the one-command compose of fetch-tools failed")
+    backend = built / "wasi-mcp" / "fetch-backend.wasm"
+    rows: dict[str, list[str]] = {
+        "mcpkg run backend": [MCPKG, "run", "--allow-http", "--compiler", "winch", str(backend)],
+        "mcpkg run composed": [MCPKG, "run", "--allow-http", "--compiler", "winch", str(server)],
+        "wasmtime run composed": [WASMTIME, "run", "-S", "http", "-C", "compiler=winch", str(server)],
+    }
+    measured: dict[str, list[float]] = {name: [] for name in rows}
+    for _ in range(max(1, runs)):
+        for name, command in rows.items():
+            measured[name].extend(
+                anyio.run(_sdk_latencies, command, env, None, "fetch", lambda n: {"url": url}, FETCH_CALLS)
+            )
+    floor = []
+    for _ in range(FETCH_CALLS * max(1, runs)):
+        started = time.perf_counter()
+        with urllib.request.urlopen(url) as answer:
+            answer.read()
+        floor.append(time.perf_counter() - started)
+    site.shutdown()
+    print(
+        f"\noutgoing HTTP: {FETCH_CALLS} sequential fetch calls (1 KiB from loopback) per session, "
+        f"{runs} session(s) each"
+    )
+    print(f"{'server':<24} {'median ms':>10} {'p90 ms':>8}")
+    for name, values in (*measured.items(), ("urllib GET (the floor)", floor)):
+        p90 = sorted(values)[int(len(values) * 0.9)] * 1000
+        print(f"{name:<24} {statistics.median(values) * 1000:10.2f} {p90:8.2f}")
+    mine, theirs = (
+        statistics.median(measured["mcpkg run composed"]),
+        statistics.median(measured["wasmtime run composed"]),
+    )
+    print(f"mcpkg run / wasmtime run (the same server.wasm) = {mine / theirs:.2f}x")
+
+
 def _free_port() -> int:
     import socket
 
@@ -772,12 +874,22 @@ def main() -> int:
     parser.add_argument(
         "benchmarks",
         nargs="*",
-        help="which benchmarks (default: all): pull, inspect, lock, compose, run, verify, share, host",
+        help="which benchmarks (default: all): pull, inspect, lock, compose, run, verify, share, host, fetch",
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=96)
     args = parser.parse_args()
-    args.benchmarks = args.benchmarks or ["pull", "inspect", "lock", "compose", "run", "verify", "share", "host"]
+    args.benchmarks = args.benchmarks or [
+        "pull",
+        "inspect",
+        "lock",
+        "compose",
+        "run",
+        "verify",
+        "share",
+        "host",
+        "fetch",
+    ]
     with tempfile.TemporaryDirectory(prefix="mcpkg-bench-") as tmp, running_registry() as registry:
         work = Path(tmp)
         if "pull" in args.benchmarks:
@@ -796,6 +908,8 @@ def main() -> int:
             bench_share(work)
         if "host" in args.benchmarks:
             bench_host(args.runs, work)
+        if "fetch" in args.benchmarks:
+            bench_fetch(registry, args.runs, work)
     return 0
 
 
