@@ -21,7 +21,7 @@ def test_inspect_names_the_backend_role(mcpkg: Mcpkg, fixtures: Path) -> None:
         "wasi:mcp@0.1.0-preview2",
         TARGET,
     )
-    assert report["backend"] == {"hostable": True, "entry": "wasi:cli/run@0.2.3", "problems": []}
+    assert report["backend"] == {"hostable": True, "entry": "wasi:cli/run@0.2.3", "problems": [], "needs": []}
     text = mcpkg.ok("inspect", str(fixtures / "broken" / "backend-no-run.wasm")).stdout
     assert "roles:        wasi:mcp backend (wasi:mcp@0.1.0-preview2, backend)" in text
     assert "not hostable" in text and "does not export wasi:cli/run@0.2.x" in text
