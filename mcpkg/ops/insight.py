@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from mcpkg.errors import ConfigError, McpkgError
+from mcpkg.host.grants import grants_needed
+from mcpkg.host.runner import is_http
 from mcpkg.ops.context import Context
 from mcpkg.ops.lock import chain_problems, component_reference
 from mcpkg.ops.lockpolicy import lock_trust_problems
@@ -73,9 +75,10 @@ def tree(ctx: Context, root: Path) -> tuple[dict[str, Any], str]:
         assert entry is not None
         origin = entry.path if entry.source == "path" else f"{entry.reference}:{entry.version or entry.digest}"
         problems = backend_problems(models[lock.backend], lock.backend)
-        text = f"{lock.backend} ({origin}): a wasi:mcp backend, served by mcpkg run\n"
+        needs = grants_needed(models[lock.backend].imports)
+        text = f"{lock.backend} ({origin}): a wasi:mcp backend, served by {' '.join(['mcpkg run', *needs])}\n"
         text += "".join(f"problem: {p}\n" for p in problems)
-        return {"backend": lock.backend, "problems": problems}, text
+        return {"backend": lock.backend, "problems": problems, "needs": needs}, text
     services = lock.services
     report = check_chain(
         (lock.transport, models[lock.transport]),
@@ -114,6 +117,9 @@ def tree(ctx: Context, root: Path) -> tuple[dict[str, Any], str]:
                     lines.append(f"      {iface} <- {provider}{mark}")
     if wiring.host_imports:
         lines.append("host imports: " + ", ".join(sorted(wiring.host_imports)))
+    needs = grants_needed(wiring.host_imports, is_http(models[lock.transport]))
+    if needs:
+        lines.append(f"needs: {', '.join(needs)} (to run it: {' '.join(['mcpkg run', *needs])} server.wasm)")
     for problem in report.problems:
         lines.append(f"problem: {problem}")
     data = {
@@ -126,6 +132,7 @@ def tree(ctx: Context, root: Path) -> tuple[dict[str, Any], str]:
             for (i, n), (p, e) in sorted(wiring.links.items())
         ],
         "host-imports": sorted(wiring.host_imports),
+        "needs": needs,
         "problems": [str(p) for p in report.problems],
     }
     return data, "\n".join(lines) + "\n"

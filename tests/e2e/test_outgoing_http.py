@@ -99,12 +99,14 @@ class Composed:
     user: Mcpkg
     server: Path
     text: str  # compose's output
-    made: dict[str, object]  # compose --json
+    made: dict[str, object]  # compose --locked --json of the saved project
+    work: Path  # where --save wrote mcpkg.toml and mcpkg.lock
 
 
 @pytest.fixture(scope="module")
 def composed(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Composed:
-    """`mcpkg compose fetch.wasm --transport stdio`: the capability with the framework."""
+    """`mcpkg compose fetch.wasm --transport stdio --save`: the capability with the
+    framework, and the project it saves, composed again with `--locked --json`."""
     home = tmp_path_factory.mktemp("outgoing-http")
     user = publish_framework(registry, fixtures, home, FRAMEWORK, NAMESPACE)
     work = home / "work"
@@ -113,9 +115,9 @@ def composed(registry: Registry, fixtures: Path, tmp_path_factory: pytest.TempPa
     server = work / "server.wasm"
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(work)
-        text = user.ok("compose", "fetch.wasm", "--transport", "stdio", "-o", str(server)).stdout
-        made = user.ok("compose", "fetch.wasm", "--transport", "stdio", "-o", str(server), "--json").json()
-    return Composed(user, server, text, made)
+        text = user.ok("compose", "fetch.wasm", "--transport", "stdio", "-o", str(server), "--save").stdout
+        made = user.ok("compose", "--locked", "-o", str(server), "--json").json()  # the saved project
+    return Composed(user, server, text, made, work)
 
 
 @asynccontextmanager
@@ -173,6 +175,12 @@ def test_compose_says_the_server_needs_the_grant(composed: Composed) -> None:
     assert isinstance(imports, list)
     for prefix in HTTP_IMPORTS:
         assert any(str(name).startswith(prefix) for name in imports), imports
+
+
+def test_tree_of_the_saved_project_says_it_needs_the_grant(composed: Composed) -> None:
+    tree = composed.user.ok("tree", "-C", str(composed.work))
+    assert "needs: --allow-http (to run it: mcpkg run --allow-http server.wasm)" in tree.stdout
+    assert composed.user.ok("tree", "-C", str(composed.work), "--json").json()["needs"] == ["--allow-http"]
 
 
 def test_composed_server_fetches_with_the_grant(composed: Composed, site: Site, tmp_path: Path) -> None:
