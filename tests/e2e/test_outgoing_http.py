@@ -12,12 +12,15 @@ printed, and must serve the same fetch."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
 import socket
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -57,10 +60,15 @@ class Site:
     url: str  # the page the tools fetch
     missing: str  # a 404
     refused: str  # a closed port: connection refused
+    reset: str  # the server closes the connection without answering
+    not_tls: str  # https:// to this plain-HTTP server: the TLS handshake fails
 
 
 class _Pages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/reset":  # the connection closed without an answer
+            self.close_connection = True
+            return
         found = self.path == "/forecast"
         body = (FORECAST if found else "no such page").encode()
         self.send_response(200 if found else 404)
@@ -88,7 +96,9 @@ def site() -> Iterator[Site]:
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        yield Site(f"{base}/forecast", f"{base}/missing", f"http://127.0.0.1:{_closed_port()}/forecast")
+        refused = f"http://127.0.0.1:{_closed_port()}/forecast"
+        not_tls = base.replace("http://", "https://") + "/forecast"
+        yield Site(f"{base}/forecast", f"{base}/missing", refused, f"{base}/reset", not_tls)
     finally:
         server.shutdown()
         server.server_close()
@@ -138,8 +148,10 @@ def text_of(result: mcp_types.CallToolResult) -> str:
 
 
 async def fetches(session: ClientSession, site: Site) -> None:
-    """The conversation both kinds of server must hold: the page fetched, a refused
-    connection and a 404 as the tool's own errors, and the page again afterwards."""
+    """The conversation both kinds of server must hold: the page fetched; a refused
+    connection, a 404, a connection closed unanswered and a failed TLS handshake as the
+    tool's own errors (wasi:http's error codes, as the component words them); and the page
+    again afterwards."""
     tools = await session.list_tools()
     assert [t.name for t in tools.tools] == ["fetch"]
     page = await session.call_tool("fetch", {"url": site.url})
@@ -148,6 +160,10 @@ async def fetches(session: ClientSession, site: Site) -> None:
     assert refused.is_error and text_of(refused) == f"fetch failed: connection refused ({site.refused})"
     missing = await session.call_tool("fetch", {"url": site.missing})
     assert missing.is_error and text_of(missing) == f"fetch failed: HTTP 404 ({site.missing})"
+    reset = await session.call_tool("fetch", {"url": site.reset})
+    assert reset.is_error and re.fullmatch(rf"fetch failed: [a-z ]+ \({re.escape(site.reset)}\)", text_of(reset))
+    not_tls = await session.call_tool("fetch", {"url": site.not_tls})
+    assert not_tls.is_error and text_of(not_tls).startswith("fetch failed: tls "), text_of(not_tls)
     again = await session.call_tool("fetch", {"url": site.url})
     assert not again.is_error and text_of(again) == FORECAST
 
@@ -301,3 +317,39 @@ def test_check_and_inspect_name_the_grant_a_backend_needs(mcpkg: Mcpkg, fixtures
     assert mcpkg.ok("inspect", str(backend), "--json").json()["backend"]["needs"] == ["--allow-http"]
     plain = fixtures / "wasi-mcp" / "tools-backend.wasm"
     assert mcpkg.ok("check", str(plain), "--json").json()["needs"] == []
+
+
+def test_a_backend_waiting_on_a_silent_api_is_stopped_at_its_timeout(mcpkg: Mcpkg, fixtures: Path) -> None:
+    """An API that accepts the connection and never answers: the backend waits in a WASI
+    call, which `--timeout` cannot interrupt, so mcpkg answers the request with an error
+    after the timeout and its grace, and exits 1 rather than hang (docs/wasi-mcp.md)."""
+    backend = fixtures / "wasi-mcp" / "fetch-backend.wasm"
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)  # connections complete in the backlog; nothing ever answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/forecast"
+        lines = (
+            '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+            '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+            '{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+            + json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "tools/call",
+                    "params": {"name": "fetch", "arguments": {"url": url}},
+                }
+            )
+            + "\n"
+        )
+        started = time.monotonic()
+        ran = subprocess.run(  # a process of its own: mcpkg ends it (os._exit)
+            [sys.executable, *mcpkg_args("--allow-http", "--timeout", "1", str(backend))],
+            input=lines, capture_output=True, text=True, env=env_of(mcpkg), timeout=300,
+        )  # fmt: skip
+    assert ran.returncode == 1, ran.stderr
+    assert time.monotonic() - started < 120
+    answers = [json.loads(line) for line in ran.stdout.splitlines()]
+    (stopped,) = [a for a in answers if a.get("id") == 2]
+    assert "did not return within 1 s (--timeout)" in stopped["error"]["message"]
+    assert "blocked in a WASI call" in ran.stderr
