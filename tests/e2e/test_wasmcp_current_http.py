@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from mcp_types.version import LATEST_HANDSHAKE_VERSION
 from testing.registry import Registry
 from testing.wasmcp_current import CONTRACT, COUNTER_TOOLS, STRINGS_TOOLS
 from tests.conftest import Mcpkg
-from tests.e2e.servers import HttpServer, Server, Wasmtime, compile_server, serving
+from tests.e2e.servers import HttpServer, Server, Wasmtime, compile_server, free_port, serving, stop, wait_for_port
 from tests.e2e.test_fixture_proof import http_session, run
 from tests.e2e.wasmcp_framework import publish_framework
 
@@ -105,6 +106,29 @@ def test_one_command_gives_an_http_server(composed: Composed, wasmtime_cli: Wasm
     assert printed[:2] == ["wasmtime", "serve"] and printed[-1] == str(composed.server)
     used = wasmtime_cli.serve_args(Path("server.cwasm"), 8080)
     assert set(printed[2:-1]) <= set(used), (printed, used)
+
+
+def test_the_printed_serve_command_serves_the_server_as_printed(
+    composed: Composed, wasmtime_cli: Wasmtime, tmp_path: Path
+) -> None:
+    """The command `mcpkg run server.wasm --http ADDR` prints, run verbatim (the wasmtime
+    CLI compiles the server itself), answers `initialize` at ADDR."""
+    port = free_port()
+    printed = shlex.split(composed.user.ok("run", str(composed.server), "--http", f"127.0.0.1:{port}").stdout)
+    assert printed[:2] == ["wasmtime", "serve"] and f"127.0.0.1:{port}" in printed
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(wasmtime_cli.binary), *printed[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+    try:
+        wait_for_port(process, port, log)
+        with httpx.Client(timeout=120) as client:
+            answered = post(client, f"http://127.0.0.1:{port}/mcp", INITIALIZE)
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["result"]["protocolVersion"] == "2025-06-18"
+    finally:
+        stop(process)
 
 
 def test_stdio_asked_of_an_http_only_transport_is_refused(composed: Composed) -> None:
