@@ -29,19 +29,29 @@ OUTGOING_HANDLER = "wasi:http/outgoing-handler"
 HTTP_TYPES = "wasi:http/types"
 
 
+PROVIDED_HTTP = "0.2."  # wasmtime's add_wasi_http: every wasi:http 0.2.x (not 0.3's async one)
+
+
 def interface_of(name: str) -> str:
     """`wasi:http/types@0.2.8` -> `wasi:http/types`."""
     return name.split("@", 1)[0]
 
 
+def _provided_http(name: str) -> bool:
+    interface, _, version = name.partition("@")
+    return interface in (OUTGOING_HANDLER, HTTP_TYPES) and version.startswith(PROVIDED_HTTP)
+
+
 def http_imports(imports: Iterable[str]) -> list[str]:
-    """The outgoing-HTTP imports (the handler and its types), sorted."""
-    return sorted(n for n in imports if interface_of(n) in (OUTGOING_HANDLER, HTTP_TYPES))
+    """The outgoing-HTTP imports mcpkg can provide (the handler and its types, wasi:http
+    0.2.x), sorted; a wasi:http of another version is not provided at all."""
+    return sorted(n for n in imports if _provided_http(n))
 
 
 def calls_out_over_http(imports: Iterable[str]) -> bool:
-    """Whether the server can send HTTP requests: it imports the outgoing handler."""
-    return any(interface_of(n) == OUTGOING_HANDLER for n in imports)
+    """Whether the server can send HTTP requests through what mcpkg provides: it imports
+    the outgoing handler (0.2.x)."""
+    return any(interface_of(n) == OUTGOING_HANDLER for n in http_imports(imports))
 
 
 def socket_imports(imports: Iterable[str]) -> list[str]:

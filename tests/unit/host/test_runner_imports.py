@@ -138,3 +138,12 @@ def test_a_backend_is_not_sent_to_the_wasmtime_cli() -> None:
         refuse_network(model(*SOCKETS), Path("b.wasm"), None)
     assert refused.value.hint is not None and "wasmtime" not in refused.value.hint
     assert unprovided_imports(model("wasi:mcp/runtime@0.1.0-preview2"), hosted=frozenset({"wasi:mcp"})) == []
+
+
+def test_only_wasi_http_0_2_is_provided() -> None:
+    """wasmtime's wasi:http is 0.2.x; a component of another version (0.3's async
+    interfaces) is refused as unprovided, with the CLI option, not sent to the grant."""
+    newer = model("wasi:http/handler@0.3.0-rc-2025-09-16", "wasi:http/types@0.3.0-rc-2025-09-16")
+    assert not calls_out_over_http(newer.imports) and http_imports(newer.imports) == []
+    assert unprovided_imports(newer) == ["wasi:http/handler@0.3.0-rc-2025-09-16", "wasi:http/types@0.3.0-rc-2025-09-16"]
+    assert grants_needed(["wasi:http/outgoing-handler@0.2.0", "wasi:http/types@0.2.0"]) == ["--allow-http"]
