@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcpkg.errors import McpkgError, UsageError
+from mcpkg.errors import IncompatibleError, McpkgError, UsageError
 from mcpkg.infile import looks_like_path, readable_file
 from mcpkg.ops.assemble import Planner
 from mcpkg.ops.context import Context
@@ -25,6 +25,7 @@ from mcpkg.wasm.contracts import (
     service_defaults,
     wrapper_for,
 )
+from mcpkg.wasm.model import semver_key
 
 CONTRACT_NAMES = {  # what `mcpkg init --contract` accepts besides a contract's package
     "wasmcp": "wasmcp:mcp@0.3.0",
@@ -168,9 +169,18 @@ def capability_wrappers(
     planner = Planner(ctx, root)
     model = planner.load(text, requirement)[0]
     additions = []
+    exported = {semver_key(n) for n in model.exports}
     for found, capability in capabilities_of(model):
         wrapper = wrapper_for(found, capability.interface)
         if wrapper is None:
+            if found.chain is not None and semver_key(found.chain) not in exported:
+                # no wrapper, and not a chain member itself: the chain would refuse it at lock
+                raise IncompatibleError(
+                    f"{name} provides {capability.interface}, and {found.package} has no wrapper that puts that "
+                    "capability in the chain",
+                    f"add it with --service, for a chain member that imports {capability.interface} (or write it "
+                    "as a chain middleware that answers the requests itself)",
+                )
             continue
         package, wired = wrapper
         short = capability.interface.split("/")[-1].split("@")[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from mcpkg.wasm.model import ComponentModel
 from testing.compose_tool import find_wasm_tools
 from testing.compose_wired import compose_wired
 from testing.wasmcp_current import CONTRACT, FIXTURE_ROLES, two_tools_server
+from testing.witbuild import build_world
 from tests.conftest import Mcpkg
 from tests.e2e.servers import find_wasmtime
 
@@ -140,3 +142,30 @@ def test_run_refuses_a_transport_that_is_not_composed(mcpkg: Mcpkg, fixtures: Pa
     assert "wasmcp:mcp-v20251125/server-io@0.1.1" in result.stderr
     assert "wasmcp:mcp-v20251125/mcp@0.1.1" not in result.stderr  # types only: needs no provider
     assert "must be composed in" in result.stderr
+
+
+def test_add_of_a_capability_without_a_wrapper_says_how_to_use_it(mcpkg: Mcpkg, tmp_path: Path) -> None:
+    """A component exporting only `completions`, which wasmcp publishes no wrapper for:
+    `add` refuses it before touching mcpkg.toml (the chain would refuse it at lock), and
+    says how to use it."""
+    contract = Path(__file__).resolve().parents[2] / "contracts" / "wasmcp-mcp-v20251125-0.1.1" / "wit"
+    wit = tmp_path / "wit"
+    shutil.copytree(contract / "deps", wit / "deps")
+    shutil.copytree(contract, wit / "deps" / "mcp", ignore=shutil.ignore_patterns("deps"))
+    (wit / "world.wit").write_text(
+        "package mcpkg-tests:completions-only@0.1.0;\n\n"
+        "world completions-only {\n    export wasmcp:mcp-v20251125/completions@0.1.1;\n}\n"
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    build_world(wit, "completions-only", project / "completer.wasm")
+    mcpkg.ok("init", "--contract", "wasmcp-v20251125", "-C", str(project))
+    before = (project / "mcpkg.toml").read_bytes()
+    refused = mcpkg("add", "completer", "./completer.wasm", "-C", str(project))
+    assert refused.exit_code == 1, refused.stderr
+    assert (
+        "completer provides wasmcp:mcp-v20251125/completions@0.1.1, and wasmcp:mcp-v20251125@0.1.1 has no wrapper"
+        in refused.stderr
+    )
+    assert "add it with --service" in refused.stderr
+    assert (project / "mcpkg.toml").read_bytes() == before  # nothing written
