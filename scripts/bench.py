@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from testing.fixtures import SERVER_PARTS, server_section  # noqa: E402
 from testing.registry import Registry, running_registry  # noqa: E402
 from testing.wasmbits import padded_component  # noqa: E402
+from testing.wasmcp_current import STDIO_FRAMEWORK  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 MCPKG = str(VENV_BIN / "mcpkg")
@@ -774,15 +775,6 @@ def bench_host(runs: int, work: Path) -> None:
 
 
 FETCH_CALLS = 100
-FETCH_FRAMEWORK = {  # package -> fixture: a one-command stdio server of tools (wasmcp v20251125)
-    "transport": "stdio-transport",
-    "server-io": "server-io",
-    "session-store": "session-store",
-    "kv-store": "kv-store",
-    "authorization": "authorization",
-    "method-not-found": "method-not-found",
-    "tools-middleware": "tools-middleware",
-}
 
 
 def bench_fetch(registry: Registry, runs: int, work: Path) -> None:
@@ -819,7 +811,7 @@ def bench_fetch(registry: Registry, runs: int, work: Path) -> None:
     config = work / "fetch-config.toml"
     config.write_text(f'[namespaces]\nwasmcp = "{registry.host}/wasmcp"\n')
     env = dict(os.environ, MCPKG_CONFIG=str(config), MCPKG_CACHE_DIR=str(work / "fetch-cache"))
-    for package, fixture in FETCH_FRAMEWORK.items():
+    for package, fixture in STDIO_FRAMEWORK.items():
         ref = f"{registry.host}/wasmcp/{package}:0.1.0"
         run_timed([MCPKG, "-q", "push", str(built / "wasmcp-v20251125" / f"{fixture}.wasm"), ref], env)
     server = work / "fetch-server.wasm"

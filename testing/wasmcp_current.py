@@ -31,6 +31,19 @@ FIXTURE_ROLES: dict[str, str] = {
     "greet-completions": f"server-middleware ({CONTRACT}, chain)",
 }
 
+# package name -> fixture: the framework a one-command stdio server of tools capabilities
+# takes from a registry (published as `wasmcp/<package>:0.1.0`); an HTTP server's takes
+# `http-transport` as its transport
+STDIO_FRAMEWORK: dict[str, str] = {
+    "transport": "stdio-transport",
+    "server-io": "server-io",
+    "session-store": "session-store",
+    "kv-store": "kv-store",
+    "authorization": "authorization",
+    "method-not-found": "method-not-found",
+    "tools-middleware": "tools-middleware",
+}
+
 STRINGS_TOOLS = ["reverse", "slice"]  # wasmcp's strings-py example
 COUNTER_TOOLS = ["add", "count"]  # mcpkg's own capability
 # mcpkg's own resources capability (notes-resources): resource name -> (uri, mime type, text)

@@ -43,6 +43,7 @@ from typing import IO, Any
 from mcpkg.cache import Cache
 from mcpkg.errors import IncompatibleError, McpkgError
 from mcpkg.host.bounds import Bounds, size_text
+from mcpkg.host.grants import Grants
 from mcpkg.host.mcp_json import INTERNAL_ERROR, INVALID_REQUEST, Case, RpcError, log_json, wit_error
 from mcpkg.host.mcp_session import BackendTrap, Session, error_response
 from mcpkg.host.runner import (
@@ -180,8 +181,7 @@ class WasmBackend:
         model: ComponentModel,
         engine: Any,
         component: Any,
-        dirs: list[tuple[str, str]],
-        env: list[tuple[str, str]],
+        grants: Grants,
         bounds: Bounds,
     ) -> None:
         self.server = server
@@ -189,8 +189,7 @@ class WasmBackend:
         self.model = model
         self.engine = engine
         self.component = component
-        self.dirs = dirs
-        self.env = env
+        self.grants = grants
         spec = backend_contract()
         self.runtime_name = spec.qualified("runtime")
         self.handlers_name = spec.qualified("handlers")
@@ -243,7 +242,7 @@ class WasmBackend:
         self.store = wasmtime.Store(self.engine)
         if self.bounds.max_memory:
             self.store.set_limits(memory_size=self.bounds.max_memory)
-        wasi = sandbox_wasi(self.server.name, self.dirs, self.env)
+        wasi = sandbox_wasi(self.server.name, self.grants)
         wasi.stdout_custom = _to_stderr  # stdout is the MCP protocol's
         self.store.set_wasi(wasi)
         if self.http:
@@ -475,23 +474,20 @@ def serve_backend(
     server: Path,
     model: ComponentModel,
     digest: Digest,
-    dirs: list[tuple[str, str]],
-    env: list[tuple[str, str]],
+    grants: Grants,
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
     bounds: Bounds | None = None,
     stdin: IO[bytes] | None = None,
     stdout: IO[bytes] | None = None,
-    allow_http: bool = False,
 ) -> tuple[int, Prepared]:
-    """Serve MCP over stdio until stdin closes; returns (exit code, how it was prepared).
-    `allow_http`: the backend may call out over HTTP (`--allow-http`)."""
+    """Serve MCP over stdio until stdin closes; returns (exit code, how it was prepared)."""
     bounds = bounds or Bounds()
-    refuse_unhostable(model, server, allow_http)
+    refuse_unhostable(model, server, grants.http)
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout.buffer
     engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler, bounds.epochs)
-    backend = WasmBackend(server, model, engine, component, dirs, env, bounds)
+    backend = WasmBackend(server, model, engine, component, grants, bounds)
     limit = bounds.max_message
     backend.session.emit = lambda message: _write(sink, [message], limit)  # notifications go out as sent
     backend.watchdog.on_stuck = lambda: _stop_stuck(backend, sink)

@@ -22,11 +22,23 @@ included: a composed HTTP server needs no grant from mcpkg.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 ALLOW_HTTP = "--allow-http"
 ALLOW_NETWORK = "--allow-network"
 OUTGOING_HANDLER = "wasi:http/outgoing-handler"
 HTTP_TYPES = "wasi:http/types"
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What the user granted a server beyond stdin, stdout and stderr: directories
+    (`--dir`: host path, guest path), environment variables (`--env`) and outgoing HTTP
+    (`--allow-http`)."""
+
+    dirs: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    http: bool = False
 
 
 PROVIDED_HTTP = "0.2."  # wasmtime's add_wasi_http: every wasi:http 0.2.x (not 0.3's async one)
@@ -37,7 +49,8 @@ def interface_of(name: str) -> str:
     return name.split("@", 1)[0]
 
 
-def _provided_http(name: str) -> bool:
+def is_provided_http(name: str) -> bool:
+    """Whether `name` is one of the wasi:http imports mcpkg provides (granted or not)."""
     interface, _, version = name.partition("@")
     return interface in (OUTGOING_HANDLER, HTTP_TYPES) and version.startswith(PROVIDED_HTTP)
 
@@ -45,7 +58,7 @@ def _provided_http(name: str) -> bool:
 def http_imports(imports: Iterable[str]) -> list[str]:
     """The outgoing-HTTP imports mcpkg can provide (the handler and its types, wasi:http
     0.2.x), sorted; a wasi:http of another version is not provided at all."""
-    return sorted(n for n in imports if _provided_http(n))
+    return sorted(n for n in imports if is_provided_http(n))
 
 
 def calls_out_over_http(imports: Iterable[str]) -> bool:

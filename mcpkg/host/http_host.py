@@ -43,6 +43,7 @@ from mcpkg.cache import Cache
 from mcpkg.errors import McpkgError, UsageError
 from mcpkg.host.backend_host import WasmBackend, refuse_unhostable
 from mcpkg.host.bounds import Bounds
+from mcpkg.host.grants import Grants
 from mcpkg.host.mcp_json import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, PROTOCOL_VERSIONS, RpcError
 from mcpkg.host.mcp_session import Message, Session, error_response
 from mcpkg.host.runner import DEFAULT_COMPILER, Compiler, Prepared, load_component
@@ -500,26 +501,23 @@ def serve_backend_http(
     server: Path,
     model: ComponentModel,
     digest: Digest,
-    dirs: list[tuple[str, str]],
-    env: list[tuple[str, str]],
+    grants: Grants,
     address: Address,
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
     on_ready: Callable[[str, bool], None] | None = None,
     bounds: Bounds | None = None,
-    allow_http: bool = False,
 ) -> tuple[int, Prepared]:
     """Serve MCP over streamable HTTP at `address` until interrupted; (exit code, how the
     backend was prepared). The backend is compiled once; each session instantiates it,
     kept in `bounds` as over stdio (a call blocked in a WASI call past its timeout holds
-    only its own session: each session has its own thread). `allow_http`: the backend may
-    call out over HTTP (`--allow-http`)."""
+    only its own session: each session has its own thread)."""
     bounds = bounds or Bounds()
-    refuse_unhostable(model, server, allow_http)
+    refuse_unhostable(model, server, grants.http)
     engine, component, prepared = load_component(cache, server, str(digest), on_compile, compiler, bounds.epochs)
 
     def new_backend() -> WasmBackend:
-        backend = WasmBackend(server, model, engine, component, dirs, env, bounds)
+        backend = WasmBackend(server, model, engine, component, grants, bounds)
         backend.start()
         return backend
 

@@ -43,7 +43,15 @@ from typing import Any, Literal, get_args
 
 from mcpkg.cache import Cache, hash_file
 from mcpkg.errors import InvalidArtifactError, McpkgError, UsageError
-from mcpkg.host.grants import ALLOW_HTTP, ALLOW_NETWORK, calls_out_over_http, http_imports, socket_imports
+from mcpkg.host.grants import (
+    ALLOW_HTTP,
+    ALLOW_NETWORK,
+    Grants,
+    calls_out_over_http,
+    http_imports,
+    is_provided_http,
+    socket_imports,
+)
 from mcpkg.progress import step
 from mcpkg.reference import Digest
 from mcpkg.wasm.introspect import component_model
@@ -177,6 +185,11 @@ def load_component(
     return engine, component, Prepared(artifact, True)
 
 
+def parse_grants(dirs: list[str], env: list[str], allow_http: bool = False) -> Grants:
+    """`--dir`, `--env` and `--allow-http` checked (each bad value a usage error)."""
+    return Grants(tuple(parse_dirs(dirs)), tuple(parse_env(env)), allow_http)
+
+
 def parse_dirs(values: list[str]) -> list[tuple[str, str]]:
     dirs = []
     for value in values:
@@ -224,7 +237,7 @@ def unprovided_imports(model: ComponentModel, hosted: frozenset[str] = frozenset
     provider. Outgoing HTTP is provided, but only when granted (`refuse_ungranted`)."""
     missing = []
     for name, item in model.imports.items():
-        if _package(name) in hosted or name in http_imports([name]):
+        if _package(name) in hosted or is_provided_http(name):
             continue
         if is_wasi(name):
             if _package(name) not in WASI_P2:
@@ -250,6 +263,12 @@ def serve_command(server: Path, options: list[str] | None = None, addr: str = "1
     every server."""
     extra = "".join(f" -S {option}" for option in options or [])
     return f"wasmtime serve -O pooling-allocator=n -Scommon{extra} --addr {addr} {server}"
+
+
+def serve_command_for(model: ComponentModel, server: Path, addr: str = "127.0.0.1:8080") -> str:
+    """The `wasmtime serve` command of the HTTP server `model`, with the `-S` options of
+    what it imports beyond what `serve` provides."""
+    return serve_command(server, cli_options(unprovided_imports(model), serve=True), addr)
 
 
 def run_command(server: Path, options: list[str]) -> str:
@@ -357,17 +376,18 @@ def run_export(model: ComponentModel, server: Path) -> str:
     return names[0]
 
 
-def sandbox_wasi(name: str, dirs: list[tuple[str, str]], env: list[tuple[str, str]]) -> Any:
+def sandbox_wasi(name: str, grants: Grants) -> Any:
     """The WASI a guest gets: its argv[0], stderr attached, and only the `--env` and `--dir`
-    grants asked for (the caller attaches stdin and stdout as its protocol needs)."""
+    grants asked for (the caller attaches stdin and stdout as its protocol needs, and
+    wasi:http: `link_wasi`)."""
     import wasmtime
 
     wasi = wasmtime.WasiConfig()
     wasi.inherit_stderr()
     wasi.argv = [name]
-    if env:
-        wasi.env = env
-    for host, guest in dirs:
+    if grants.env:
+        wasi.env = list(grants.env)
+    for host, guest in grants.dirs:
         wasi.preopen_dir(host, guest)
     return wasi
 
@@ -387,12 +407,12 @@ def run_server(
     server: Path,
     model: ComponentModel,
     digest: Digest,
-    dirs: list[tuple[str, str]],
-    env: list[tuple[str, str]],
+    grants: Grants,
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
 ) -> tuple[int, Prepared]:
-    """Run the stdio server to completion; returns (exit code, how it was prepared)."""
+    """Run the stdio server to completion; returns (exit code, how it was prepared). An
+    ungranted outgoing handler is refused first (`refuse_ungranted`)."""
 
     import wasmtime
     import wasmtime.component as wc
@@ -402,7 +422,7 @@ def run_server(
     linker = wc.Linker(engine)
     http = link_wasi(linker, model)
     store = wasmtime.Store(engine)
-    wasi = sandbox_wasi(server.name, dirs, env)
+    wasi = sandbox_wasi(server.name, grants)
     wasi.inherit_stdin()
     wasi.inherit_stdout()
     store.set_wasi(wasi)

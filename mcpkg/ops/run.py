@@ -18,28 +18,28 @@ from mcpkg.host.runner import (
     COMPILERS,
     DEFAULT_COMPILER,
     Compiler,
-    cli_options,
     cli_run_command,
     has_artifact,
     inspect_server,
     is_http,
     parse_compiler,
-    parse_dirs,
-    parse_env,
+    parse_grants,
     refuse_network,
     refuse_ungranted,
     refuse_unprovided,
     run_server,
-    serve_command,
-    unprovided_imports,
+    serve_command_for,
 )
 from mcpkg.infile import readable_file
+from mcpkg.reference import Digest
 from mcpkg.wasm.backend import is_backend_candidate
 from mcpkg.wasm.model import ComponentModel
 
 __all__ = [
     "Bounds",
+    "Checked",
     "RunOutcome",
+    "check_server",
     "compile_estimate",
     "first_compile_ahead",
     "parse_bounds",
@@ -111,6 +111,39 @@ class RunOutcome:
     artifact: Path | None = None
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A server `run` may go on with: its types, read once, and where they are cached."""
+
+    cache: Cache
+    model: ComponentModel
+    digest: Digest
+
+
+def check_server(
+    server: Path,
+    bounds: Bounds | None,
+    allow_network: bool,
+    allow_http: bool,
+    on_note: Callable[[str], None] | None,
+) -> Checked:
+    """What every `mcpkg run` (stdio or `--http`) checks before anything is compiled: the
+    file, the bounds (a backend's only), `--allow-network` (never grantable), and the note
+    about HTTP grants (`serve_note` for an HTTP server, else `unused_grant`)."""
+    readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
+    cache = Cache.default()
+    model, digest = inspect_server(cache, server)
+    refuse_bounds(model, server, bounds)
+    if is_http(model):  # `wasmtime serve` runs it, with the sockets it asks for
+        note = serve_note(model, server)
+    else:
+        refuse_grants(model, server, allow_network)
+        note = unused_grant(model, server, allow_http)
+    if note is not None and on_note is not None:
+        on_note(note)
+    return Checked(cache, model, digest)
+
+
 def run(
     server: Path,
     dirs: list[str],
@@ -125,30 +158,19 @@ def run(
 ) -> RunOutcome:
     """Run a stdio server; `on_compile` is called before a full compile (the first run of
     a server not compiled with `compose --precompile`), `on_note` with a note before it
-    starts (a grant it does not use). `bounds`: the limits a hosted wasi:mcp backend is
-    kept in (None: the defaults); a composed server is not hosted by mcpkg (its transport
-    speaks MCP inside the component), so bounds for one are refused. `allow_http`: the
-    server may call out over HTTP (host/grants.py)."""
-    readable_file(server, "server", "compose it first: `mcpkg compose -o server.wasm`")
-    cache = Cache.default()
-    model, digest = inspect_server(cache, server)
-    refuse_bounds(model, server, bounds)
-    if is_http(model):  # `wasmtime serve` provides wasi:http, outgoing requests included
-        said = serve_note(model, server)
-        if said is not None and on_note is not None:
-            on_note(said)
-        return RunOutcome(serve_command=serve_command(server, cli_options(unprovided_imports(model), serve=True)))
-    refuse_grants(model, server, allow_network)
-    unused = unused_grant(model, server, allow_http)
-    if unused is not None and on_note is not None:
-        on_note(unused)
+    starts (about HTTP grants). `bounds`: the limits a hosted wasi:mcp backend is kept in
+    (None: the defaults); a composed server is not hosted by mcpkg (its transport speaks
+    MCP inside the component), so bounds for one are refused. `allow_http`: the server may
+    call out over HTTP (host/grants.py)."""
+    checked = check_server(server, bounds, allow_network, allow_http, on_note)
+    cache, model, digest = checked.cache, checked.model, checked.digest
+    if is_http(model):
+        return RunOutcome(serve_command=serve_command_for(model, server))
+    grants = parse_grants(dirs, env, allow_http)
     if is_backend_candidate(model):  # mcpkg is its wasi:mcp host: its own checks come first
-        code, prepared = serve_backend(
-            cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler, bounds,
-            allow_http=allow_http,
-        )  # fmt: skip
+        code, prepared = serve_backend(cache, server, model, digest, grants, on_compile, compiler, bounds)
         return RunOutcome(code, None, prepared.compiled, prepared.artifact)
     refuse_unprovided(model, server)
     refuse_ungranted(model, server, allow_http, cli_run_command(model, server))
-    code, prepared = run_server(cache, server, model, digest, parse_dirs(dirs), parse_env(env), on_compile, compiler)
+    code, prepared = run_server(cache, server, model, digest, grants, on_compile, compiler)
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)

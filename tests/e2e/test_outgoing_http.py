@@ -34,6 +34,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from testing.registry import Registry
+from testing.wasmcp_current import STDIO_FRAMEWORK
 from tests.conftest import Mcpkg
 from tests.e2e.conftest import env_of
 from tests.e2e.servers import Wasmtime
@@ -41,15 +42,7 @@ from tests.e2e.test_backend_http import hosting
 from tests.e2e.test_fixture_proof import run
 from tests.e2e.wasmcp_framework import publish_framework
 
-FRAMEWORK = {  # package name -> fixture: what a one-command stdio server of tools needs
-    "transport": "stdio-transport",
-    "server-io": "server-io",
-    "session-store": "session-store",
-    "kv-store": "kv-store",
-    "authorization": "authorization",
-    "method-not-found": "method-not-found",
-    "tools-middleware": "tools-middleware",
-}
+FRAMEWORK = STDIO_FRAMEWORK  # what a one-command stdio server of tools needs
 NAMESPACE = "wasmcp-fetch"  # apart from the framework other modules publish
 FORECAST = "sunny, 21 C, from the loopback weather service"
 HTTP_IMPORTS = ("wasi:http/outgoing-handler@", "wasi:http/types@")

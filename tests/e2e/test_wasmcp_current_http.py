@@ -24,22 +24,14 @@ import pytest
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from testing.registry import Registry
-from testing.wasmcp_current import CONTRACT, COUNTER_TOOLS, STRINGS_TOOLS
+from testing.wasmcp_current import CONTRACT, COUNTER_TOOLS, STDIO_FRAMEWORK, STRINGS_TOOLS
 from tests.conftest import Mcpkg
 from tests.e2e.servers import HttpServer, Server, Wasmtime, compile_server, free_port, serving, stop, wait_for_port
 from tests.e2e.test_fixture_proof import http_session, run
 from tests.e2e.wasmcp_framework import publish_framework
 
 NAMESPACE = "wasmcp-http"  # apart from the stdio framework other tests publish under wasmcp/
-FRAMEWORK = {  # package name -> fixture
-    "transport": "http-transport",
-    "server-io": "server-io",
-    "session-store": "session-store",
-    "kv-store": "kv-store",
-    "authorization": "authorization",
-    "method-not-found": "method-not-found",
-    "tools-middleware": "tools-middleware",
-}
+FRAMEWORK = {**STDIO_FRAMEWORK, "transport": "http-transport"}  # package name -> fixture
 ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 INITIALIZE = {
     "jsonrpc": "2.0",

@@ -32,6 +32,7 @@ from testing.wasmcp_current import (
     GREET_LANGUAGES,
     NOTES_RESOURCES,
     NOTES_TEMPLATES,
+    STDIO_FRAMEWORK,
     STRINGS_TOOLS,
     WRITING_PROMPTS,
 )
@@ -40,15 +41,7 @@ from tests.e2e.conftest import env_of
 from tests.e2e.test_fixture_proof import run
 from tests.e2e.wasmcp_framework import publish_framework
 
-FRAMEWORK = {  # package name -> fixture
-    "transport": "stdio-transport",
-    "server-io": "server-io",
-    "session-store": "session-store",
-    "kv-store": "kv-store",
-    "authorization": "authorization",
-    "method-not-found": "method-not-found",
-    "tools-middleware": "tools-middleware",
-}
+FRAMEWORK = STDIO_FRAMEWORK  # package name -> fixture
 KIND_WRAPPERS = {  # published too: the wrappers of the other capability kinds
     "resources-middleware": "resources-middleware",
     "prompts-middleware": "prompts-middleware",
