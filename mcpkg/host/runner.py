@@ -411,9 +411,11 @@ def run_server(
     on_compile: Callable[[], None] | None = None,
     compiler: Compiler = DEFAULT_COMPILER,
 ) -> tuple[int, Prepared]:
-    """Run the stdio server to completion; returns (exit code, how it was prepared). An
-    ungranted outgoing handler is refused first (`refuse_ungranted`)."""
-
+    """Run the stdio server to completion; returns (exit code, how it was prepared).
+    Before anything is compiled, imports mcpkg does not provide and an ungranted outgoing
+    handler are refused, each with the wasmtime CLI command that runs the server."""
+    refuse_unprovided(model, server)
+    refuse_ungranted(model, server, grants.http, cli_run_command(model, server))
     import wasmtime
     import wasmtime.component as wc
 

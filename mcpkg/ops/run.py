@@ -25,8 +25,6 @@ from mcpkg.host.runner import (
     parse_compiler,
     parse_grants,
     refuse_network,
-    refuse_ungranted,
-    refuse_unprovided,
     run_server,
     serve_command_for,
 )
@@ -170,7 +168,5 @@ def run(
     if is_backend_candidate(model):  # mcpkg is its wasi:mcp host: its own checks come first
         code, prepared = serve_backend(cache, server, model, digest, grants, on_compile, compiler, bounds)
         return RunOutcome(code, None, prepared.compiled, prepared.artifact)
-    refuse_unprovided(model, server)
-    refuse_ungranted(model, server, allow_http, cli_run_command(model, server))
     code, prepared = run_server(cache, server, model, digest, grants, on_compile, compiler)
     return RunOutcome(code, None, prepared.compiled, prepared.artifact)
