@@ -52,7 +52,7 @@ def run_command(
     ),
 ) -> None:
     """Run a composed stdio server under wasmtime (stdin/stdout attached; nothing else
-    granted unless asked), or host a wasi:mcp backend (MCP over stdio, or streamable HTTP
+    granted unless asked: --dir, --env, --allow-http), or host a wasi:mcp backend (MCP over stdio, or streamable HTTP
     with --http; kept in bounds: --timeout, --max-memory, --max-message; docs/wasi-mcp.md).
     For an HTTP server, print the `wasmtime serve` command."""
     from mcpkg.ops.run import compile_estimate, parse_bounds, parse_compiler, run
